@@ -1,0 +1,278 @@
+//! Errors as exceptions: what an ERROR event carries, read the same way by the JSON layer (the
+//! line's `exception` object) and the OpenTelemetry layer (the span's `exception` event, status and
+//! `error.type`), and the `record_exception` calls that emit such an event on purpose.
+//!
+//! An ERROR-level event *carries an exception* when it has an error value:
+//!
+//! - a field recorded as `&dyn Error` (any name; `error` is preferred when there are several),
+//! - a field named `error` recorded any other way (what `#[instrument(err)]` and
+//!   `#[instrument(err(Debug))]` emit: the `Display` or `Debug` form of the error),
+//! - or the fields `exception.type` / `exception.message` (what [`record_exception`] emits, and
+//!   what code can set by hand).
+//!
+//! Below ERROR, an error value is an ordinary field: a handled error is data, not an exception.
+
+use std::backtrace::{Backtrace, BacktraceStatus};
+use std::error::Error;
+use std::fmt;
+
+use tracing_core::field::{Field, Visit};
+use tracing_core::{Event, Level};
+
+/// The field name `#[instrument(err)]` and most code use for an error value.
+pub(crate) const ERROR_FIELD: &str = "error";
+pub(crate) const TYPE_FIELD: &str = "exception.type";
+pub(crate) const MESSAGE_FIELD: &str = "exception.message";
+pub(crate) const STACKTRACE_FIELD: &str = "exception.stacktrace";
+
+/// An exception read from an event.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct Exception {
+    /// The error's type name, when known (from `record_exception` or an `exception.type` field).
+    pub(crate) type_name: Option<String>,
+    /// The error's `Display` form (or the `Debug` form `#[instrument(err(Debug))]` records).
+    pub(crate) message: String,
+    /// The `Display` forms of the error's `source()` chain, outermost first.
+    pub(crate) causes: Vec<String>,
+    /// A captured backtrace, when `RUST_BACKTRACE` / `RUST_LIB_BACKTRACE` enable capture.
+    pub(crate) stacktrace: Option<String>,
+    /// The field that held the error value; the line does not repeat it as a plain field.
+    pub(crate) error_field: Option<&'static str>,
+}
+
+impl Exception {
+    /// Reads the exception an event carries, if it is an ERROR event that carries one.
+    ///
+    /// When the event brings no stack trace of its own, one is captured here if backtraces are
+    /// enabled, so it shows where the error was logged.
+    pub(crate) fn from_event(event: &Event<'_>) -> Option<Exception> {
+        if *event.metadata().level() != Level::ERROR || !may_carry_exception(event) {
+            return None;
+        }
+        let mut visitor = ExceptionVisitor::default();
+        event.record(&mut visitor);
+        let mut exception = visitor.finish()?;
+        if exception.stacktrace.is_none() {
+            exception.stacktrace = captured_backtrace();
+        }
+        Some(exception)
+    }
+
+    /// Whether `field` is one this exception was read from (and so is not a plain field).
+    pub(crate) fn owns_field(&self, name: &str) -> bool {
+        self.error_field == Some(name) || is_exception_field(name)
+    }
+
+    /// The low-cardinality `error.type`: the type name, or `_OTHER` as the conventions ask.
+    pub(crate) fn error_type(&self) -> &str {
+        self.type_name.as_deref().unwrap_or("_OTHER")
+    }
+}
+
+fn is_exception_field(name: &str) -> bool {
+    matches!(name, TYPE_FIELD | MESSAGE_FIELD | STACKTRACE_FIELD)
+}
+
+/// A cheap static check on the callsite's field names, so events that cannot carry an exception
+/// (most ERROR events with a message only) are never visited twice.
+fn may_carry_exception(event: &Event<'_>) -> bool {
+    // A field recorded with `record_error` can have any name; only its value tells. Events whose
+    // callsite declares more than the message are visited; the visit is cheap and rare (ERROR).
+    event
+        .metadata()
+        .fields()
+        .iter()
+        .any(|f| f.name() != "message")
+}
+
+/// The backtrace at the caller, when the environment enables capture.
+pub(crate) fn captured_backtrace() -> Option<String> {
+    let bt = Backtrace::capture();
+    (bt.status() == BacktraceStatus::Captured).then(|| bt.to_string())
+}
+
+#[derive(Default)]
+struct ExceptionVisitor {
+    exception: Exception,
+    has_value: bool,
+}
+
+impl ExceptionVisitor {
+    fn finish(self) -> Option<Exception> {
+        (self.has_value || self.exception.type_name.is_some()).then_some(self.exception)
+    }
+
+    /// Takes an error value from `field` unless a value named `error` was already taken.
+    fn take_value(&mut self, field: &Field) -> bool {
+        if self.exception.error_field == Some(ERROR_FIELD) {
+            return false;
+        }
+        self.exception.error_field = Some(field.name());
+        self.exception.causes.clear();
+        self.has_value = true;
+        true
+    }
+}
+
+impl Visit for ExceptionVisitor {
+    fn record_error(&mut self, field: &Field, value: &(dyn Error + 'static)) {
+        if !self.take_value(field) {
+            return;
+        }
+        self.exception.message = value.to_string();
+        let mut source = value.source();
+        while let Some(err) = source {
+            self.exception.causes.push(err.to_string());
+            source = err.source();
+        }
+    }
+
+    fn record_str(&mut self, field: &Field, value: &str) {
+        match field.name() {
+            TYPE_FIELD => self.exception.type_name = Some(value.to_owned()),
+            STACKTRACE_FIELD => self.exception.stacktrace = Some(value.to_owned()),
+            MESSAGE_FIELD => {
+                self.exception.message = value.to_owned();
+                self.has_value = true;
+            }
+            ERROR_FIELD if self.take_value(field) => self.exception.message = value.to_owned(),
+            _ => {}
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        match field.name() {
+            TYPE_FIELD | STACKTRACE_FIELD | MESSAGE_FIELD | ERROR_FIELD => {
+                // `error = %e` arrives as a `DisplayValue`, whose `Debug` is the `Display` form.
+                self.record_str(field, &format!("{value:?}"))
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Whether `E` names a concrete type (a trait object's name says nothing about the error).
+fn concrete_type_name<E: ?Sized>() -> Option<&'static str> {
+    let name = std::any::type_name::<E>();
+    (!name.starts_with("dyn ")).then_some(name)
+}
+
+/// Records `err` as an exception on the current span, as the seed services' Python does with
+/// `span.record_exception(e)` followed by `span.set_status(ERROR)`.
+///
+/// Emits one ERROR event carrying the error, its type name (`std::any::type_name::<E>()`), its
+/// `source()` chain and, when `RUST_BACKTRACE` / `RUST_LIB_BACKTRACE` enable capture, the
+/// backtrace of this call. With this crate's layers installed the event becomes:
+///
+/// - a JSON line with an `exception` object (`type`, `message`, `causes`, `stacktrace`);
+/// - on the OpenTelemetry span, one `exception` event (`exception.type`, `exception.message`,
+///   `exception.stacktrace`), the status `Error` with the message as description, and the
+///   attribute `error.type`.
+///
+/// Outside any span only the line is written. For a trait object (`Box<dyn Error>`,
+/// `anyhow::Error`), use [`record_dyn_exception`].
+///
+/// ```
+/// # use tracing_correlate::record_exception;
+/// let span = tracing::info_span!("charge");
+/// let _entered = span.enter();
+/// if let Err(err) = "x".parse::<u32>() {
+///     record_exception(&err);
+/// }
+/// ```
+#[track_caller]
+pub fn record_exception<E>(err: &E)
+where
+    E: Error + 'static,
+{
+    emit(None, err, concrete_type_name::<E>());
+}
+
+/// Records an error known only as a trait object on the current span; like [`record_exception`]
+/// without `exception.type` (the conventions then use `_OTHER` as `error.type`).
+///
+/// ```
+/// # use tracing_correlate::record_dyn_exception;
+/// let err: Box<dyn std::error::Error> = "not a number".parse::<u32>().unwrap_err().into();
+/// record_dyn_exception(err.as_ref());
+/// ```
+#[track_caller]
+pub fn record_dyn_exception(err: &(dyn Error + 'static)) {
+    emit(None, err, None);
+}
+
+fn emit(span: Option<&tracing::Span>, err: &(dyn Error + 'static), type_name: Option<&str>) {
+    let stacktrace = captured_backtrace();
+    let stacktrace = stacktrace.as_deref();
+    match span {
+        Some(span) => tracing::error!(
+            parent: span,
+            exception.type = type_name,
+            exception.stacktrace = stacktrace,
+            error = err,
+        ),
+        None => tracing::error!(
+            exception.type = type_name,
+            exception.stacktrace = stacktrace,
+            error = err,
+        ),
+    }
+}
+
+/// Exceptions on a given `tracing::Span`, the way OpenTelemetry SDKs put them on their spans.
+///
+/// ```
+/// use tracing_correlate::SpanExt;
+///
+/// let span = tracing::info_span!("load_config");
+/// if let Err(err) = std::fs::read_to_string("/no/such/file") {
+///     span.record_exception(&err);
+/// }
+/// ```
+pub trait SpanExt: sealed::Sealed {
+    /// Records `err` as an exception on this span; see [`record_exception`].
+    fn record_exception<E>(&self, err: &E)
+    where
+        E: Error + 'static;
+
+    /// Records an error trait object as an exception on this span; see [`record_dyn_exception`].
+    fn record_dyn_exception(&self, err: &(dyn Error + 'static));
+}
+
+impl SpanExt for tracing::Span {
+    fn record_exception<E>(&self, err: &E)
+    where
+        E: Error + 'static,
+    {
+        emit(Some(self), err, concrete_type_name::<E>());
+    }
+
+    fn record_dyn_exception(&self, err: &(dyn Error + 'static)) {
+        emit(Some(self), err, None);
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for tracing::Span {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trait_objects_have_no_type_name() {
+        assert_eq!(
+            concrete_type_name::<std::io::Error>(),
+            Some("std::io::error::Error")
+        );
+        assert_eq!(concrete_type_name::<dyn Error + Send + Sync>(), None);
+    }
+
+    #[test]
+    fn error_type_falls_back_to_other() {
+        let e = Exception::default();
+        assert_eq!(e.error_type(), "_OTHER");
+    }
+}

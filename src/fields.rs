@@ -1,0 +1,245 @@
+//! Field values as JSON: the visitor that writes one `"key":value` pair, and the per-span store of
+//! a span's fields, serialised once when the span is created or recorded and spliced into every
+//! line of the span afterwards (nothing is parsed back per event).
+
+use std::fmt;
+
+use tracing_core::field::{Field, Visit};
+
+use crate::escape::{debug_quoted_into, quoted_into};
+use crate::keys::Reserved;
+
+/// Fields of the `otel.*` family steer the OpenTelemetry span (name, kind, status); they are not
+/// data of the line. `otel.name` is kept apart as the span's display name.
+pub(crate) const OTEL_NAME: &str = "otel.name";
+
+pub(crate) fn is_otel_meta(name: &str) -> bool {
+    name.starts_with("otel.")
+}
+
+/// Appends `,"key":` with `key` renamed to `fields.<key>` when it is reserved.
+pub(crate) fn push_key(buf: &mut String, name: &str, reserved: &Reserved) {
+    buf.push_str(",\"");
+    if reserved.contains(name) {
+        buf.push_str("fields.");
+    }
+    crate::escape::escape_into(buf, name);
+    buf.push_str("\":");
+}
+
+pub(crate) fn push_f64(buf: &mut String, value: f64) {
+    use std::fmt::Write;
+    if value.is_nan() {
+        buf.push_str("\"NaN\"");
+    } else if value.is_infinite() {
+        buf.push_str(if value > 0.0 { "\"inf\"" } else { "\"-inf\"" });
+    } else {
+        // Rust's `Display` for a finite f64 never uses an exponent: always a valid JSON number.
+        let _ = write!(buf, "{value}");
+    }
+}
+
+pub(crate) fn push_int(buf: &mut String, value: impl fmt::Display) {
+    use std::fmt::Write;
+    let _ = write!(buf, "{value}");
+}
+
+/// Writes the value half of a field (after the key) for each `Visit` method.
+pub(crate) trait ValueSink {
+    fn buf(&mut self) -> &mut String;
+
+    fn value_i64(&mut self, v: i64) {
+        push_int(self.buf(), v)
+    }
+    fn value_u64(&mut self, v: u64) {
+        push_int(self.buf(), v)
+    }
+    fn value_i128(&mut self, v: i128) {
+        push_int(self.buf(), v)
+    }
+    fn value_u128(&mut self, v: u128) {
+        push_int(self.buf(), v)
+    }
+    fn value_f64(&mut self, v: f64) {
+        push_f64(self.buf(), v)
+    }
+    fn value_bool(&mut self, v: bool) {
+        self.buf().push_str(if v { "true" } else { "false" })
+    }
+    fn value_str(&mut self, v: &str) {
+        quoted_into(self.buf(), v)
+    }
+    fn value_debug(&mut self, v: &dyn fmt::Debug) {
+        debug_quoted_into(self.buf(), v)
+    }
+    fn value_error(&mut self, v: &(dyn std::error::Error + 'static)) {
+        crate::escape::display_quoted_into(self.buf(), &v)
+    }
+}
+
+/// A span's own fields, as `,"key":value` fragments in one string, with an index by field name.
+#[derive(Debug, Default)]
+pub(crate) struct SpanFields {
+    json: String,
+    /// (field name, start, end) of each fragment in `json`.
+    index: Vec<(&'static str, usize, usize)>,
+    /// The value of `otel.name`, when the span sets one.
+    pub(crate) otel_name: Option<Box<str>>,
+}
+
+impl SpanFields {
+    /// Serialises the fields a span was created or recorded with; `record` is
+    /// `Attributes::record` or `Record::record`.
+    pub(crate) fn collect(record: impl FnOnce(&mut dyn Visit), reserved: &Reserved) -> Self {
+        let mut fields = SpanFields::default();
+        record(&mut SpanFieldVisitor {
+            fields: &mut fields,
+            reserved,
+        });
+        fields
+    }
+
+    /// The fields' fragments in order, with their names.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&'static str, &str)> + '_ {
+        self.index
+            .iter()
+            .map(|&(name, start, end)| (name, &self.json[start..end]))
+    }
+
+    /// Merges values recorded later (`Span::record`): a field recorded again replaces its value.
+    pub(crate) fn merge(&mut self, mut later: SpanFields) {
+        if let Some(name) = later.otel_name.take() {
+            self.otel_name = Some(name);
+        }
+        if later.index.is_empty() {
+            return;
+        }
+        let mut merged = SpanFields {
+            otel_name: self.otel_name.take(),
+            ..SpanFields::default()
+        };
+        let replaced = |name: &str| later.index.iter().any(|&(n, _, _)| n == name);
+        for (name, fragment) in self.iter().filter(|(name, _)| !replaced(name)) {
+            merged.push_fragment(name, fragment);
+        }
+        for (name, fragment) in later.iter() {
+            merged.push_fragment(name, fragment);
+        }
+        *self = merged;
+    }
+
+    fn push_fragment(&mut self, name: &'static str, fragment: &str) {
+        let start = self.json.len();
+        self.json.push_str(fragment);
+        self.index.push((name, start, self.json.len()));
+    }
+}
+
+struct SpanFieldVisitor<'a> {
+    fields: &'a mut SpanFields,
+    reserved: &'a Reserved,
+}
+
+impl SpanFieldVisitor<'_> {
+    /// Starts a fragment for `field`, or returns `false` for fields that are not line data.
+    fn begin(&mut self, field: &Field) -> bool {
+        let name = field.name();
+        if is_otel_meta(name) {
+            return false;
+        }
+        let start = self.fields.json.len();
+        push_key(&mut self.fields.json, name, self.reserved);
+        self.fields.index.push((name, start, start));
+        true
+    }
+
+    fn end(&mut self) {
+        let len = self.fields.json.len();
+        if let Some(last) = self.fields.index.last_mut() {
+            last.2 = len;
+        }
+    }
+}
+
+impl ValueSink for SpanFieldVisitor<'_> {
+    fn buf(&mut self) -> &mut String {
+        &mut self.fields.json
+    }
+}
+
+macro_rules! visit_via_sink {
+    ($($method:ident($ty:ty) => $sink:ident;)*) => {
+        $(
+            fn $method(&mut self, field: &Field, value: $ty) {
+                if self.begin(field) {
+                    self.$sink(value);
+                    self.end();
+                }
+            }
+        )*
+    };
+}
+
+impl Visit for SpanFieldVisitor<'_> {
+    visit_via_sink! {
+        record_i64(i64) => value_i64;
+        record_u64(u64) => value_u64;
+        record_i128(i128) => value_i128;
+        record_u128(u128) => value_u128;
+        record_f64(f64) => value_f64;
+        record_bool(bool) => value_bool;
+        record_str(&str) => value_str;
+        record_error(&(dyn std::error::Error + 'static)) => value_error;
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        if field.name() == OTEL_NAME {
+            self.fields.otel_name = Some(format!("{value:?}").into_boxed_str());
+            return;
+        }
+        if self.begin(field) {
+            self.value_debug(value);
+            self.end();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(pairs: &[(&'static str, &str)]) -> SpanFields {
+        let mut f = SpanFields::default();
+        for (name, frag) in pairs {
+            f.push_fragment(name, frag);
+        }
+        f
+    }
+
+    #[test]
+    fn merge_replaces_recorded_fields_and_keeps_the_rest() {
+        let mut a = fields(&[("a", ",\"a\":1"), ("b", ",\"b\":2")]);
+        a.merge(fields(&[("b", ",\"b\":3"), ("c", ",\"c\":4")]));
+        let got: Vec<_> = a.iter().map(|(n, f)| (n, f.to_string())).collect();
+        assert_eq!(
+            got,
+            vec![
+                ("a", ",\"a\":1".to_string()),
+                ("b", ",\"b\":3".to_string()),
+                ("c", ",\"c\":4".to_string())
+            ]
+        );
+    }
+
+    #[test]
+    fn floats_that_json_cannot_hold_become_strings() {
+        let mut b = String::new();
+        push_f64(&mut b, f64::NAN);
+        push_f64(&mut b, f64::INFINITY);
+        push_f64(&mut b, f64::NEG_INFINITY);
+        push_f64(&mut b, 1e300);
+        assert!(b.starts_with("\"NaN\"\"inf\"\"-inf\"1000"));
+        let n: f64 = serde_json::from_str(&b[14..]).unwrap();
+        assert_eq!(n, 1e300);
+    }
+}

@@ -1,0 +1,61 @@
+//! The reserved keys of a line: the schema's own keys plus the optional and preset keys a layer
+//! is configured to write. A user field named like one is written as `fields.<name>`, so no line
+//! ever holds a key twice.
+
+use crate::preset::Preset;
+
+/// Which keys a configured layer writes besides the schema's.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Reserved {
+    pub(crate) file: bool,
+    pub(crate) line: bool,
+    pub(crate) thread_name: bool,
+    pub(crate) thread_id: bool,
+    pub(crate) preset: Preset,
+}
+
+impl Reserved {
+    pub(crate) fn contains(&self, name: &str) -> bool {
+        match name {
+            "timestamp" | "level" | "service" | "target" | "message" | "trace_id" | "span_id"
+            | "trace_flags" | "span_name" | "exception" => true,
+            "file" => self.file,
+            "line" => self.line,
+            "thread_name" => self.thread_name,
+            "thread_id" => self.thread_id,
+            other => self.preset.keys().contains(&other),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+/// The keys every layer reserves, whatever its configuration (the schema's table).
+const SCHEMA_KEYS: [&str; 10] = [
+    "timestamp",
+    "level",
+    "service",
+    "target",
+    "message",
+    "trace_id",
+    "span_id",
+    "trace_flags",
+    "span_name",
+    "exception",
+];
+
+    #[test]
+    fn schema_keys_are_always_reserved_optional_ones_only_when_written() {
+        let r = Reserved::default();
+        assert!(SCHEMA_KEYS.iter().all(|k| r.contains(k)));
+        assert!(!r.contains("line") && !r.contains("dd.trace_id") && !r.contains("order_id"));
+        let r = Reserved {
+            line: true,
+            preset: Preset::Datadog,
+            ..Reserved::default()
+        };
+        assert!(r.contains("line") && r.contains("dd.trace_id"));
+    }
+}

@@ -1,0 +1,186 @@
+//! JSON log lines that join their OpenTelemetry trace, for services built on [`tracing`].
+//!
+//! A service built from `tracing` spans and events produces two things that must agree:
+//! OpenTelemetry spans for the tracing backend, and JSON log lines that a log aggregator joins to
+//! those spans by `trace_id`. This crate gives both from the same spans:
+//!
+//! - [`layer()`] writes one JSON line per event, stamped with the `trace_id`, `span_id` and
+//!   `trace_flags` of the span the event belongs to;
+//! - [`otel_layer()`] is `tracing-opentelemetry`'s layer, set up so that errors become
+//!   OpenTelemetry exceptions once, by the conventions;
+//! - [`record_exception`] and [`SpanExt::record_exception`] do what the OpenTelemetry SDKs'
+//!   `span.record_exception(e)` does, and `#[instrument(err)]` and ERROR events map the same way.
+//!
+//! Library code needs none of this: it uses `tracing` and `#[instrument]`, and its spans and errors
+//! flow through these layers in the service that installs them.
+//!
+//! # Composing the layers
+//!
+//! ```
+//! use opentelemetry::trace::TracerProvider as _;
+//! use tracing_subscriber::layer::SubscriberExt;
+//!
+//! // Any `opentelemetry_sdk` provider: with an OTLP exporter in a service, in memory in a test.
+//! let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+//! let tracer = provider.tracer("checkout");
+//!
+//! let subscriber = tracing_subscriber::registry()
+//!     .with(tracing_correlate::otel_layer(tracer)) // tracing-opentelemetry, errors mapped by us
+//!     .with(
+//!         tracing_correlate::layer() // the JSON layer
+//!             .with_service_name("checkout")
+//!             .with_writer(std::io::stdout), // any tracing_subscriber MakeWriter
+//!     );
+//! tracing::subscriber::with_default(subscriber, || {
+//!     let span = tracing::info_span!("create_order", order_id = 42);
+//!     let _entered = span.enter();
+//!     tracing::info!(items = 3, "order placed");
+//! });
+//! ```
+//!
+//! The OpenTelemetry layer goes first (below): the JSON layer reads the ids of the spans it makes.
+//! Without it, lines carry no ids. `opentelemetry`, `opentelemetry_sdk` and
+//! `tracing_opentelemetry` are re-exported, so a service uses the versions this crate was built
+//! with.
+//!
+//! # The JSON line
+//!
+//! One event is one line, one JSON object, ending in `\n`, written with one `write_all`:
+//!
+//! ```json
+//! {"timestamp":"2026-11-21T10:23:45.123456Z","level":"INFO","service":"checkout","target":"checkout::orders",
+//!  "message":"order placed","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7",
+//!  "trace_flags":"01","span_name":"create_order","order_id":42,"items":3}
+//! ```
+//!
+//! | key | when | value |
+//! |---|---|---|
+//! | `timestamp` | always | RFC 3339, UTC, microseconds, `Z` suffix, in every build profile |
+//! | `level` | always | `ERROR`, `WARN`, `INFO`, `DEBUG`, `TRACE` |
+//! | `service` | always | [`JsonLayer::with_service_name`], else `unknown_service` |
+//! | `target` | always | the event's target (for records of the `log` crate, the record's target) |
+//! | `message` | when the event has one | the `message` field, as a string |
+//! | `file`, `line`, `thread_name`, `thread_id` | when switched on ([`JsonLayer::with_file`], ...) | source file, line number, thread name, thread number |
+//! | `trace_id` | inside a span | 32 lowercase hex chars |
+//! | `span_id` | inside a span | 16 lowercase hex chars: the span the event belongs to |
+//! | `trace_flags` | inside a span | 2 lowercase hex chars, W3C flags (`01` sampled, `00` not) |
+//! | preset keys | with a [`Preset`] | the backend's own correlation keys |
+//! | `span_name` | inside a span | the span's name (its `otel.name` field when it has one, as the exported span) |
+//! | `exception` | ERROR events that carry an error | object: `type` (when known), `message`, `causes` (the `source()` chain, when not empty), `stacktrace` (when captured) |
+//! | span fields | inside a span | fields of every span from leaf to root, flattened; an inner span's field wins over an outer one's |
+//! | event fields | always | flattened at the top level; an event field wins over a span field of the same name |
+//!
+//! "Inside a span" means: the event's explicit parent (`parent: &span`), else the current span.
+//! Outside any span the id keys are absent (not zeros). The ids are those of the OpenTelemetry span
+//! exported for that span, so `trace_id`/`span_id` always find their span in the tracing backend:
+//! for root spans, children, spans created but never entered, events with an explicit parent on
+//! another thread, and spans whose remote parent was set with
+//! [`set_parent`](tracing_opentelemetry::OpenTelemetrySpanExt::set_parent) before they started.
+//! Unsampled spans still give their lines ids, with `trace_flags` `00`.
+//!
+//! **Reserved keys** are the keys of the table (the optional and preset ones only when the layer
+//! writes them). A user field never overwrites one: a field named like one is written as
+//! `fields.<name>` (an event field `level` becomes `"fields.level"`), and no line holds a key
+//! twice. Fields named `otel.*` steer the OpenTelemetry span (`otel.name`, `otel.kind`,
+//! `otel.status_code`) and are not written.
+//!
+//! **Values**: integers and floats as JSON numbers (non-finite floats as the strings `"NaN"`,
+//! `"inf"`, `"-inf"`), booleans as booleans, strings and `Display`/`Debug`-recorded values as JSON
+//! strings. Every key and string goes through one escaping routine: quotes, backslashes, every
+//! control character (C0, DEL and C1, so ANSI sequences cannot reach a terminal) and U+2028/U+2029
+//! are escaped, so no field can break a line or forge a key.
+//!
+//! # Errors become exceptions
+//!
+//! An ERROR event *carries an exception* when it has an error value: a field recorded as
+//! `&dyn Error`, a field named `error` (what `#[instrument(err)]` and `#[instrument(err(Debug))]`
+//! emit), or the fields [`record_exception`] emits. Each such event gives, consistently:
+//!
+//! | where | what |
+//! |---|---|
+//! | the line | `"exception":{"type":..,"message":..,"causes":[..],"stacktrace":..}`; the error field is not repeated as a plain field |
+//! | the OpenTelemetry span | one `exception` event: `exception.type` (when known), `exception.message`, `exception.stacktrace` (when captured), `exception.causes` (when any), plus the event's other fields |
+//! | its status | `Error`, described by the exception message; `error.type` = the type name, or `_OTHER` |
+//!
+//! - `type` is known for [`record_exception`] (`std::any::type_name` of the error) and for events
+//!   with an `exception.type` field; `#[instrument(err)]` and `&dyn Error` fields do not name it.
+//! - `message` is the error's `Display` form (its `Debug` form for `#[instrument(err(Debug))]`).
+//! - `causes` keeps the `source()` chain, outermost first: `message` is only the error itself.
+//! - `stacktrace` is a [`std::backtrace::Backtrace`], captured only when `RUST_BACKTRACE` or
+//!   `RUST_LIB_BACKTRACE` enable capture: by [`record_exception`] at its call, for other events
+//!   when each layer handles the event (so its first frames are inside the logging call).
+//! - An ERROR event without an error value sets the status `Error` with its message as
+//!   description, and stays an ordinary span event. WARN and below never change the status, and an
+//!   error value below ERROR is an ordinary field.
+//! - The status is set when the span closes: the last exception's message, else the first ERROR
+//!   event's. The same exception (same message) is recorded once per span, however many times it is
+//!   logged on its way up.
+//!
+//! # Presets
+//!
+//! [`JsonLayer::with_preset`] adds a log backend's own correlation keys ([`Preset`]: Google Cloud,
+//! Datadog, Elastic ECS, AWS X-Ray) after the OpenTelemetry keys, which stay.
+//!
+//! # What the layer costs, and what it never does
+//!
+//! Per thread, one line buffer is reused; the line is built whole, then written with one
+//! `write_all`. Span fields are serialised once per span and spliced into its lines; a span's ids
+//! are read once and cached. No lock on a span's extensions is held while a `Debug` impl, the
+//! OpenTelemetry SDK or the writer runs. A `Debug` impl that logs gets its line written; deeper
+//! nesting (a writer that logs each write) is dropped and counted in [`Stats`], as are failed
+//! writes. The layer never panics at runtime.
+//!
+//! # Cargo features
+//!
+//! None yet: the layers need only `tracing-subscriber`, `tracing-opentelemetry`, `opentelemetry`
+//! and `opentelemetry_sdk`.
+
+#![warn(
+    missing_docs,
+    unreachable_pub,
+    rust_2018_idioms,
+    missing_debug_implementations
+)]
+#![deny(unsafe_op_in_unsafe_fn)]
+
+mod escape;
+mod exception;
+mod fields;
+mod ids;
+mod json;
+mod keys;
+mod otel;
+mod preset;
+mod stats;
+mod timestamp;
+
+pub use exception::{record_dyn_exception, record_exception, SpanExt};
+pub use json::{JsonLayer, DEFAULT_SERVICE_NAME};
+pub use otel::{otel_layer, OtelLayer};
+pub use preset::Preset;
+pub use stats::Stats;
+
+pub use opentelemetry;
+pub use opentelemetry_sdk;
+pub use tracing_opentelemetry;
+
+/// Builds the JSON layer: one line per event, to stdout, with the default settings.
+///
+/// Configure it by value: [`with_writer`](JsonLayer::with_writer),
+/// [`with_service_name`](JsonLayer::with_service_name), [`with_preset`](JsonLayer::with_preset),
+/// and switches for the optional keys. Add it after (above) [`otel_layer()`].
+///
+/// ```
+/// use tracing_subscriber::layer::SubscriberExt;
+///
+/// let subscriber = tracing_subscriber::registry().with(
+///     tracing_correlate::layer()
+///         .with_service_name("checkout")
+///         .with_line_number(true)
+///         .with_writer(std::io::stderr),
+/// );
+/// # drop(subscriber);
+/// ```
+pub fn layer() -> JsonLayer {
+    JsonLayer::new()
+}

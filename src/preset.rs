@@ -1,0 +1,149 @@
+//! Backend presets: the correlation keys in a log backend's own shape
+//! (`../shared/reference/backend-formats.md`).
+//!
+//! A preset *adds* its backend's keys after the OpenTelemetry keys (`trace_id`, `span_id`,
+//! `trace_flags`), which stay on every line: they are the schema's contract, Grafana Loki and
+//! CloudWatch Application Signals read them as they are, and a line keeps joining the trace when the
+//! backend changes. Nothing else in the line changes.
+
+use crate::escape::escape_into;
+use crate::ids::SpanIds;
+
+/// The shape of the correlation keys, chosen with [`JsonLayer::with_preset`](crate::JsonLayer::with_preset).
+///
+/// | preset | keys added to a line inside a span |
+/// |---|---|
+/// | `Otel` (default) | none: `trace_id`, `span_id`, `trace_flags` only |
+/// | `Gcp` | `logging.googleapis.com/trace` (`projects/<project>/traces/<32 hex>`, only when a project id is known), `logging.googleapis.com/spanId` (16 hex), `logging.googleapis.com/trace_sampled` (boolean) |
+/// | `Datadog` | `dd.trace_id`, `dd.span_id` (decimal strings: the lower 64 bits of the trace id, the span id); on every line `dd.service`, and `dd.env` / `dd.version` when `DD_ENV` / `DD_VERSION` are set |
+/// | `Ecs` | `trace.id` (32 hex), `span.id` (16 hex), `transaction.id` (16 hex span id of the local root span) |
+/// | `Xray` | `AWS-XRAY-TRACE-ID` (`1-<first 8 hex>-<last 24 hex>`) |
+///
+/// The GCP project id comes from [`JsonLayer::with_gcp_project_id`](crate::JsonLayer::with_gcp_project_id),
+/// else from `GOOGLE_CLOUD_PROJECT` when the layer is built. X-Ray only accepts trace ids whose first
+/// 32 bits are a recent Unix time: X-Ray users need an id generator that makes such ids.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Preset {
+    /// The OpenTelemetry keys only.
+    #[default]
+    Otel,
+    /// Google Cloud Logging.
+    Gcp,
+    /// Datadog.
+    Datadog,
+    /// Elastic Common Schema.
+    Ecs,
+    /// AWS X-Ray / CloudWatch.
+    Xray,
+}
+
+impl Preset {
+    /// The keys this preset adds.
+    pub(crate) fn keys(self) -> &'static [&'static str] {
+        match self {
+            Preset::Otel => &[],
+            Preset::Gcp => &[
+                "logging.googleapis.com/trace",
+                "logging.googleapis.com/spanId",
+                "logging.googleapis.com/trace_sampled",
+            ],
+            Preset::Datadog => &["dd.trace_id", "dd.span_id", "dd.service", "dd.env", "dd.version"],
+            Preset::Ecs => &["trace.id", "span.id", "transaction.id"],
+            Preset::Xray => &["AWS-XRAY-TRACE-ID"],
+        }
+    }
+}
+
+/// What a preset needs besides the ids, fixed when the layer is built.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct PresetConfig {
+    pub(crate) preset: Preset,
+    pub(crate) gcp_project_id: Option<Box<str>>,
+    /// `,"dd.service":..,"dd.env":..,"dd.version":..` ready to splice, for the Datadog preset.
+    pub(crate) datadog_tags: Box<str>,
+}
+
+impl PresetConfig {
+    pub(crate) fn new(preset: Preset, gcp_project_id: Option<String>, service: &str) -> Self {
+        let gcp_project_id = match preset {
+            Preset::Gcp => gcp_project_id
+                .or_else(|| std::env::var("GOOGLE_CLOUD_PROJECT").ok())
+                .filter(|p| !p.is_empty())
+                .map(String::into_boxed_str),
+            _ => None,
+        };
+        let mut datadog_tags = String::new();
+        if preset == Preset::Datadog {
+            push_str_key(&mut datadog_tags, "dd.service", service);
+            for (key, var) in [("dd.env", "DD_ENV"), ("dd.version", "DD_VERSION")] {
+                if let Ok(value) = std::env::var(var) {
+                    if !value.is_empty() {
+                        push_str_key(&mut datadog_tags, key, &value);
+                    }
+                }
+            }
+        }
+        PresetConfig {
+            preset,
+            gcp_project_id,
+            datadog_tags: datadog_tags.into_boxed_str(),
+        }
+    }
+
+    /// Writes the keys a preset puts on every line, inside a span or not.
+    pub(crate) fn write_always(&self, buf: &mut String) {
+        buf.push_str(&self.datadog_tags);
+    }
+
+    /// Writes the preset's correlation keys for a line inside a span. `local_root` is the outermost
+    /// span of this process in the event's scope (ECS `transaction.id`).
+    pub(crate) fn write_ids(&self, buf: &mut String, ids: &SpanIds, local_root: Option<&SpanIds>) {
+        use std::fmt::Write;
+        match self.preset {
+            Preset::Otel => {}
+            Preset::Gcp => {
+                if let Some(project) = &self.gcp_project_id {
+                    buf.push_str(",\"logging.googleapis.com/trace\":\"projects/");
+                    escape_into(buf, project);
+                    buf.push_str("/traces/");
+                    buf.push_str(ids.trace_hex());
+                    buf.push('"');
+                }
+                buf.push_str(",\"logging.googleapis.com/spanId\":\"");
+                buf.push_str(ids.span_hex());
+                buf.push_str("\",\"logging.googleapis.com/trace_sampled\":");
+                buf.push_str(if ids.is_sampled() { "true" } else { "false" });
+            }
+            Preset::Datadog => {
+                let trace = u128::from_be_bytes(ids.trace_id.to_bytes()) as u64;
+                let span = u64::from_be_bytes(ids.span_id.to_bytes());
+                let _ = write!(buf, ",\"dd.trace_id\":\"{trace}\",\"dd.span_id\":\"{span}\"");
+            }
+            Preset::Ecs => {
+                buf.push_str(",\"trace.id\":\"");
+                buf.push_str(ids.trace_hex());
+                buf.push_str("\",\"span.id\":\"");
+                buf.push_str(ids.span_hex());
+                buf.push_str("\",\"transaction.id\":\"");
+                buf.push_str(local_root.unwrap_or(ids).span_hex());
+                buf.push('"');
+            }
+            Preset::Xray => {
+                let hex = ids.trace_hex();
+                buf.push_str(",\"AWS-XRAY-TRACE-ID\":\"1-");
+                buf.push_str(&hex[..8]);
+                buf.push('-');
+                buf.push_str(&hex[8..]);
+                buf.push('"');
+            }
+        }
+    }
+}
+
+fn push_str_key(buf: &mut String, key: &str, value: &str) {
+    buf.push_str(",\"");
+    buf.push_str(key);
+    buf.push_str("\":");
+    crate::escape::quoted_into(buf, value);
+}

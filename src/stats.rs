@@ -1,0 +1,43 @@
+//! Counters of what a layer could not deliver, so nothing is lost silently.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// A handle on a [`JsonLayer`](crate::JsonLayer)'s counters, taken with
+/// [`JsonLayer::stats`](crate::JsonLayer::stats) before the layer is installed.
+///
+/// ```
+/// let layer = tracing_correlate::layer();
+/// let stats = layer.stats();
+/// assert_eq!(stats.write_errors(), 0);
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Stats(Arc<Counters>);
+
+#[derive(Debug, Default)]
+struct Counters {
+    write_errors: AtomicU64,
+    dropped_reentrant: AtomicU64,
+}
+
+impl Stats {
+    /// Lines the writer failed to take (a closed pipe, a full disk): each such line is lost.
+    pub fn write_errors(&self) -> u64 {
+        self.0.write_errors.load(Ordering::Relaxed)
+    }
+
+    /// Events dropped because they were emitted while this layer was already writing a line on
+    /// the same thread, two levels deep (for example by a writer that logs each write): writing
+    /// them would recurse without end. One level of nesting (a `Debug` impl that logs) is written.
+    pub fn dropped_reentrant(&self) -> u64 {
+        self.0.dropped_reentrant.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn write_failed(&self) {
+        self.0.write_errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn reentrant_dropped(&self) {
+        self.0.dropped_reentrant.fetch_add(1, Ordering::Relaxed);
+    }
+}
