@@ -85,10 +85,48 @@ fn may_carry_exception(event: &Event<'_>) -> bool {
         .any(|f| f.name() != "message")
 }
 
-/// The backtrace at the caller, when the environment enables capture.
+/// The backtrace at the caller, when the environment enables capture, without the frames of
+/// the logging machinery it was captured from (this crate, `tracing`, the subscriber): it starts
+/// at the code that logged or recorded the error.
 pub(crate) fn captured_backtrace() -> Option<String> {
     let bt = Backtrace::capture();
-    (bt.status() == BacktraceStatus::Captured).then(|| bt.to_string())
+    (bt.status() == BacktraceStatus::Captured).then(|| trim_machinery(&bt.to_string()))
+}
+
+/// Symbols of the frames `trim_machinery` removes from the top of a backtrace.
+const MACHINERY: [&str; 8] = [
+    "tracing_correlate::",
+    "tracing_core::",
+    "tracing_subscriber::",
+    "tracing::",
+    "std::thread::local::",
+    "std::backtrace::",
+    "<tracing_",
+    "<std::thread::local::",
+];
+
+/// Drops the leading frames of a rendered `std::backtrace::Backtrace` whose symbols belong to
+/// the logging machinery. std offers no stable access to frames, so this reads its text form:
+/// each frame starts with a line `  N: symbol`, followed by `at file:line` lines.
+fn trim_machinery(rendered: &str) -> String {
+    let mut keep_from = 0;
+    let mut offset = 0;
+    for line in rendered.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        let symbol = trimmed
+            .split_once(": ")
+            .filter(|(n, _)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            .map(|(_, symbol)| symbol);
+        if let Some(symbol) = symbol {
+            if !MACHINERY.iter().any(|m| symbol.starts_with(m)) {
+                keep_from = offset;
+                break;
+            }
+        }
+        offset += line.len();
+        keep_from = offset;
+    }
+    rendered[keep_from..].to_owned()
 }
 
 #[derive(Default)]
@@ -268,6 +306,16 @@ mod tests {
             Some("std::io::error::Error")
         );
         assert_eq!(concrete_type_name::<dyn Error + Send + Sync>(), None);
+    }
+
+    #[test]
+    fn backtraces_start_at_the_code_that_logged() {
+        let rendered = "   0: tracing_correlate::exception::captured_backtrace\n             at ./src/exception.rs:90:14\n   1: <tracing_subscriber::layer::layered::Layered<L,S> as tracing_core::subscriber::Subscriber>::event\n   2: tracing_core::event::Event::dispatch\n   3: checkout::charge\n             at ./src/main.rs:25:1\n   4: main\n";
+        assert_eq!(
+            trim_machinery(rendered),
+            "   3: checkout::charge\n             at ./src/main.rs:25:1\n   4: main\n"
+        );
+        assert_eq!(trim_machinery("   0: main\n"), "   0: main\n");
     }
 
     #[test]

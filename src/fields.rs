@@ -188,8 +188,16 @@ impl Visit for SpanFieldVisitor<'_> {
         record_u128(u128) => value_u128;
         record_f64(f64) => value_f64;
         record_bool(bool) => value_bool;
-        record_str(&str) => value_str;
         record_error(&(dyn std::error::Error + 'static)) => value_error;
+    }
+
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == OTEL_NAME {
+            self.fields.otel_name = Some(value.into());
+        } else if self.begin(field) {
+            self.value_str(value);
+            self.end();
+        }
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
@@ -233,13 +241,17 @@ mod tests {
 
     #[test]
     fn floats_that_json_cannot_hold_become_strings() {
-        let mut b = String::new();
-        push_f64(&mut b, f64::NAN);
-        push_f64(&mut b, f64::INFINITY);
-        push_f64(&mut b, f64::NEG_INFINITY);
-        push_f64(&mut b, 1e300);
-        assert!(b.starts_with("\"NaN\"\"inf\"\"-inf\"1000"));
-        let n: f64 = serde_json::from_str(&b[14..]).unwrap();
+        let render = |v: f64| {
+            let mut b = String::new();
+            push_f64(&mut b, v);
+            b
+        };
+        assert_eq!(render(f64::NAN), "\"NaN\"");
+        assert_eq!(render(f64::INFINITY), "\"inf\"");
+        assert_eq!(render(f64::NEG_INFINITY), "\"-inf\"");
+        let n: f64 = serde_json::from_str(&render(1e300)).unwrap();
         assert_eq!(n, 1e300);
+        let n: f64 = serde_json::from_str(&render(-0.1)).unwrap();
+        assert_eq!(n, -0.1);
     }
 }

@@ -1,0 +1,24 @@
+//! With `RUST_LIB_BACKTRACE=0` (even when `RUST_BACKTRACE=1` asks for panic backtraces), exceptions
+//! carry no stack trace. One test in its own binary: std reads the variable once per process.
+
+mod support;
+
+use support::{attr, Harness};
+use tracing::info_span;
+
+#[test]
+fn no_stack_trace_when_library_backtraces_are_off() {
+    std::env::set_var("RUST_LIB_BACKTRACE", "0");
+    let h = Harness::new();
+    h.run(|| {
+        let span = info_span!("recorded");
+        let _e = span.enter();
+        tracing_correlate::record_exception(&std::io::Error::other("recorded error"));
+    });
+    let lines = h.lines();
+    assert_eq!(lines[0]["exception"]["message"], "recorded error");
+    assert!(lines[0]["exception"].get("stacktrace").is_none());
+    let span = h.span("recorded");
+    let event = span.events.iter().find(|e| e.name == "exception").unwrap();
+    assert_eq!(attr(&event.attributes, "exception.stacktrace"), None);
+}

@@ -1,0 +1,297 @@
+//! Errors become exceptions, consistently on the line and on the exported span.
+
+mod support;
+
+use std::error::Error;
+use std::fmt;
+
+use opentelemetry::trace::Status;
+use support::{attr, line_ids, ids_of, Harness};
+use tracing::{error, info_span, instrument, warn};
+use tracing_correlate::opentelemetry_sdk::trace::SpanData;
+use tracing_correlate::{record_dyn_exception, record_exception, SpanExt};
+
+#[derive(Debug)]
+struct PaymentDeclined {
+    source: std::io::Error,
+}
+
+impl fmt::Display for PaymentDeclined {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("payment declined")
+    }
+}
+
+impl Error for PaymentDeclined {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+fn declined() -> PaymentDeclined {
+    PaymentDeclined {
+        source: std::io::Error::other("card limit exceeded"),
+    }
+}
+
+const TYPE_NAME: &str = "exceptions::PaymentDeclined";
+
+fn exception_events(span: &SpanData) -> Vec<&opentelemetry::trace::Event> {
+    span.events.iter().filter(|e| e.name == "exception").collect()
+}
+
+fn error_status(span: &SpanData) -> String {
+    match &span.status {
+        Status::Error { description } => description.to_string(),
+        other => panic!("status of {:?} is {other:?}, not Error", span.name),
+    }
+}
+
+/// The line that carries an `exception` object.
+fn exception_line(h: &Harness) -> serde_json::Value {
+    let mut found: Vec<_> = h.lines().into_iter().filter(|l| l.get("exception").is_some()).collect();
+    assert_eq!(found.len(), 1, "exactly one exception line");
+    found.remove(0)
+}
+
+#[test]
+fn record_exception_maps_type_message_causes_and_status() {
+    let h = Harness::new();
+    h.run(|| {
+        let span = info_span!("charge");
+        let _e = span.enter();
+        record_exception(&declined());
+    });
+    let line = exception_line(&h);
+    let span = h.span("charge");
+    assert_eq!(line["level"], "ERROR");
+    assert_eq!(line_ids(&line), ids_of(&span));
+    let exc = &line["exception"];
+    assert_eq!(exc["type"], TYPE_NAME);
+    assert_eq!(exc["message"], "payment declined");
+    assert_eq!(exc["causes"], serde_json::json!(["card limit exceeded"]));
+    assert!(line.get("error").is_none(), "the error is not repeated as a field");
+
+    let events = exception_events(&span);
+    assert_eq!(events.len(), 1, "exactly one exception event: {:?}", span.events);
+    let ev = &events[0].attributes;
+    assert_eq!(attr(ev, "exception.type").as_deref(), Some(TYPE_NAME));
+    assert_eq!(attr(ev, "exception.message").as_deref(), Some("payment declined"));
+    assert_eq!(attr(ev, "exception.causes").as_deref(), Some(r#"["card limit exceeded"]"#));
+    assert_eq!(error_status(&span), "payment declined");
+    assert_eq!(attr(&span.attributes, "error.type").as_deref(), Some(TYPE_NAME));
+    // Line and span agree on what the stack trace is, whether or not capture is enabled here.
+    assert_eq!(
+        exc.get("stacktrace").and_then(|s| s.as_str()).map(str::to_owned),
+        attr(ev, "exception.stacktrace")
+    );
+}
+
+#[test]
+fn span_ext_records_on_a_span_that_is_not_current() {
+    let h = Harness::new();
+    h.run(|| {
+        let span = info_span!("load_config");
+        let err = std::fs::read_to_string("/no/such/dir/config.toml").unwrap_err();
+        span.record_exception(&err);
+    });
+    let line = exception_line(&h);
+    let span = h.span("load_config");
+    assert_eq!(line_ids(&line), ids_of(&span));
+    assert_eq!(line["exception"]["type"], "std::io::error::Error");
+    assert_eq!(exception_events(&span).len(), 1);
+    assert_eq!(attr(&span.attributes, "error.type").as_deref(), Some("std::io::error::Error"));
+}
+
+#[test]
+fn dyn_errors_have_no_type_and_error_type_other() {
+    let h = Harness::new();
+    h.run(|| {
+        let span = info_span!("boxed");
+        let _e = span.enter();
+        let err: Box<dyn Error + Send + Sync> = Box::new(declined());
+        record_dyn_exception(err.as_ref());
+    });
+    let line = exception_line(&h);
+    assert!(line["exception"].get("type").is_none());
+    assert_eq!(line["exception"]["message"], "payment declined");
+    let span = h.span("boxed");
+    assert_eq!(attr(&exception_events(&span)[0].attributes, "exception.type"), None);
+    assert_eq!(attr(&span.attributes, "error.type").as_deref(), Some("_OTHER"));
+}
+
+#[instrument(err)]
+fn charge_display(amount: u64) -> Result<(), PaymentDeclined> {
+    let _ = amount;
+    Err(declined())
+}
+
+#[instrument(err(Debug))]
+fn charge_debug() -> Result<(), std::io::Error> {
+    Err(std::io::Error::new(std::io::ErrorKind::NotFound, "no card"))
+}
+
+#[test]
+fn instrument_err_maps_the_display_form() {
+    let h = Harness::new();
+    h.run(|| {
+        let _ = charge_display(100);
+    });
+    let line = exception_line(&h);
+    let span = h.span("charge_display");
+    assert_eq!(line_ids(&line), ids_of(&span));
+    assert_eq!(line["exception"]["message"], "payment declined");
+    assert!(line["exception"].get("type").is_none());
+    assert!(line.get("error").is_none());
+    assert_eq!(line["amount"], 100, "the span's fields stay on the line");
+    let events = exception_events(&span);
+    assert_eq!(events.len(), 1);
+    assert_eq!(attr(&events[0].attributes, "exception.message").as_deref(), Some("payment declined"));
+    assert_eq!(error_status(&span), "payment declined");
+    assert_eq!(attr(&span.attributes, "error.type").as_deref(), Some("_OTHER"));
+    assert_eq!(span.events.len(), 1, "no second event for the same error: {:?}", span.events);
+}
+
+#[test]
+fn instrument_err_debug_maps_the_debug_form() {
+    let h = Harness::new();
+    h.run(|| {
+        let _ = charge_debug();
+    });
+    let expected = format!(
+        "{:?}",
+        std::io::Error::new(std::io::ErrorKind::NotFound, "no card")
+    );
+    let line = exception_line(&h);
+    assert_eq!(line["exception"]["message"], expected.as_str());
+    let span = h.span("charge_debug");
+    assert_eq!(error_status(&span), expected);
+    assert_eq!(exception_events(&span).len(), 1);
+}
+
+#[test]
+fn error_field_as_dyn_error_keeps_message_other_fields_and_chain() {
+    let h = Harness::new();
+    h.run(|| {
+        let span = info_span!("pay");
+        let _e = span.enter();
+        let err = declined();
+        error!(error = &err as &(dyn Error + 'static), order_id = 42, "payment failed");
+    });
+    let line = exception_line(&h);
+    assert_eq!(line["message"], "payment failed");
+    assert_eq!(line["order_id"], 42);
+    assert_eq!(line["exception"]["message"], "payment declined");
+    assert_eq!(line["exception"]["causes"], serde_json::json!(["card limit exceeded"]));
+    let span = h.span("pay");
+    let events = exception_events(&span);
+    assert_eq!(events.len(), 1);
+    let ev = &events[0].attributes;
+    assert_eq!(attr(ev, "exception.message").as_deref(), Some("payment declined"));
+    assert_eq!(attr(ev, "order_id").as_deref(), Some("42"));
+    assert_eq!(attr(ev, "message").as_deref(), Some("payment failed"));
+    assert_eq!(error_status(&span), "payment declined");
+}
+
+#[test]
+fn error_event_without_an_error_sets_status_from_its_message() {
+    let h = Harness::new();
+    h.run(|| {
+        let span = info_span!("sync");
+        let _e = span.enter();
+        error!(attempt = 3, "upstream unavailable");
+    });
+    let lines = h.lines();
+    let line = support::line_with(&lines, "upstream unavailable");
+    assert!(line.get("exception").is_none());
+    assert_eq!(line["attempt"], 3);
+    let span = h.span("sync");
+    assert!(exception_events(&span).is_empty());
+    assert_eq!(span.events.len(), 1, "the event stays an ordinary span event");
+    assert_eq!(error_status(&span), "upstream unavailable");
+    assert_eq!(attr(&span.attributes, "error.type"), None);
+}
+
+#[test]
+fn warn_and_below_never_change_the_status() {
+    let h = Harness::new();
+    h.run(|| {
+        let span = info_span!("retrying");
+        let _e = span.enter();
+        let err = declined();
+        warn!(error = &err as &(dyn Error + 'static), "will retry");
+        tracing::info!(error = "handled", "fine");
+    });
+    let lines = h.lines();
+    let warn_line = support::line_with(&lines, "will retry");
+    assert!(warn_line.get("exception").is_none());
+    assert_eq!(warn_line["error"], "payment declined", "below ERROR an error is a plain field");
+    let span = h.span("retrying");
+    assert_eq!(span.status, Status::Unset);
+    assert!(exception_events(&span).is_empty());
+}
+
+#[test]
+fn the_same_exception_is_recorded_once_per_span() {
+    #[instrument(err)]
+    fn fails() -> Result<(), PaymentDeclined> {
+        let err = declined();
+        record_exception(&err);
+        Err(err)
+    }
+    let h = Harness::new();
+    h.run(|| {
+        let _ = fails();
+    });
+    let span = h.span("fails");
+    assert_eq!(exception_events(&span).len(), 1, "{:?}", span.events);
+    let exception_lines = h.lines().into_iter().filter(|l| l.get("exception").is_some()).count();
+    assert_eq!(exception_lines, 2, "each log event still gives its line");
+}
+
+#[test]
+fn the_last_exception_describes_the_status_over_earlier_plain_errors() {
+    #[instrument(err)]
+    fn handler() -> Result<(), PaymentDeclined> {
+        error!("a plain error first");
+        Err(declined())
+    }
+    let h = Harness::new();
+    h.run(|| {
+        let _ = handler();
+    });
+    assert_eq!(error_status(&h.span("handler")), "payment declined");
+}
+
+#[test]
+fn exceptions_outside_spans_still_give_the_line() {
+    let h = Harness::new();
+    h.run(|| record_exception(&declined()));
+    let line = exception_line(&h);
+    assert_eq!(line["exception"]["type"], TYPE_NAME);
+    assert!(line.get("trace_id").is_none());
+    assert!(h.spans().is_empty());
+}
+
+#[test]
+fn nested_instrumented_functions_each_get_their_own_error() {
+    #[derive(Debug)]
+    struct Wrapped(PaymentDeclined);
+    impl fmt::Display for Wrapped {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "checkout failed: {}", self.0)
+        }
+    }
+    impl Error for Wrapped {}
+
+    #[instrument(err)]
+    fn outer() -> Result<(), Wrapped> {
+        charge_display(1).map_err(Wrapped)
+    }
+    let h = Harness::new();
+    h.run(|| {
+        let _ = outer();
+    });
+    assert_eq!(error_status(&h.span("charge_display")), "payment declined");
+    assert_eq!(error_status(&h.span("outer")), "checkout failed: payment declined");
+}
