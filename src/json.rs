@@ -274,6 +274,15 @@ where
         }
     }
 
+    fn on_enter(&self, id: &span::Id, ctx: Context<'_, S>) {
+        // The OpenTelemetry layer (below) has just started and attached this span: reading its
+        // ids now changes nothing and caches them for every event, the SDK's own included.
+        if let Some(span) = ctx.span(id) {
+            let may_start = !crate::otel::is_sdk_target(span.metadata().target());
+            self.span_ids(&span, may_start);
+        }
+    }
+
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         let Some(_depth) = DepthGuard::enter() else {
             self.stats.reentrant_dropped();

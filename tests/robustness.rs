@@ -1,0 +1,76 @@
+//! The layer never panics and loses nothing silently: failed writes are counted, and the SDK's
+//! own events and spans never reach the exporter (while their lines are still written).
+
+mod support;
+
+use std::io;
+
+use support::{line_with, Capture, Harness};
+use tracing::{info, info_span};
+use tracing_subscriber::layer::SubscriberExt;
+
+struct Broken;
+
+impl io::Write for Broken {
+    fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+        Err(io::Error::from(io::ErrorKind::BrokenPipe))
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn failed_writes_are_counted_not_panicked_on() {
+    let layer = tracing_correlate::layer().with_writer(|| Broken);
+    let stats = layer.stats();
+    let subscriber = tracing_subscriber::registry().with(layer);
+    tracing::subscriber::with_default(subscriber, || {
+        for i in 0..3 {
+            info!(i, "lost");
+        }
+    });
+    assert_eq!(stats.write_errors(), 3);
+    assert_eq!(stats.dropped_reentrant(), 0);
+}
+
+#[test]
+fn sdk_events_and_spans_never_reach_the_exporter_but_are_logged() {
+    let h = Harness::new();
+    h.run(|| {
+        let span = info_span!("request");
+        let _e = span.enter();
+        tracing::warn!(target: "opentelemetry_sdk", "exporter is slow");
+        tracing::error!(target: "opentelemetry_otlp::exporter", "export failed");
+        let h2 = tracing::info_span!(target: "h2::codec", "h2_frame");
+        let _h = h2.enter();
+        tracing::debug!(target: "h2::codec", "frame");
+        info!(target: "checkout", "user event");
+    });
+    let request = h.span("request");
+    assert!(request.events.is_empty(), "no SDK event on the span: {:?}", request.events);
+    assert_eq!(request.status, opentelemetry::trace::Status::Unset);
+    assert!(h.spans().iter().all(|s| s.name != "h2_frame"));
+    let lines = h.lines();
+    assert_eq!(line_with(&lines, "exporter is slow")["span_id"], request.span_context.span_id().to_string());
+    line_with(&lines, "export failed");
+    // The user's event inside the (unexported) h2 span has no OpenTelemetry span: no ids.
+    assert!(line_with(&lines, "user event").get("trace_id").is_none());
+}
+
+#[test]
+fn a_layer_without_a_dispatch_registration_still_writes() {
+    // `Layer::with_subscriber` builds a subscriber without `Dispatch::new`; the layer then has no
+    // dispatch to read ids through, and still writes its lines.
+    use tracing_subscriber::Layer;
+    let capture = Capture::default();
+    let subscriber = tracing_correlate::layer()
+        .with_writer(capture.clone())
+        .with_subscriber(tracing_subscriber::registry());
+    tracing::subscriber::with_default(subscriber, || {
+        let span = info_span!("s");
+        let _e = span.enter();
+        info!("still written");
+    });
+    assert_eq!(line_with(&capture.lines(), "still written")["span_name"], "s");
+}
