@@ -1,5 +1,6 @@
-//! Correlated JSON lines with the layers composed by hand: spans go to the console as the
-//! OpenTelemetry SDK's stdout-free in-memory exporter would keep them, lines go to stdout.
+//! Correlated JSON lines with the layers composed by hand. The JSON lines go to stdout; the
+//! spans are kept by the SDK's in-memory exporter and summarised on stderr at the end, so the ids
+//! in the lines can be checked against the spans a tracing backend would receive.
 //!
 //! Run: `cargo run --example correlated`
 
@@ -57,7 +58,7 @@ fn main() {
 
     let _ = provider.force_flush();
     for span in exporter.get_finished_spans().unwrap_or_default() {
-        println!(
+        eprintln!(
             "# exported span {:?}: trace_id={} span_id={} status={:?}",
             span.name, span.span_context.trace_id(), span.span_context.span_id(), span.status
         );
