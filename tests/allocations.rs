@@ -1,0 +1,72 @@
+//! The JSON layer allocates nothing per event in steady state: a counting global allocator
+//! counts this thread's allocations while events are written. Fails if one appears.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::io;
+
+use tracing::{info, info_span};
+use tracing_subscriber::layer::SubscriberExt;
+
+struct Counting;
+
+thread_local! {
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+// SAFETY: forwards to the system allocator; only counts, on the calling thread.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if COUNTING.try_with(Cell::get).unwrap_or(false) {
+            let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+        }
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if COUNTING.try_with(Cell::get).unwrap_or(false) {
+            let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+        }
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations_during(f: impl FnOnce()) -> u64 {
+    ALLOCATIONS.with(|n| n.set(0));
+    COUNTING.with(|c| c.set(true));
+    f();
+    COUNTING.with(|c| c.set(false));
+    ALLOCATIONS.with(Cell::get)
+}
+
+#[test]
+fn the_counter_sees_allocations() {
+    let n = allocations_during(|| drop(std::hint::black_box(vec![1u8; 64])));
+    assert_eq!(n, 1);
+}
+
+#[test]
+fn json_layer_allocates_nothing_per_event_in_steady_state() {
+    let layer = tracing_correlate::layer()
+        .with_service_name("svc")
+        .with_writer(io::sink);
+    let subscriber = tracing_subscriber::registry().with(layer);
+    tracing::subscriber::with_default(subscriber, || {
+        let span = info_span!("request", method = "GET", id = 7);
+        let _e = span.enter();
+        let emit = || {
+            for i in 0..1000 {
+                info!(n = i, user = "u-1", ok = true, ratio = 0.5, "event {i}");
+            }
+        };
+        emit(); // warm-up: buffers grow to their steady size
+        let n = allocations_during(emit);
+        assert_eq!(n, 0, "{n} allocations for 1000 events");
+    });
+}
