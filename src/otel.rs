@@ -207,6 +207,8 @@ where
         let Some(span) = ctx.span(id) else {
             return;
         };
+        // Formatted before the lock is taken: a message's `Display` may log.
+        let plain = exception.is_none().then(|| plain_description(event));
         let is_new = {
             let mut extensions = span.extensions_mut();
             if extensions.get_mut::<ErrorState>().is_none() {
@@ -228,7 +230,7 @@ where
                 }
                 None => {
                     if state.description.is_none() {
-                        state.description = Some((plain_description(event), false));
+                        state.description = plain.map(|d| (d, false));
                     }
                     false
                 }

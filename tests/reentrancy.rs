@@ -29,6 +29,17 @@ impl fmt::Debug for Chatty {
     }
 }
 
+/// A value whose `Display` logs: used in an ERROR event's message, which the OpenTelemetry layer
+/// formats as the span's status description.
+struct ChattyDisplay;
+
+impl fmt::Display for ChattyDisplay {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        info!("logged from Display");
+        f.write_str("upstream down")
+    }
+}
+
 /// A writer that logs each time it is asked to write: the worst case of re-entrancy.
 #[derive(Clone)]
 struct LoggingWriter(Capture);
@@ -70,6 +81,7 @@ fn logging_from_debug_and_from_the_writer_neither_deadlocks_nor_loops() {
         let span = info_span!("outer", value = ?Chatty);
         let _e = span.enter();
         info!(field = ?Chatty, "outer event");
+        tracing::error!("failed: {}", ChattyDisplay);
         let _ = done.send(());
     });
     finished
@@ -77,6 +89,7 @@ fn logging_from_debug_and_from_the_writer_neither_deadlocks_nor_loops() {
         .expect("no deadlock: the worker finished in time");
 
     let lines = capture.lines();
+    line_with(&lines, "failed: upstream down");
     let outer = line_with(&lines, "outer event");
     assert_eq!(outer["field"], "chatty");
     assert_eq!(outer["value"], "chatty");
