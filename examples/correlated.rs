@@ -60,7 +60,10 @@ fn main() {
     for span in exporter.get_finished_spans().unwrap_or_default() {
         eprintln!(
             "# exported span {:?}: trace_id={} span_id={} status={:?}",
-            span.name, span.span_context.trace_id(), span.span_context.span_id(), span.status
+            span.name,
+            span.span_context.trace_id(),
+            span.span_context.span_id(),
+            span.status
         );
     }
 }

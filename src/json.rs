@@ -337,10 +337,12 @@ where
         self.write_optional_keys(line, meta);
         self.preset.write_always(line);
 
-        let span = event
-            .parent()
-            .and_then(|id| ctx.span(id))
-            .or_else(|| event.is_contextual().then(|| ctx.lookup_current()).flatten());
+        let span = event.parent().and_then(|id| ctx.span(id)).or_else(|| {
+            event
+                .is_contextual()
+                .then(|| ctx.lookup_current())
+                .flatten()
+        });
         if let Some(span) = &span {
             // The SDK's own events may come while `tracing-opentelemetry` holds this span's
             // lock: for them only ids already known are written, never looked up.

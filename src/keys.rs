@@ -32,19 +32,19 @@ impl Reserved {
 mod tests {
     use super::*;
 
-/// The keys every layer reserves, whatever its configuration (the schema's table).
-const SCHEMA_KEYS: [&str; 10] = [
-    "timestamp",
-    "level",
-    "service",
-    "target",
-    "message",
-    "trace_id",
-    "span_id",
-    "trace_flags",
-    "span_name",
-    "exception",
-];
+    /// The keys every layer reserves, whatever its configuration (the schema's table).
+    const SCHEMA_KEYS: [&str; 10] = [
+        "timestamp",
+        "level",
+        "service",
+        "target",
+        "message",
+        "trace_id",
+        "span_id",
+        "trace_flags",
+        "span_name",
+        "exception",
+    ];
 
     #[test]
     fn schema_keys_are_always_reserved_optional_ones_only_when_written() {

@@ -257,7 +257,10 @@ where
         if description.is_empty() {
             // The conventions want a description with every `Error`; an error that displays as
             // nothing is described by its type.
-            description = state.error_type.clone().unwrap_or_else(|| "error".to_owned());
+            description = state
+                .error_type
+                .clone()
+                .unwrap_or_else(|| "error".to_owned());
         }
         self.with_otel_span(id, |otel| {
             otel.set_status(Status::error(description));
@@ -312,7 +315,10 @@ fn exception_attributes(event: &Event<'_>, exception: &Exception) -> Vec<KeyValu
     }
     if !exception.causes.is_empty() {
         let causes: Vec<StringValue> = exception.causes.iter().cloned().map(Into::into).collect();
-        attributes.push(KeyValue::new("exception.causes", Value::Array(causes.into())));
+        attributes.push(KeyValue::new(
+            "exception.causes",
+            Value::Array(causes.into()),
+        ));
     }
     event.record(&mut AttributeVisitor {
         attributes: &mut attributes,

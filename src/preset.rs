@@ -48,7 +48,13 @@ impl Preset {
                 "logging.googleapis.com/spanId",
                 "logging.googleapis.com/trace_sampled",
             ],
-            Preset::Datadog => &["dd.trace_id", "dd.span_id", "dd.service", "dd.env", "dd.version"],
+            Preset::Datadog => &[
+                "dd.trace_id",
+                "dd.span_id",
+                "dd.service",
+                "dd.env",
+                "dd.version",
+            ],
             Preset::Ecs => &["trace.id", "span.id", "transaction.id"],
             Preset::Xray => &["AWS-XRAY-TRACE-ID"],
         }
@@ -118,7 +124,10 @@ impl PresetConfig {
             Preset::Datadog => {
                 let trace = u128::from_be_bytes(ids.trace_id.to_bytes()) as u64;
                 let span = u64::from_be_bytes(ids.span_id.to_bytes());
-                let _ = write!(buf, ",\"dd.trace_id\":\"{trace}\",\"dd.span_id\":\"{span}\"");
+                let _ = write!(
+                    buf,
+                    ",\"dd.trace_id\":\"{trace}\",\"dd.span_id\":\"{span}\""
+                );
             }
             Preset::Ecs => {
                 buf.push_str(",\"trace.id\":\"");

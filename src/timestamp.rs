@@ -38,6 +38,9 @@ mod tests {
         let mut b = String::new();
         push_rfc3339(&mut b, t);
         assert_eq!(b, "2026-11-21T10:23:45.123456Z");
-        assert_eq!(DateTime::parse_from_rfc3339(&b).unwrap(), t - chrono::Duration::nanoseconds(789));
+        assert_eq!(
+            DateTime::parse_from_rfc3339(&b).unwrap(),
+            t - chrono::Duration::nanoseconds(789)
+        );
     }
 }

@@ -24,7 +24,11 @@ fn stack_traces_are_captured_and_start_at_user_code() {
     h.run(|| {
         let _ = failing_instrumented();
     });
-    let lines: Vec<_> = h.lines().into_iter().filter(|l| l.get("exception").is_some()).collect();
+    let lines: Vec<_> = h
+        .lines()
+        .into_iter()
+        .filter(|l| l.get("exception").is_some())
+        .collect();
     assert_eq!(lines.len(), 2);
 
     // record_exception: captured once at the call, the same text on the line and the span.
@@ -32,7 +36,10 @@ fn stack_traces_are_captured_and_start_at_user_code() {
     let recorded = recorded.as_str().expect("stacktrace on the line");
     let span = h.span("recorded");
     let event = span.events.iter().find(|e| e.name == "exception").unwrap();
-    assert_eq!(attr(&event.attributes, "exception.stacktrace").as_deref(), Some(recorded));
+    assert_eq!(
+        attr(&event.attributes, "exception.stacktrace").as_deref(),
+        Some(recorded)
+    );
     let first_frame = recorded.lines().next().unwrap();
     assert!(
         first_frame.contains("backtrace_enabled::"),
@@ -40,10 +47,26 @@ fn stack_traces_are_captured_and_start_at_user_code() {
     );
 
     // #[instrument(err)]: captured by each layer where it handles the event.
-    let instrumented = lines[1]["exception"]["stacktrace"].as_str().expect("stacktrace");
-    assert!(instrumented.lines().next().unwrap().contains("failing_instrumented"), "{instrumented}");
+    let instrumented = lines[1]["exception"]["stacktrace"]
+        .as_str()
+        .expect("stacktrace");
+    assert!(
+        instrumented
+            .lines()
+            .next()
+            .unwrap()
+            .contains("failing_instrumented"),
+        "{instrumented}"
+    );
     let span = h.span("failing_instrumented");
     let event = span.events.iter().find(|e| e.name == "exception").unwrap();
     let on_span = attr(&event.attributes, "exception.stacktrace").expect("stacktrace on the span");
-    assert!(on_span.lines().next().unwrap().contains("failing_instrumented"), "{on_span}");
+    assert!(
+        on_span
+            .lines()
+            .next()
+            .unwrap()
+            .contains("failing_instrumented"),
+        "{on_span}"
+    );
 }

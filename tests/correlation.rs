@@ -3,9 +3,7 @@
 
 mod support;
 
-use opentelemetry::trace::{
-    SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState,
-};
+use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
 use serde_json::json;
 use support::{ids_of, line_ids, line_with, Capture, Harness};
 use tracing::{info, info_span};
@@ -52,7 +50,9 @@ fn every_key_has_the_schema_format() {
     chrono::DateTime::parse_from_rfc3339(ts).expect("RFC 3339");
     let hex = |v: &serde_json::Value, n: usize| {
         let s = v.as_str().unwrap();
-        s.len() == n && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        s.len() == n
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     };
     assert!(hex(&line["trace_id"], 32));
     assert!(hex(&line["span_id"], 16));
@@ -75,7 +75,10 @@ fn child_span_line_carries_the_child_ids_and_the_parent_links() {
     assert_eq!(line_ids(line_with(&lines, "in parent")), ids_of(&parent));
     assert_eq!(line_ids(line_with(&lines, "in child")), ids_of(&child));
     assert_eq!(child.parent_span_id, parent.span_context.span_id());
-    assert_eq!(child.span_context.trace_id(), parent.span_context.trace_id());
+    assert_eq!(
+        child.span_context.trace_id(),
+        parent.span_context.trace_id()
+    );
 }
 
 #[test]
@@ -102,8 +105,14 @@ fn explicit_parent_wins_over_the_current_span() {
         info!("to current");
     });
     let lines = h.lines();
-    assert_eq!(line_ids(line_with(&lines, "to other")), ids_of(&h.span("other")));
-    assert_eq!(line_ids(line_with(&lines, "to current")), ids_of(&h.span("current")));
+    assert_eq!(
+        line_ids(line_with(&lines, "to other")),
+        ids_of(&h.span("other"))
+    );
+    assert_eq!(
+        line_ids(line_with(&lines, "to current")),
+        ids_of(&h.span("current"))
+    );
 }
 
 #[test]
@@ -123,7 +132,10 @@ fn event_with_explicit_parent_on_another_thread() {
         .unwrap();
     });
     let lines = h.lines();
-    assert_eq!(line_ids(line_with(&lines, "from worker")), ids_of(&h.span("request")));
+    assert_eq!(
+        line_ids(line_with(&lines, "from worker")),
+        ids_of(&h.span("request"))
+    );
 }
 
 #[test]
@@ -163,7 +175,10 @@ fn unsampled_spans_still_give_ids_with_flags_00() {
         info!("unsampled inner");
     });
     let lines = h.lines();
-    let (outer, inner) = (line_with(&lines, "unsampled outer"), line_with(&lines, "unsampled inner"));
+    let (outer, inner) = (
+        line_with(&lines, "unsampled outer"),
+        line_with(&lines, "unsampled inner"),
+    );
     for line in [outer, inner] {
         assert_eq!(line["trace_flags"], "00");
         assert_ne!(line["trace_id"], "00000000000000000000000000000000");
@@ -229,7 +244,10 @@ fn fields_recorded_later_replace_and_extend_span_fields() {
     let lines = h.lines();
     let before = line_with(&lines, "before");
     assert_eq!(before["status"], "pending");
-    assert!(before.get("user").is_none(), "an Empty field is not written");
+    assert!(
+        before.get("user").is_none(),
+        "an Empty field is not written"
+    );
     let after = line_with(&lines, "after");
     assert_eq!(after["status"], "paid");
     assert_eq!(after["user"], 7);
@@ -310,7 +328,10 @@ fn optional_keys_are_written_when_switched_on() {
     assert!(line["line"].is_u64());
     assert_eq!(line["thread_name"], "worker-1");
     assert!(line["thread_id"].is_u64());
-    assert_eq!(line["fields.line"], "user", "a user field named like an optional key is renamed");
+    assert_eq!(
+        line["fields.line"], "user",
+        "a user field named like an optional key is renamed"
+    );
 }
 
 #[test]
@@ -333,5 +354,9 @@ fn records_of_the_log_crate_keep_their_target_and_no_log_fields() {
         json!({"level": line["level"], "target": line["target"]}),
         json!({"level": "WARN", "target": "legacy::module"})
     );
-    assert!(line.as_object().unwrap().keys().all(|k| !k.starts_with("log.")));
+    assert!(line
+        .as_object()
+        .unwrap()
+        .keys()
+        .all(|k| !k.starts_with("log.")));
 }

@@ -6,7 +6,7 @@ use std::error::Error;
 use std::fmt;
 
 use opentelemetry::trace::Status;
-use support::{attr, line_ids, ids_of, Harness};
+use support::{attr, ids_of, line_ids, Harness};
 use tracing::{error, info_span, instrument, warn};
 use tracing_correlate::opentelemetry_sdk::trace::SpanData;
 use tracing_correlate::{record_dyn_exception, record_exception, SpanExt};
@@ -37,7 +37,10 @@ fn declined() -> PaymentDeclined {
 const TYPE_NAME: &str = "exceptions::PaymentDeclined";
 
 fn exception_events(span: &SpanData) -> Vec<&opentelemetry::trace::Event> {
-    span.events.iter().filter(|e| e.name == "exception").collect()
+    span.events
+        .iter()
+        .filter(|e| e.name == "exception")
+        .collect()
 }
 
 fn error_status(span: &SpanData) -> String {
@@ -49,7 +52,11 @@ fn error_status(span: &SpanData) -> String {
 
 /// The line that carries an `exception` object.
 fn exception_line(h: &Harness) -> serde_json::Value {
-    let mut found: Vec<_> = h.lines().into_iter().filter(|l| l.get("exception").is_some()).collect();
+    let mut found: Vec<_> = h
+        .lines()
+        .into_iter()
+        .filter(|l| l.get("exception").is_some())
+        .collect();
     assert_eq!(found.len(), 1, "exactly one exception line");
     found.remove(0)
 }
@@ -70,19 +77,38 @@ fn record_exception_maps_type_message_causes_and_status() {
     assert_eq!(exc["type"], TYPE_NAME);
     assert_eq!(exc["message"], "payment declined");
     assert_eq!(exc["causes"], serde_json::json!(["card limit exceeded"]));
-    assert!(line.get("error").is_none(), "the error is not repeated as a field");
+    assert!(
+        line.get("error").is_none(),
+        "the error is not repeated as a field"
+    );
 
     let events = exception_events(&span);
-    assert_eq!(events.len(), 1, "exactly one exception event: {:?}", span.events);
+    assert_eq!(
+        events.len(),
+        1,
+        "exactly one exception event: {:?}",
+        span.events
+    );
     let ev = &events[0].attributes;
     assert_eq!(attr(ev, "exception.type").as_deref(), Some(TYPE_NAME));
-    assert_eq!(attr(ev, "exception.message").as_deref(), Some("payment declined"));
-    assert_eq!(attr(ev, "exception.causes").as_deref(), Some(r#"["card limit exceeded"]"#));
+    assert_eq!(
+        attr(ev, "exception.message").as_deref(),
+        Some("payment declined")
+    );
+    assert_eq!(
+        attr(ev, "exception.causes").as_deref(),
+        Some(r#"["card limit exceeded"]"#)
+    );
     assert_eq!(error_status(&span), "payment declined");
-    assert_eq!(attr(&span.attributes, "error.type").as_deref(), Some(TYPE_NAME));
+    assert_eq!(
+        attr(&span.attributes, "error.type").as_deref(),
+        Some(TYPE_NAME)
+    );
     // Line and span agree on what the stack trace is, whether or not capture is enabled here.
     assert_eq!(
-        exc.get("stacktrace").and_then(|s| s.as_str()).map(str::to_owned),
+        exc.get("stacktrace")
+            .and_then(|s| s.as_str())
+            .map(str::to_owned),
         attr(ev, "exception.stacktrace")
     );
 }
@@ -100,7 +126,10 @@ fn span_ext_records_on_a_span_that_is_not_current() {
     assert_eq!(line_ids(&line), ids_of(&span));
     assert_eq!(line["exception"]["type"], "std::io::error::Error");
     assert_eq!(exception_events(&span).len(), 1);
-    assert_eq!(attr(&span.attributes, "error.type").as_deref(), Some("std::io::error::Error"));
+    assert_eq!(
+        attr(&span.attributes, "error.type").as_deref(),
+        Some("std::io::error::Error")
+    );
 }
 
 #[test]
@@ -116,8 +145,14 @@ fn dyn_errors_have_no_type_and_error_type_other() {
     assert!(line["exception"].get("type").is_none());
     assert_eq!(line["exception"]["message"], "payment declined");
     let span = h.span("boxed");
-    assert_eq!(attr(&exception_events(&span)[0].attributes, "exception.type"), None);
-    assert_eq!(attr(&span.attributes, "error.type").as_deref(), Some("_OTHER"));
+    assert_eq!(
+        attr(&exception_events(&span)[0].attributes, "exception.type"),
+        None
+    );
+    assert_eq!(
+        attr(&span.attributes, "error.type").as_deref(),
+        Some("_OTHER")
+    );
 }
 
 #[instrument(err)]
@@ -146,10 +181,21 @@ fn instrument_err_maps_the_display_form() {
     assert_eq!(line["amount"], 100, "the span's fields stay on the line");
     let events = exception_events(&span);
     assert_eq!(events.len(), 1);
-    assert_eq!(attr(&events[0].attributes, "exception.message").as_deref(), Some("payment declined"));
+    assert_eq!(
+        attr(&events[0].attributes, "exception.message").as_deref(),
+        Some("payment declined")
+    );
     assert_eq!(error_status(&span), "payment declined");
-    assert_eq!(attr(&span.attributes, "error.type").as_deref(), Some("_OTHER"));
-    assert_eq!(span.events.len(), 1, "no second event for the same error: {:?}", span.events);
+    assert_eq!(
+        attr(&span.attributes, "error.type").as_deref(),
+        Some("_OTHER")
+    );
+    assert_eq!(
+        span.events.len(),
+        1,
+        "no second event for the same error: {:?}",
+        span.events
+    );
 }
 
 #[test]
@@ -176,18 +222,28 @@ fn error_field_as_dyn_error_keeps_message_other_fields_and_chain() {
         let span = info_span!("pay");
         let _e = span.enter();
         let err = declined();
-        error!(error = &err as &(dyn Error + 'static), order_id = 42, "payment failed");
+        error!(
+            error = &err as &(dyn Error + 'static),
+            order_id = 42,
+            "payment failed"
+        );
     });
     let line = exception_line(&h);
     assert_eq!(line["message"], "payment failed");
     assert_eq!(line["order_id"], 42);
     assert_eq!(line["exception"]["message"], "payment declined");
-    assert_eq!(line["exception"]["causes"], serde_json::json!(["card limit exceeded"]));
+    assert_eq!(
+        line["exception"]["causes"],
+        serde_json::json!(["card limit exceeded"])
+    );
     let span = h.span("pay");
     let events = exception_events(&span);
     assert_eq!(events.len(), 1);
     let ev = &events[0].attributes;
-    assert_eq!(attr(ev, "exception.message").as_deref(), Some("payment declined"));
+    assert_eq!(
+        attr(ev, "exception.message").as_deref(),
+        Some("payment declined")
+    );
     assert_eq!(attr(ev, "order_id").as_deref(), Some("42"));
     assert_eq!(attr(ev, "message").as_deref(), Some("payment failed"));
     assert_eq!(error_status(&span), "payment declined");
@@ -207,7 +263,11 @@ fn error_event_without_an_error_sets_status_from_its_message() {
     assert_eq!(line["attempt"], 3);
     let span = h.span("sync");
     assert!(exception_events(&span).is_empty());
-    assert_eq!(span.events.len(), 1, "the event stays an ordinary span event");
+    assert_eq!(
+        span.events.len(),
+        1,
+        "the event stays an ordinary span event"
+    );
     assert_eq!(error_status(&span), "upstream unavailable");
     assert_eq!(attr(&span.attributes, "error.type"), None);
 }
@@ -225,7 +285,10 @@ fn warn_and_below_never_change_the_status() {
     let lines = h.lines();
     let warn_line = support::line_with(&lines, "will retry");
     assert!(warn_line.get("exception").is_none());
-    assert_eq!(warn_line["error"], "payment declined", "below ERROR an error is a plain field");
+    assert_eq!(
+        warn_line["error"], "payment declined",
+        "below ERROR an error is a plain field"
+    );
     let span = h.span("retrying");
     assert_eq!(span.status, Status::Unset);
     assert!(exception_events(&span).is_empty());
@@ -245,7 +308,11 @@ fn the_same_exception_is_recorded_once_per_span() {
     });
     let span = h.span("fails");
     assert_eq!(exception_events(&span).len(), 1, "{:?}", span.events);
-    let exception_lines = h.lines().into_iter().filter(|l| l.get("exception").is_some()).count();
+    let exception_lines = h
+        .lines()
+        .into_iter()
+        .filter(|l| l.get("exception").is_some())
+        .count();
     assert_eq!(exception_lines, 2, "each log event still gives its line");
 }
 
@@ -293,5 +360,8 @@ fn nested_instrumented_functions_each_get_their_own_error() {
         let _ = outer();
     });
     assert_eq!(error_status(&h.span("charge_display")), "payment declined");
-    assert_eq!(error_status(&h.span("outer")), "checkout failed: payment declined");
+    assert_eq!(
+        error_status(&h.span("outer")),
+        "checkout failed: payment declined"
+    );
 }

@@ -93,7 +93,10 @@ fn logging_from_debug_and_from_the_writer_neither_deadlocks_nor_loops() {
     let outer = line_with(&lines, "outer event");
     assert_eq!(outer["field"], "chatty");
     assert_eq!(outer["value"], "chatty");
-    let from_debug: Vec<_> = lines.iter().filter(|l| l["message"] == "logged from Debug").collect();
+    let from_debug: Vec<_> = lines
+        .iter()
+        .filter(|l| l["message"] == "logged from Debug")
+        .collect();
     // Both layers format each value (the OpenTelemetry layer for its attributes), so each of
     // the two fields logs twice.
     assert_eq!(from_debug.len(), 4);

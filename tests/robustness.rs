@@ -48,11 +48,18 @@ fn sdk_events_and_spans_never_reach_the_exporter_but_are_logged() {
         info!(target: "checkout", "user event");
     });
     let request = h.span("request");
-    assert!(request.events.is_empty(), "no SDK event on the span: {:?}", request.events);
+    assert!(
+        request.events.is_empty(),
+        "no SDK event on the span: {:?}",
+        request.events
+    );
     assert_eq!(request.status, opentelemetry::trace::Status::Unset);
     assert!(h.spans().iter().all(|s| s.name != "h2_frame"));
     let lines = h.lines();
-    assert_eq!(line_with(&lines, "exporter is slow")["span_id"], request.span_context.span_id().to_string());
+    assert_eq!(
+        line_with(&lines, "exporter is slow")["span_id"],
+        request.span_context.span_id().to_string()
+    );
     line_with(&lines, "export failed");
     // The user's event inside the (unexported) h2 span has no OpenTelemetry span: no ids.
     assert!(line_with(&lines, "user event").get("trace_id").is_none());
@@ -72,5 +79,8 @@ fn a_layer_without_a_dispatch_registration_still_writes() {
         let _e = span.enter();
         info!("still written");
     });
-    assert_eq!(line_with(&capture.lines(), "still written")["span_name"], "s");
+    assert_eq!(
+        line_with(&capture.lines(), "still written")["span_name"],
+        "s"
+    );
 }

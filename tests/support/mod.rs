@@ -115,7 +115,10 @@ impl Harness {
             .build();
         let subscriber = tracing_subscriber::registry()
             .with(tracing_correlate::otel_layer(provider.tracer("test")))
-            .with(configure(tracing_correlate::layer().with_service_name("svc")).with_writer(capture.clone()));
+            .with(
+                configure(tracing_correlate::layer().with_service_name("svc"))
+                    .with_writer(capture.clone()),
+            );
         Harness {
             capture,
             exporter,
@@ -140,7 +143,11 @@ impl Harness {
 
     /// The one exported span named `name`.
     pub fn span(&self, name: &str) -> SpanData {
-        let mut found: Vec<_> = self.spans().into_iter().filter(|s| s.name == name).collect();
+        let mut found: Vec<_> = self
+            .spans()
+            .into_iter()
+            .filter(|s| s.name == name)
+            .collect();
         assert_eq!(found.len(), 1, "exactly one span named {name:?}");
         found.remove(0)
     }
@@ -149,7 +156,11 @@ impl Harness {
 /// The line whose `message` is `message`.
 pub fn line_with<'a>(lines: &'a [Value], message: &str) -> &'a Value {
     let found: Vec<_> = lines.iter().filter(|l| l["message"] == message).collect();
-    assert_eq!(found.len(), 1, "exactly one line with message {message:?} in {lines:#?}");
+    assert_eq!(
+        found.len(),
+        1,
+        "exactly one line with message {message:?} in {lines:#?}"
+    );
     found[0]
 }
 
