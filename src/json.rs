@@ -117,7 +117,7 @@ impl<W> JsonLayer<W> {
     ///
     /// By default, [`Preset::Otel`]: `trace_id`, `span_id` and `trace_flags` only.
     pub fn with_preset(mut self, preset: Preset) -> Self {
-        self.reserved.preset = preset;
+        self.preset.preset = preset;
         self.configure();
         self
     }
@@ -175,10 +175,11 @@ impl<W> JsonLayer<W> {
         quoted_into(&mut kv, &self.service);
         self.service_kv = kv.into_boxed_str();
         self.preset = PresetConfig::new(
-            self.reserved.preset,
+            self.preset.preset,
             self.gcp_project_id.clone(),
             &self.service,
         );
+        self.reserved.preset_keys = self.preset.written_keys();
     }
 }
 
@@ -355,7 +356,7 @@ where
                 line.push_str("\",\"trace_flags\":\"");
                 line.push_str(ids.flags_hex());
                 line.push('"');
-                let root = (self.reserved.preset == Preset::Ecs)
+                let root = (self.preset.preset == Preset::Ecs)
                     .then(|| span.scope().last())
                     .flatten()
                     .and_then(|root| self.span_ids(&root, may_start));

@@ -2,8 +2,6 @@
 //! is configured to write. A user field named like one is written as `fields.<name>`, so no line
 //! ever holds a key twice.
 
-use crate::preset::Preset;
-
 /// Which keys a configured layer writes besides the schema's.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Reserved {
@@ -11,7 +9,9 @@ pub(crate) struct Reserved {
     pub(crate) line: bool,
     pub(crate) thread_name: bool,
     pub(crate) thread_id: bool,
-    pub(crate) preset: Preset,
+    /// The keys the layer's preset writes (only those: a user's `dd.env` stays `dd.env` when the
+    /// layer does not write one).
+    pub(crate) preset_keys: Vec<&'static str>,
 }
 
 impl Reserved {
@@ -23,7 +23,7 @@ impl Reserved {
             "line" => self.line,
             "thread_name" => self.thread_name,
             "thread_id" => self.thread_id,
-            other => self.preset.keys().contains(&other),
+            other => self.preset_keys.contains(&other),
         }
     }
 }
@@ -53,7 +53,7 @@ mod tests {
         assert!(!r.contains("line") && !r.contains("dd.trace_id") && !r.contains("order_id"));
         let r = Reserved {
             line: true,
-            preset: Preset::Datadog,
+            preset_keys: vec!["dd.trace_id"],
             ..Reserved::default()
         };
         assert!(r.contains("line") && r.contains("dd.trace_id"));

@@ -38,29 +38,6 @@ pub enum Preset {
     Xray,
 }
 
-impl Preset {
-    /// The keys this preset adds.
-    pub(crate) fn keys(self) -> &'static [&'static str] {
-        match self {
-            Preset::Otel => &[],
-            Preset::Gcp => &[
-                "logging.googleapis.com/trace",
-                "logging.googleapis.com/spanId",
-                "logging.googleapis.com/trace_sampled",
-            ],
-            Preset::Datadog => &[
-                "dd.trace_id",
-                "dd.span_id",
-                "dd.service",
-                "dd.env",
-                "dd.version",
-            ],
-            Preset::Ecs => &["trace.id", "span.id", "transaction.id"],
-            Preset::Xray => &["AWS-XRAY-TRACE-ID"],
-        }
-    }
-}
-
 /// What a preset needs besides the ids, fixed when the layer is built.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct PresetConfig {
@@ -68,6 +45,8 @@ pub(crate) struct PresetConfig {
     pub(crate) gcp_project_id: Option<Box<str>>,
     /// `,"dd.service":..,"dd.env":..,"dd.version":..` ready to splice, for the Datadog preset.
     pub(crate) datadog_tags: Box<str>,
+    /// The keys in `datadog_tags`.
+    datadog_keys: Vec<&'static str>,
 }
 
 impl PresetConfig {
@@ -80,20 +59,50 @@ impl PresetConfig {
             _ => None,
         };
         let mut datadog_tags = String::new();
+        let mut datadog_keys = Vec::new();
         if preset == Preset::Datadog {
-            push_str_key(&mut datadog_tags, "dd.service", service);
-            for (key, var) in [("dd.env", "DD_ENV"), ("dd.version", "DD_VERSION")] {
-                if let Ok(value) = std::env::var(var) {
-                    if !value.is_empty() {
-                        push_str_key(&mut datadog_tags, key, &value);
-                    }
-                }
+            let from_env = [("dd.env", "DD_ENV"), ("dd.version", "DD_VERSION")]
+                .into_iter()
+                .filter_map(|(key, var)| Some((key, std::env::var(var).ok()?)))
+                .filter(|(_, value)| !value.is_empty());
+            for (key, value) in [("dd.service", service.to_owned())]
+                .into_iter()
+                .chain(from_env)
+            {
+                push_str_key(&mut datadog_tags, key, &value);
+                datadog_keys.push(key);
             }
         }
         PresetConfig {
             preset,
             gcp_project_id,
             datadog_tags: datadog_tags.into_boxed_str(),
+            datadog_keys,
+        }
+    }
+
+    /// The keys this configuration writes (a key it can leave out, such as `dd.env` without
+    /// `DD_ENV`, only when it writes it).
+    pub(crate) fn written_keys(&self) -> Vec<&'static str> {
+        match self.preset {
+            Preset::Otel => vec![],
+            Preset::Gcp => {
+                let mut keys = vec![
+                    "logging.googleapis.com/spanId",
+                    "logging.googleapis.com/trace_sampled",
+                ];
+                if self.gcp_project_id.is_some() {
+                    keys.push("logging.googleapis.com/trace");
+                }
+                keys
+            }
+            Preset::Datadog => {
+                let mut keys = vec!["dd.trace_id", "dd.span_id"];
+                keys.extend_from_slice(&self.datadog_keys);
+                keys
+            }
+            Preset::Ecs => vec!["trace.id", "span.id", "transaction.id"],
+            Preset::Xray => vec!["AWS-XRAY-TRACE-ID"],
         }
     }
 

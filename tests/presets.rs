@@ -534,3 +534,29 @@ fn outside_any_span_there_are_no_id_keys() {
         }
     }
 }
+
+#[test]
+fn keys_a_preset_leaves_out_are_not_reserved() {
+    // Without DD_ENV / DD_VERSION the Datadog preset writes no `dd.env` / `dd.version`, and
+    // without a project id the GCP preset writes no trace key: a user's own field of that name
+    // (a Datadog user tagging by hand) keeps its name.
+    let dd_unset = ["DD_ENV", "DD_VERSION"]
+        .iter()
+        .all(|v| std::env::var(v).map_or(true, |s| s.is_empty()));
+    if dd_unset {
+        let h = harness(Preset::Datadog);
+        h.run(|| tracing::info!(dd.env = "staging", "tagged by hand"));
+        let lines = h.lines();
+        assert_eq!(line_with(&lines, "tagged by hand")["dd.env"], "staging");
+    } else {
+        eprintln!("note: DD_ENV or DD_VERSION is set here; the Datadog half is not checked");
+    }
+    if std::env::var("GOOGLE_CLOUD_PROJECT").map_or(true, |s| s.is_empty()) {
+        let h = harness(Preset::Gcp);
+        h.run(|| emit(&[(GCP_TRACE, "mine")], "gcp without project"));
+        let lines = h.lines();
+        let line = line_with(&lines, "gcp without project");
+        assert_eq!(line[GCP_TRACE], "mine");
+        assert!(line.get(&format!("fields.{GCP_TRACE}")).is_none());
+    }
+}
