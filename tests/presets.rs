@@ -557,6 +557,6 @@ fn keys_a_preset_leaves_out_are_not_reserved() {
         let lines = h.lines();
         let line = line_with(&lines, "gcp without project");
         assert_eq!(line[GCP_TRACE], "mine");
-        assert!(line.get(&format!("fields.{GCP_TRACE}")).is_none());
+        assert!(line.get(format!("fields.{GCP_TRACE}")).is_none());
     }
 }
