@@ -91,6 +91,8 @@ where
     T: Tracer + 'static,
     T::Span: Send + Sync,
 {
+    // Never `with_counting_event_filter`: tracing-opentelemetry 0.34's `FilteredOpenTelemetryLayer`
+    // has `println!` calls left in its `on_event`, which would put garbage on stdout.
     OtelLayer {
         inner: tracing_opentelemetry::layer()
             .with_tracer(tracer)

@@ -95,6 +95,22 @@ fn span_created_but_never_entered_gives_its_ids_to_explicit_events() {
 }
 
 #[test]
+fn open_telemetry_span_ext_context_works_through_our_layer() {
+    // Crates that call `OpenTelemetrySpanExt::context()` keep working with `otel_layer`.
+    let h = Harness::new();
+    let from_ext = h.run(|| {
+        let span = info_span!("ext");
+        let cx = span.context();
+        info!(parent: &span, "via ext");
+        let sc = cx.span().span_context().clone();
+        (sc.trace_id().to_string(), sc.span_id().to_string())
+    });
+    let lines = h.lines();
+    assert_eq!(line_ids(line_with(&lines, "via ext")), from_ext);
+    assert_eq!(ids_of(&h.span("ext")), from_ext);
+}
+
+#[test]
 fn explicit_parent_wins_over_the_current_span() {
     let h = Harness::new();
     h.run(|| {
