@@ -5,67 +5,16 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
 
 use proptest::prelude::*;
 use proptest::test_runner::Config as ProptestConfig;
 use serde_json::{json, Value as Json};
-use tracing_core::callsite::{Callsite, Identifier};
-use tracing_core::field::{debug, display, FieldSet, Value};
+use tracing_core::field::{debug, display, Value};
 use tracing_core::metadata::Kind;
-use tracing_core::{Interest, Level, Metadata};
+use tracing_core::{Level, Metadata};
 
+use support::runtime::runtime_metadata;
 use support::{ids_of, line_ids, line_with, parse_line, Harness};
-
-// ---------------------------------------------------------------------------------------------
-// Callsites built at runtime, so field names need not be known at compile time.
-
-/// A callsite whose metadata is leaked at runtime; the `OnceLock` breaks the cycle between the
-/// callsite and its metadata (whose `FieldSet` names the callsite).
-struct RuntimeCallsite {
-    meta: OnceLock<&'static Metadata<'static>>,
-}
-
-impl Callsite for RuntimeCallsite {
-    fn set_interest(&self, _: Interest) {}
-
-    fn metadata(&self) -> &Metadata<'_> {
-        self.meta
-            .get()
-            .expect("metadata is set right after the callsite is leaked")
-    }
-}
-
-fn leak(s: &str) -> &'static str {
-    Box::leak(s.to_owned().into_boxed_str())
-}
-
-/// Leaks a callsite and its metadata: `kind` is `Kind::EVENT` or `Kind::SPAN`.
-fn runtime_metadata(
-    kind: Kind,
-    name: &str,
-    target: &str,
-    level: Level,
-    field_names: &[&str],
-) -> &'static Metadata<'static> {
-    let callsite: &'static RuntimeCallsite = Box::leak(Box::new(RuntimeCallsite {
-        meta: OnceLock::new(),
-    }));
-    let names: &'static [&'static str] =
-        Box::leak(field_names.iter().map(|n| leak(n)).collect::<Box<[_]>>());
-    let meta: &'static Metadata<'static> = Box::leak(Box::new(Metadata::new(
-        leak(name),
-        leak(target),
-        level,
-        Some(file!()),
-        Some(line!()),
-        Some(module_path!()),
-        FieldSet::new(names, Identifier(callsite)),
-        kind,
-    )));
-    assert!(callsite.meta.set(meta).is_ok());
-    meta
-}
 
 /// A field value of one of the kinds `tracing` records, owned, with the JSON the line must hold.
 #[derive(Clone, Debug)]

@@ -3,20 +3,18 @@
 //! key are renamed only when that preset is active; no id keys outside a span.
 mod support;
 
-use std::sync::OnceLock;
-
 use opentelemetry::trace::{
     SpanContext, SpanId, TraceContextExt as _, TraceFlags, TraceId, TraceState,
 };
 use serde_json::{json, Value as Json};
-use tracing_core::callsite::{Callsite, Identifier};
-use tracing_core::field::{FieldSet, Value};
+use tracing_core::field::Value;
 use tracing_core::metadata::Kind;
-use tracing_core::{Interest, Level, Metadata};
+use tracing_core::Level;
 use tracing_correlate::opentelemetry_sdk::trace::{Sampler, SpanData};
 use tracing_correlate::tracing_opentelemetry::OpenTelemetrySpanExt as _;
 use tracing_correlate::Preset;
 
+use support::runtime::runtime_metadata;
 use support::{ids_of, line_ids, line_with, Harness};
 
 const GCP_TRACE: &str = "logging.googleapis.com/trace";
@@ -88,52 +86,11 @@ fn assert_otel_keys(line: &Json, span: &SpanData) {
     assert_eq!(line["trace_flags"], "01", "{line}");
 }
 
-// ---------------------------------------------------------------------------------------------
-// Callsites built at runtime, for field names that are not Rust identifiers.
-
-struct RuntimeCallsite {
-    meta: OnceLock<&'static Metadata<'static>>,
-}
-
-impl Callsite for RuntimeCallsite {
-    fn set_interest(&self, _: Interest) {}
-
-    fn metadata(&self) -> &Metadata<'_> {
-        self.meta
-            .get()
-            .expect("metadata is set right after the callsite is leaked")
-    }
-}
-
-fn runtime_metadata(kind: Kind, name: &'static str, names: &[&str]) -> &'static Metadata<'static> {
-    let callsite: &'static RuntimeCallsite = Box::leak(Box::new(RuntimeCallsite {
-        meta: OnceLock::new(),
-    }));
-    let names: &'static [&'static str] = Box::leak(
-        names
-            .iter()
-            .map(|n| &*Box::leak(n.to_string().into_boxed_str()))
-            .collect::<Box<[_]>>(),
-    );
-    let meta: &'static Metadata<'static> = Box::leak(Box::new(Metadata::new(
-        name,
-        "presets",
-        Level::INFO,
-        Some(file!()),
-        Some(line!()),
-        Some(module_path!()),
-        FieldSet::new(names, Identifier(callsite)),
-        kind,
-    )));
-    assert!(callsite.meta.set(meta).is_ok());
-    meta
-}
-
 /// Emits an INFO event with string fields `fields` and the message `message`.
 fn emit(fields: &[(&str, &str)], message: &str) {
     let mut names: Vec<&str> = fields.iter().map(|(n, _)| *n).collect();
     names.push("message");
-    let meta = runtime_metadata(Kind::EVENT, "event", &names);
+    let meta = runtime_metadata(Kind::EVENT, "event", "presets", Level::INFO, &names);
     let mut values: Vec<Option<&dyn Value>> =
         fields.iter().map(|(_, v)| Some(v as &dyn Value)).collect();
     values.push(Some(&message));
@@ -143,7 +100,7 @@ fn emit(fields: &[(&str, &str)], message: &str) {
 /// A span named `name` with string fields `fields`.
 fn span_with(name: &'static str, fields: &[(&str, &str)]) -> tracing::Span {
     let names: Vec<&str> = fields.iter().map(|(n, _)| *n).collect();
-    let meta = runtime_metadata(Kind::SPAN, name, &names);
+    let meta = runtime_metadata(Kind::SPAN, name, "presets", Level::INFO, &names);
     let values: Vec<Option<&dyn Value>> =
         fields.iter().map(|(_, v)| Some(v as &dyn Value)).collect();
     tracing::Span::new(meta, &meta.fields().value_set_all(&values))

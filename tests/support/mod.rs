@@ -2,6 +2,8 @@
 //! in-memory span exporter, and a line parser that rejects duplicate keys.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod runtime;
+
 use std::io;
 use std::sync::{Arc, Mutex};
 
