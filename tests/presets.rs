@@ -61,6 +61,18 @@ fn remote_parent() -> opentelemetry::Context {
     ))
 }
 
+/// The line of an event in a span whose parent is the remote W3C example trace.
+fn known_trace_line(h: &Harness) -> Json {
+    h.run(|| {
+        let span = tracing::info_span!("child_of_remote");
+        span.set_parent(remote_parent()).expect("parent set");
+        let _entered = span.enter();
+        tracing::info!("known trace");
+    });
+    let lines = h.lines();
+    line_with(&lines, "known trace").clone()
+}
+
 fn harness(preset: Preset) -> Harness {
     Harness::with(Sampler::AlwaysOn, |l| l.with_preset(preset))
 }
@@ -272,14 +284,7 @@ fn datadog_preset() {
 #[test]
 fn datadog_ids_of_a_known_trace_are_the_decimal_lower_64_bits() {
     let h = harness(Preset::Datadog);
-    h.run(|| {
-        let span = tracing::info_span!("child_of_remote");
-        span.set_parent(remote_parent()).expect("parent set");
-        let _entered = span.enter();
-        tracing::info!("known trace");
-    });
-    let lines = h.lines();
-    let line = line_with(&lines, "known trace");
+    let line = known_trace_line(&h);
     let span = h.span("child_of_remote");
     assert_eq!(line["trace_id"], REMOTE_TRACE);
     assert_eq!(span.parent_span_id.to_string(), REMOTE_SPAN);
@@ -374,14 +379,7 @@ fn xray_preset() {
     );
 
     let h = harness(Preset::Xray);
-    h.run(|| {
-        let span = tracing::info_span!("child_of_remote");
-        span.set_parent(remote_parent()).expect("parent set");
-        let _entered = span.enter();
-        tracing::info!("known trace");
-    });
-    let lines = h.lines();
-    let line = line_with(&lines, "known trace");
+    let line = known_trace_line(&h);
     assert_eq!(
         line["AWS-XRAY-TRACE-ID"],
         json!("1-4bf92f35-77b34da6a3ce929d0e0e4736")
