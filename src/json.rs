@@ -276,8 +276,9 @@ where
     }
 
     fn on_enter(&self, id: &span::Id, ctx: Context<'_, S>) {
-        // The OpenTelemetry layer (below) has just started and attached this span: reading its
-        // ids now changes nothing and caches them for every event, the SDK's own included.
+        // Entering starts the OpenTelemetry span anyway (the OpenTelemetry layer, below, has just
+        // done so): reading its ids now changes nothing, and caches them for every event of the
+        // span, the SDK's own included (those never trigger a lookup themselves).
         if let Some(span) = ctx.span(id) {
             let may_start = !crate::otel::is_sdk_target(span.metadata().target());
             self.span_ids(&span, may_start);
