@@ -171,9 +171,9 @@ fn in_sdk() -> bool {
 /// What this layer keeps in each span to map its errors once.
 #[derive(Debug, Default)]
 struct ErrorState {
-    /// The status description, and whether it came from an exception (which wins over a plain
-    /// ERROR event's message).
-    description: Option<(String, bool)>,
+    /// The status description: the last exception's message, else the first plain ERROR
+    /// event's.
+    description: Option<String>,
     error_type: Option<String>,
     /// Hashes of the exception messages already recorded as span events.
     recorded: Vec<u64>,
@@ -221,7 +221,7 @@ where
             };
             match &exception {
                 Some(exception) => {
-                    state.description = Some((exception.message.clone(), true));
+                    state.description = Some(exception.message.clone());
                     state.error_type = Some(exception.error_type().to_owned());
                     let hash = hash_of(&exception.message);
                     let is_new = !state.recorded.contains(&hash);
@@ -232,7 +232,7 @@ where
                 }
                 None => {
                     if state.description.is_none() {
-                        state.description = plain.map(|d| (d, false));
+                        state.description = plain;
                     }
                     false
                 }
@@ -253,7 +253,7 @@ where
         else {
             return;
         };
-        let Some((mut description, _)) = state.description else {
+        let Some(mut description) = state.description else {
             return;
         };
         if description.is_empty() {
