@@ -93,8 +93,9 @@ pub(crate) fn captured_backtrace() -> Option<String> {
     (bt.status() == BacktraceStatus::Captured).then(|| trim_machinery(&bt.to_string()))
 }
 
-/// Symbols of the frames `trim_machinery` removes from the top of a backtrace.
-const MACHINERY: [&str; 8] = [
+/// Symbols of the frames `trim_machinery` removes from the top of a backtrace: the logging
+/// machinery, and the panic machinery above a panic hook.
+const MACHINERY: [&str; 14] = [
     "tracing_correlate::",
     "tracing_core::",
     "tracing_subscriber::",
@@ -103,6 +104,12 @@ const MACHINERY: [&str; 8] = [
     "std::backtrace::",
     "<tracing_",
     "<std::thread::local::",
+    "std::panicking::",
+    "core::panicking::",
+    "std::sys::backtrace::__rust_end_short_backtrace",
+    "__rustc::",
+    "rust_begin_unwind",
+    "<alloc::boxed::Box<F,A> as core::ops::function::Fn",
 ];
 
 /// Drops the leading frames of a rendered `std::backtrace::Backtrace` whose symbols belong to

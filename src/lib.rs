@@ -143,18 +143,32 @@
 )]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+#[cfg(feature = "init")]
+mod console;
+#[cfg(feature = "init")]
+mod env;
 mod escape;
 mod exception;
+#[cfg(feature = "init")]
+mod export;
 mod fields;
 mod ids;
+#[cfg(feature = "init")]
+mod init;
 mod json;
 mod keys;
 mod otel;
+#[cfg(feature = "init")]
+mod panic;
 mod preset;
 mod stats;
 mod timestamp;
 
 pub use exception::{record_dyn_exception, record_exception, SpanExt};
+#[cfg(feature = "init")]
+pub use init::{
+    builder, init, try_init, Builder, Guard, InitError, DEFAULT_FILTER, DEFAULT_SHUTDOWN_TIMEOUT,
+};
 pub use json::{JsonLayer, DEFAULT_SERVICE_NAME};
 pub use otel::{otel_layer, OtelLayer};
 pub use preset::Preset;

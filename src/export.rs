@@ -1,0 +1,305 @@
+//! The export plumbing behind the init: a runtime of our own for the OTLP exporters, an adapter
+//! that runs their exports on it, and the counters that say what was delivered.
+//!
+//! Why a runtime of our own: the gRPC (tonic) and async HTTP (reqwest) exporters need a Tokio
+//! reactor, the SDK's batch processors call them from their own plain threads, and the service may
+//! have no runtime (`fn main`), a multi-thread one, or a current-thread one. Owning one small
+//! runtime makes every protocol work the same way in all three, without the caller arranging
+//! anything, and keeps export work off the service's own runtime.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use opentelemetry::{Context, KeyValue, StringValue, Value};
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::logs::{LogBatch, LogExporter};
+use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
+use opentelemetry_sdk::Resource;
+
+/// A one-worker multi-thread Tokio runtime that the exporters run on.
+///
+/// It is shut down with `shutdown_background`, never dropped in place: dropping a runtime inside
+/// another runtime's context panics, and the guard may well be dropped inside `#[tokio::main]`.
+pub(crate) struct ExportRuntime {
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl fmt::Debug for ExportRuntime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ExportRuntime").finish_non_exhaustive()
+    }
+}
+
+impl ExportRuntime {
+    pub(crate) fn new() -> std::io::Result<Self> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("tracing-correlate-export")
+            .enable_all()
+            .build()?;
+        Ok(ExportRuntime {
+            runtime: Some(runtime),
+        })
+    }
+
+    pub(crate) fn handle(&self) -> tokio::runtime::Handle {
+        match &self.runtime {
+            Some(rt) => rt.handle().clone(),
+            // Only `leak` takes the runtime, and it consumes `self`.
+            None => unreachable!("the export runtime is present until it is leaked"),
+        }
+    }
+
+    /// Leaves the runtime running for the rest of the process: used when exports may still be
+    /// under way (a shutdown that timed out), so they fail by themselves instead of finding their
+    /// runtime gone.
+    pub(crate) fn leak(mut self) {
+        if let Some(rt) = self.runtime.take() {
+            std::mem::forget(rt);
+        }
+    }
+}
+
+impl Drop for ExportRuntime {
+    fn drop(&mut self) {
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+/// What was handed to the exporters and what they delivered.
+#[derive(Debug, Default)]
+pub(crate) struct Delivery {
+    /// Sampled spans that ended (and so entered the export queue).
+    pub(crate) spans_ended: AtomicU64,
+    pub(crate) spans_exported: AtomicU64,
+    pub(crate) spans_failed: AtomicU64,
+    pub(crate) logs_exported: AtomicU64,
+    pub(crate) logs_failed: AtomicU64,
+}
+
+impl Delivery {
+    pub(crate) fn get(counter: &AtomicU64) -> u64 {
+        counter.load(Ordering::Relaxed)
+    }
+
+    fn add(counter: &AtomicU64, n: usize) {
+        counter.fetch_add(n as u64, Ordering::Relaxed);
+    }
+}
+
+/// Runs an exporter's exports on the [`ExportRuntime`], counting what they deliver.
+///
+/// The SDK's batch processors call `export` from their own threads, never from inside a
+/// runtime, so blocking on the runtime's handle there is allowed.
+pub(crate) struct OnRuntime<E> {
+    inner: E,
+    handle: tokio::runtime::Handle,
+    delivery: Arc<Delivery>,
+    /// `OTEL_BSP_EXPORT_TIMEOUT`: the SDK's thread-based batch processor ignores it, so it is
+    /// applied here, around each export.
+    export_timeout: Duration,
+}
+
+impl<E> fmt::Debug for OnRuntime<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OnRuntime").finish_non_exhaustive()
+    }
+}
+
+impl<E> OnRuntime<E> {
+    pub(crate) fn new(
+        inner: E,
+        handle: tokio::runtime::Handle,
+        delivery: Arc<Delivery>,
+        export_timeout: Duration,
+    ) -> Self {
+        OnRuntime {
+            inner,
+            handle,
+            delivery,
+            export_timeout,
+        }
+    }
+
+    /// Runs the export `make` builds, on the runtime, bounded by the export timeout. The future
+    /// is built inside the runtime too: exporters (and the timeout) need its context to build.
+    fn run<F>(&self, make: impl FnOnce() -> F) -> OTelSdkResult
+    where
+        F: std::future::Future<Output = OTelSdkResult>,
+    {
+        let timeout = self.export_timeout;
+        self.handle.block_on(async move {
+            tokio::time::timeout(timeout, make())
+                .await
+                .unwrap_or(Err(OTelSdkError::Timeout(timeout)))
+        })
+    }
+}
+
+impl<E: SpanExporter> SpanExporter for OnRuntime<E> {
+    fn export(
+        &self,
+        batch: Vec<SpanData>,
+    ) -> impl std::future::Future<Output = OTelSdkResult> + Send {
+        let n = batch.len();
+        let result = self.run(|| self.inner.export(batch));
+        match &result {
+            Ok(()) => Delivery::add(&self.delivery.spans_exported, n),
+            Err(_) => Delivery::add(&self.delivery.spans_failed, n),
+        }
+        std::future::ready(result)
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        let _entered = self.handle.enter();
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        let _entered = self.handle.enter();
+        self.inner.force_flush()
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.inner.set_resource(resource);
+    }
+}
+
+impl<E: LogExporter> LogExporter for OnRuntime<E> {
+    fn export(
+        &self,
+        batch: LogBatch<'_>,
+    ) -> impl std::future::Future<Output = OTelSdkResult> + Send {
+        let n = batch.iter().count();
+        let result = self.run(|| self.inner.export(batch));
+        match &result {
+            Ok(()) => Delivery::add(&self.delivery.logs_exported, n),
+            Err(_) => Delivery::add(&self.delivery.logs_failed, n),
+        }
+        std::future::ready(result)
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        let _entered = self.handle.enter();
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.inner.set_resource(resource);
+    }
+}
+
+/// Wraps the span processor: counts the sampled spans that end, and applies the attribute value
+/// length limit (`OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT`), which `opentelemetry_sdk` 0.33 does
+/// not implement.
+#[derive(Debug)]
+pub(crate) struct Counted<P> {
+    inner: P,
+    delivery: Arc<Delivery>,
+    value_length_limit: Option<usize>,
+}
+
+impl<P> Counted<P> {
+    pub(crate) fn new(
+        inner: P,
+        delivery: Arc<Delivery>,
+        value_length_limit: Option<usize>,
+    ) -> Self {
+        Counted {
+            inner,
+            delivery,
+            value_length_limit,
+        }
+    }
+}
+
+impl<P: SpanProcessor> SpanProcessor for Counted<P> {
+    fn on_start(&self, span: &mut Span, cx: &Context) {
+        self.inner.on_start(span, cx);
+    }
+
+    fn on_end(&self, mut span: SpanData) {
+        if span.span_context.is_sampled() {
+            Delivery::add(&self.delivery.spans_ended, 1);
+        }
+        if let Some(limit) = self.value_length_limit {
+            truncate_values(&mut span.attributes, limit);
+            for event in span.events.events.iter_mut() {
+                truncate_values(&mut event.attributes, limit);
+            }
+        }
+        self.inner.on_end(span);
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.inner.set_resource(resource);
+    }
+}
+
+/// Cuts string values (and strings in arrays) to at most `limit` characters, as the
+/// specification's attribute limits say.
+fn truncate_values(attributes: &mut [KeyValue], limit: usize) {
+    fn cut(s: &str, limit: usize) -> Option<String> {
+        let (end, _) = s.char_indices().nth(limit)?;
+        Some(s[..end].to_owned())
+    }
+    for kv in attributes {
+        match &kv.value {
+            Value::String(s) => {
+                if let Some(short) = cut(s.as_str(), limit) {
+                    kv.value = Value::String(short.into());
+                }
+            }
+            Value::Array(opentelemetry::Array::String(values))
+                if values
+                    .iter()
+                    .any(|v| v.as_str().chars().nth(limit).is_some()) =>
+            {
+                let cut_values: Vec<StringValue> = values
+                    .iter()
+                    .map(|v| cut(v.as_str(), limit).map_or_else(|| v.clone(), Into::into))
+                    .collect();
+                kv.value = Value::Array(cut_values.into());
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_values_are_cut_at_a_character_boundary() {
+        let mut attrs = vec![
+            KeyValue::new("s", "héllo wörld"),
+            KeyValue::new("short", "ok"),
+            KeyValue::new("n", 12345_i64),
+            KeyValue::new(
+                "a",
+                Value::Array(vec![StringValue::from("abcdef"), StringValue::from("x")].into()),
+            ),
+        ];
+        truncate_values(&mut attrs, 4);
+        assert_eq!(attrs[0].value.as_str(), "héll");
+        assert_eq!(attrs[1].value.as_str(), "ok");
+        assert_eq!(attrs[2].value, Value::I64(12345));
+        assert_eq!(
+            attrs[3].value,
+            Value::Array(vec![StringValue::from("abcd"), StringValue::from("x")].into())
+        );
+    }
+}

@@ -1,0 +1,647 @@
+//! The one-line init, end to end. Every case runs in a child process of its own (this test binary
+//! run again with one scenario), because a global subscriber can be installed once per process
+//! and environment variables must not race: the parent sets the child's environment, runs a real
+//! OTLP receiver (`mock-collector`) on loopback where a case needs one, and reads the child's
+//! stdout as JSON lines.
+
+mod support;
+
+use std::net::TcpListener;
+use std::process::Command;
+use std::time::Duration;
+
+use mock_collector::{MockServer, Protocol, ServerHandle};
+use serde_json::Value;
+use tracing::{info, info_span, instrument};
+
+// ---------------------------------------------------------------------------------------------
+// The child side.
+
+/// The entry point of a child process; ignored in a normal run (it is the parent's tool).
+#[test]
+#[ignore = "runs only as a child process of the tests in this file"]
+fn child() {
+    let scenario = std::env::var("TC_SCENARIO").expect("TC_SCENARIO names the scenario");
+    match scenario.as_str() {
+        "service" => service(),
+        "service_in_tokio_multi" => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async { service() }),
+        "service_in_tokio_current" => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async { service() }),
+        "shutdown" => {
+            let timeout = Duration::from_millis(env_u64("TC_TIMEOUT_MS"));
+            let guard = tracing_correlate::builder("checkout")
+                .with_shutdown_timeout(timeout)
+                .try_init()
+                .unwrap();
+            work();
+            drop(guard);
+        }
+        "panic" => {
+            let _guard = tracing_correlate::init("checkout");
+            let _ = std::panic::catch_unwind(|| {
+                let span = info_span!("doomed");
+                let _e = span.enter();
+                panic!("invariant broken: {}", 42);
+            });
+        }
+        "twice" => {
+            let _guard = tracing_correlate::init("checkout");
+            let err = tracing_correlate::try_init("checkout").unwrap_err();
+            info!(error = %err, "second init");
+        }
+        other => panic!("unknown scenario {other}"),
+    }
+}
+
+fn env_u64(name: &str) -> u64 {
+    std::env::var(name).unwrap().parse().unwrap()
+}
+
+fn service() {
+    let _guard = tracing_correlate::init("checkout");
+    work();
+}
+
+#[instrument(err)]
+fn reserve(sku: &str) -> Result<(), std::io::Error> {
+    info!("reserving");
+    if sku == "missing" {
+        return Err(std::io::Error::other("out of stock"));
+    }
+    Ok(())
+}
+
+fn work() {
+    let span = info_span!("place_order", order_id = 42);
+    let _e = span.enter();
+    info!("order received");
+    let _ = reserve("sku-1");
+    let _ = reserve("missing");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The parent side.
+
+/// What a child printed.
+struct Run {
+    lines: Vec<Value>,
+    stderr: String,
+    success: bool,
+}
+
+impl Run {
+    fn with_message(&self, message: &str) -> &Value {
+        let found: Vec<_> = self
+            .lines
+            .iter()
+            .filter(|l| l["message"] == message)
+            .collect();
+        assert_eq!(
+            found.len(),
+            1,
+            "one line {message:?} in {:#?}\nstderr: {}",
+            self.lines,
+            self.stderr
+        );
+        found[0]
+    }
+
+    fn containing(&self, fragment: &str) -> Vec<&Value> {
+        self.lines
+            .iter()
+            .filter(|l| l["message"].as_str().is_some_and(|m| m.contains(fragment)))
+            .collect()
+    }
+
+    fn spans(&self) -> Vec<&Value> {
+        self.lines.iter().filter(|l| l["kind"] == "span").collect()
+    }
+}
+
+/// Runs scenario `scenario` in a child with exactly the OpenTelemetry environment `env`.
+fn run(scenario: &str, env: &[(&str, &str)]) -> Run {
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args([
+        "child",
+        "--exact",
+        "--ignored",
+        "--nocapture",
+        "--quiet",
+        "--test-threads=1",
+    ]);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("OTEL_")
+            || key == "RUST_LOG"
+            || key.starts_with("RUST_") && key.contains("BACKTRACE")
+        {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.env("TC_SCENARIO", scenario)
+        .env("RUST_LIB_BACKTRACE", "0");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("child runs");
+    let stdout = String::from_utf8(out.stdout).expect("UTF-8 output");
+    let lines = stdout
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(support::parse_line)
+        .collect();
+    Run {
+        lines,
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        success: out.status.success(),
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn collector(rt: &tokio::runtime::Runtime, protocol: Protocol) -> ServerHandle {
+    rt.block_on(MockServer::builder().protocol(protocol).start())
+        .expect("mock collector starts on loopback")
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A span as a collector received it.
+#[derive(Debug)]
+struct Received {
+    name: String,
+    trace_id: String,
+    span_id: String,
+    parent_span_id: String,
+    /// (key, `Debug` form of the value) of the resource attributes.
+    resource: Vec<(String, String)>,
+}
+
+/// The spans a collector received.
+fn received(rt: &tokio::runtime::Runtime, server: &ServerHandle) -> Vec<Received> {
+    rt.block_on(server.with_collector(|c| {
+        c.spans()
+            .iter()
+            .map(|s| {
+                let span = s.span();
+                Received {
+                    name: span.name.clone(),
+                    trace_id: hex(&span.trace_id),
+                    span_id: hex(&span.span_id),
+                    parent_span_id: hex(&span.parent_span_id),
+                    resource: s
+                        .resource_attrs()
+                        .iter()
+                        .map(|kv| {
+                            let value = kv.value.as_ref().and_then(|v| v.value.clone());
+                            (kv.key.clone(), format!("{value:?}"))
+                        })
+                        .collect(),
+                }
+            })
+            .collect()
+    }))
+}
+
+fn endpoint(server: &ServerHandle) -> String {
+    format!("http://{}", server.addr())
+}
+
+fn protocol_env(protocol: Protocol) -> &'static str {
+    match protocol {
+        Protocol::Grpc => "grpc",
+        Protocol::HttpJson => "http/json",
+        _ => "http/protobuf",
+    }
+}
+
+/// Spans arrive over `protocol` with the right resource, and their ids are the lines' ids.
+fn spans_arrive_over(protocol: Protocol, scenario: &str) {
+    let rt = runtime();
+    let server = collector(&rt, protocol);
+    let endpoint = endpoint(&server);
+    let run = run(
+        scenario,
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol_env(protocol)),
+            ("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=test"),
+        ],
+    );
+    assert!(run.success, "child failed: {}", run.stderr);
+    if let Err(e) = rt.block_on(server.wait_for_spans(3, Duration::from_secs(10))) {
+        panic!(
+            "three spans arrive at {endpoint}: {e}\n{:#?}\n{}",
+            run.lines, run.stderr
+        );
+    }
+    let spans = received(&rt, &server);
+    assert_eq!(spans.len(), 3, "{spans:#?}");
+    let order = spans
+        .iter()
+        .find(|s| s.name == "place_order")
+        .expect("place_order");
+    let line = run.with_message("order received");
+    assert_eq!(line["trace_id"], order.trace_id.as_str());
+    assert_eq!(line["span_id"], order.span_id.as_str());
+    for s in &spans {
+        assert_eq!(s.trace_id, order.trace_id, "one trace");
+        assert!(
+            s.resource
+                .iter()
+                .any(|(k, v)| k == "service.name" && v.contains("checkout")),
+            "{:?}",
+            s.resource
+        );
+        assert!(s
+            .resource
+            .iter()
+            .any(|(k, v)| k == "deployment.environment" && v.contains("test")));
+    }
+    let reserve_lines: Vec<_> = run.containing("reserving");
+    let reserve_spans: Vec<_> = spans.iter().filter(|s| s.name == "reserve").collect();
+    assert_eq!(reserve_lines.len(), 2);
+    for line in reserve_lines {
+        let span = reserve_spans
+            .iter()
+            .find(|s| line["span_id"] == s.span_id.as_str())
+            .expect("each line's span was exported");
+        assert_eq!(
+            span.parent_span_id, order.span_id,
+            "reserve is a child of place_order"
+        );
+    }
+    let startup = run.with_message("telemetry initialised");
+    assert!(startup["traces"]
+        .as_str()
+        .unwrap()
+        .starts_with(&format!("otlp {}", protocol_env(protocol))));
+    let shutdown = run.with_message("telemetry shut down");
+    assert_eq!(shutdown["spans_exported"], 3);
+    assert_eq!(shutdown["spans_lost"], 0);
+    rt.block_on(server.shutdown()).unwrap();
+}
+
+#[test]
+fn spans_arrive_over_http_protobuf() {
+    spans_arrive_over(Protocol::HttpBinary, "service");
+}
+
+#[test]
+fn spans_arrive_over_http_json() {
+    spans_arrive_over(Protocol::HttpJson, "service");
+}
+
+#[test]
+fn spans_arrive_over_grpc() {
+    spans_arrive_over(Protocol::Grpc, "service");
+}
+
+#[test]
+fn spans_arrive_from_inside_a_multi_thread_tokio_runtime_over_every_protocol() {
+    for protocol in [Protocol::Grpc, Protocol::HttpBinary, Protocol::HttpJson] {
+        spans_arrive_over(protocol, "service_in_tokio_multi");
+    }
+}
+
+#[test]
+fn spans_arrive_from_inside_a_current_thread_tokio_runtime_over_every_protocol() {
+    for protocol in [Protocol::Grpc, Protocol::HttpBinary, Protocol::HttpJson] {
+        spans_arrive_over(protocol, "service_in_tokio_current");
+    }
+}
+
+#[test]
+fn without_a_collector_spans_go_to_the_console_in_the_same_stream() {
+    let run = run("service", &[]);
+    assert!(run.success, "{}", run.stderr);
+    let spans = run.spans();
+    assert_eq!(spans.len(), 3, "{:#?}", run.lines);
+    let order = spans.iter().find(|s| s["name"] == "place_order").unwrap();
+    let line = run.with_message("order received");
+    assert_eq!(line["trace_id"], order["trace_id"]);
+    assert_eq!(line["span_id"], order["span_id"]);
+    assert!(order.get("parent_span_id").is_none());
+    assert_eq!(order["service"], "checkout");
+    let failed: Vec<_> = spans.iter().filter(|s| s["status"] == "error").collect();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0]["status_description"], "out of stock");
+    assert_eq!(failed[0]["parent_span_id"], order["span_id"]);
+    assert!(run.with_message("telemetry initialised")["traces"]
+        .as_str()
+        .unwrap()
+        .starts_with("console"));
+}
+
+#[test]
+fn otel_service_name_wins_over_resource_attributes_and_the_argument() {
+    let run = run(
+        "service",
+        &[
+            ("OTEL_SERVICE_NAME", "from-env"),
+            ("OTEL_RESOURCE_ATTRIBUTES", "service.name=from-attributes"),
+        ],
+    );
+    assert_eq!(run.with_message("order received")["service"], "from-env");
+    assert!(run.spans().iter().all(|s| s["service"] == "from-env"));
+    let run = self::run(
+        "service",
+        &[("OTEL_RESOURCE_ATTRIBUTES", "service.name=from-attributes")],
+    );
+    assert_eq!(
+        run.with_message("order received")["service"],
+        "from-attributes"
+    );
+}
+
+#[test]
+fn resource_attributes_are_percent_decoded_and_discarded_whole_when_undecodable() {
+    let rt = runtime();
+    let server = collector(&rt, Protocol::HttpBinary);
+    let run = run(
+        "service",
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint(&server)),
+            (
+                "OTEL_RESOURCE_ATTRIBUTES",
+                "team=pay%2Cments,region=eu%3Dwest%20",
+            ),
+        ],
+    );
+    assert!(run.success, "{}", run.stderr);
+    rt.block_on(server.wait_for_spans(3, Duration::from_secs(10)))
+        .unwrap();
+    let resource = &received(&rt, &server)[0].resource;
+    assert!(
+        resource
+            .iter()
+            .any(|(k, v)| k == "team" && v.contains("\"pay,ments\"")),
+        "{resource:?}"
+    );
+    assert!(
+        resource
+            .iter()
+            .any(|(k, v)| k == "region" && v.contains("\"eu=west \"")),
+        "{resource:?}"
+    );
+
+    let bad = self::run(
+        "service",
+        &[("OTEL_RESOURCE_ATTRIBUTES", "team=a%ZZ,region=eu")],
+    );
+    assert!(bad.success);
+    let warning = bad.containing("OTEL_RESOURCE_ATTRIBUTES");
+    assert_eq!(warning.len(), 1, "one warning naming the variable");
+    assert_eq!(warning[0]["level"], "WARN");
+    assert!(warning[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("team=a%ZZ,region=eu"));
+}
+
+#[test]
+fn sampler_names_are_case_insensitive_and_unsampled_lines_keep_ids() {
+    let run = run("service", &[("OTEL_TRACES_SAMPLER", "ALWAYS_OFF")]);
+    let line = run.with_message("order received");
+    assert_eq!(line["trace_flags"], "00");
+    assert_eq!(line["trace_id"].as_str().unwrap().len(), 32);
+    assert!(run.spans().is_empty(), "nothing sampled, nothing exported");
+    assert!(
+        run.containing("OTEL_TRACES_SAMPLER").is_empty(),
+        "no warning"
+    );
+}
+
+#[test]
+fn ratio_sampler_reads_its_argument() {
+    let none = run(
+        "service",
+        &[
+            ("OTEL_TRACES_SAMPLER", "traceidratio"),
+            ("OTEL_TRACES_SAMPLER_ARG", "0"),
+        ],
+    );
+    assert_eq!(none.with_message("order received")["trace_flags"], "00");
+    assert!(none.spans().is_empty());
+    let all = run(
+        "service",
+        &[
+            ("OTEL_TRACES_SAMPLER", "TraceIdRatio"),
+            ("OTEL_TRACES_SAMPLER_ARG", "1.0"),
+        ],
+    );
+    assert_eq!(all.with_message("order received")["trace_flags"], "01");
+    assert_eq!(all.spans().len(), 3);
+    let bad = run(
+        "service",
+        &[
+            ("OTEL_TRACES_SAMPLER", "traceidratio"),
+            ("OTEL_TRACES_SAMPLER_ARG", "2.5"),
+        ],
+    );
+    assert_eq!(bad.containing("OTEL_TRACES_SAMPLER_ARG").len(), 1);
+    assert_eq!(bad.with_message("order received")["trace_flags"], "01");
+}
+
+#[test]
+fn traces_exporter_none_exports_nothing_but_lines_keep_real_ids() {
+    let rt = runtime();
+    let server = collector(&rt, Protocol::HttpBinary);
+    let run = run(
+        "service",
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint(&server)),
+            ("OTEL_TRACES_EXPORTER", "None"),
+        ],
+    );
+    let line = run.with_message("order received");
+    assert_eq!(line["trace_flags"], "01");
+    assert_ne!(line["trace_id"], "00000000000000000000000000000000");
+    assert!(run.spans().is_empty());
+    assert_eq!(
+        received(&rt, &server).len(),
+        0,
+        "the guard flushed; nothing was sent"
+    );
+}
+
+#[test]
+fn sdk_disabled_exports_nothing_but_lines_keep_real_ids() {
+    let rt = runtime();
+    let server = collector(&rt, Protocol::HttpBinary);
+    let run = run(
+        "service",
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint(&server)),
+            ("OTEL_SDK_DISABLED", "TRUE"),
+        ],
+    );
+    let line = run.with_message("order received");
+    assert_eq!(line["trace_id"].as_str().unwrap().len(), 32);
+    assert!(run.spans().is_empty());
+    assert_eq!(received(&rt, &server).len(), 0);
+    assert!(run.with_message("telemetry initialised")["traces"]
+        .as_str()
+        .unwrap()
+        .contains("OTEL_SDK_DISABLED"));
+}
+
+#[test]
+fn explicit_console_exporter_wins_over_an_endpoint() {
+    let run = run(
+        "service",
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9"),
+            ("OTEL_TRACES_EXPORTER", "console"),
+        ],
+    );
+    assert_eq!(run.spans().len(), 3);
+}
+
+#[test]
+fn bad_values_are_warned_once_and_the_service_starts() {
+    let run = run(
+        "service",
+        &[
+            ("OTEL_TRACES_SAMPLER", "alwayz_on"),
+            ("OTEL_BSP_MAX_QUEUE_SIZE", "lots"),
+            ("OTEL_TRACES_EXPORTER", "zipkin"),
+            ("RUST_LOG", "info,[[["),
+        ],
+    );
+    assert!(run.success, "{}", run.stderr);
+    for (variable, value) in [
+        ("OTEL_TRACES_SAMPLER", "alwayz_on"),
+        ("OTEL_BSP_MAX_QUEUE_SIZE", "lots"),
+        ("OTEL_TRACES_EXPORTER", "zipkin"),
+        ("RUST_LOG", "info,[[["),
+    ] {
+        let warnings = run.containing(variable);
+        assert_eq!(warnings.len(), 1, "{variable}: {:#?}", run.lines);
+        assert_eq!(warnings[0]["level"], "WARN");
+        assert!(warnings[0]["message"].as_str().unwrap().contains(value));
+    }
+    assert_eq!(run.with_message("order received")["trace_flags"], "01");
+}
+
+#[test]
+fn rust_log_filters_lines() {
+    let run = run("service", &[("RUST_LOG", "warn")]);
+    assert!(
+        run.lines
+            .iter()
+            .all(|l| l["level"] == "WARN" || l["level"] == "ERROR"),
+        "{:#?}",
+        run.lines
+    );
+    assert!(run.lines.iter().any(|l| l.get("exception").is_some()));
+}
+
+/// Runs the `shutdown` scenario against `endpoint` and returns the shutdown line.
+fn shutdown_against(endpoint: &str, protocol: &str, timeout_ms: u64) -> Value {
+    let run = run(
+        "shutdown",
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "60000"),
+            ("TC_TIMEOUT_MS", &timeout_ms.to_string()),
+        ],
+    );
+    assert!(run.success, "no panic: {}", run.stderr);
+    run.containing("telemetry shut down")
+        .first()
+        .map(|l| (*l).clone())
+        .unwrap_or_else(|| panic!("a shutdown line in {:#?}\n{}", run.lines, run.stderr))
+}
+
+#[test]
+fn shutdown_is_bounded_against_a_refusing_port() {
+    // Bind then drop: the port is free and refuses connections.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    for protocol in ["http/protobuf", "grpc"] {
+        let line = shutdown_against(&format!("http://127.0.0.1:{port}"), protocol, 1500);
+        assert_eq!(line["level"], "WARN");
+        assert_eq!(line["spans_exported"], 0);
+        assert_eq!(line["spans_lost"], 3, "{line}");
+        assert!(
+            line["shutdown_ms"].as_u64().unwrap() <= 1500 + 500,
+            "{line}"
+        );
+    }
+}
+
+#[test]
+fn shutdown_is_bounded_against_a_listener_that_never_answers() {
+    // Accepts connections (the kernel's backlog does) and never reads or answers.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    for protocol in ["http/protobuf", "grpc"] {
+        let line = shutdown_against(&endpoint, protocol, 1000);
+        assert_eq!(line["timed_out"], true, "{line}");
+        assert_eq!(line["spans_lost"], 3, "{line}");
+        assert!(
+            line["shutdown_ms"].as_u64().unwrap() <= 1000 + 500,
+            "{line}"
+        );
+    }
+    drop(listener);
+}
+
+#[test]
+fn a_panic_is_an_error_line_with_its_exception_and_marks_the_span() {
+    let run = run("panic", &[]);
+    assert!(run.success, "{}", run.stderr);
+    let lines = run.containing("panicked at");
+    assert_eq!(lines.len(), 1, "{:#?}", run.lines);
+    let line = lines[0];
+    assert_eq!(line["level"], "ERROR");
+    assert_eq!(line["exception"]["type"], "panic");
+    assert_eq!(line["exception"]["message"], "invariant broken: 42");
+    assert!(line["location"]
+        .as_str()
+        .unwrap()
+        .starts_with("tests/init.rs:"));
+    assert_eq!(line["span_name"], "doomed");
+    let span = run
+        .spans()
+        .into_iter()
+        .find(|s| s["name"] == "doomed")
+        .expect("span exported");
+    assert_eq!(span["span_id"], line["span_id"]);
+    assert_eq!(span["status"], "error");
+    assert_eq!(span["status_description"], "invariant broken: 42");
+    assert!(
+        run.stderr.contains("invariant broken: 42"),
+        "the previous hook ran too"
+    );
+}
+
+#[test]
+fn a_second_init_is_an_error_not_a_panic() {
+    let run = run("twice", &[]);
+    assert!(run.success, "{}", run.stderr);
+    let line = run.with_message("second init");
+    assert!(line["error"]
+        .as_str()
+        .unwrap()
+        .contains("already installed"));
+}
