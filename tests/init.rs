@@ -11,6 +11,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use mock_collector::{MockServer, Protocol, ServerHandle};
+use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
 use serde_json::Value;
 use tracing::{info, info_span, instrument};
 
@@ -231,17 +232,32 @@ fn protocol_env(protocol: Protocol) -> &'static str {
 
 /// Spans arrive over `protocol` with the right resource, and their ids are the lines' ids.
 fn spans_arrive_over(protocol: Protocol, scenario: &str) {
+    spans_arrive(protocol, scenario, |endpoint| {
+        vec![("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.to_owned())]
+    });
+}
+
+/// Runs `scenario` exporting to a collector with the environment `env(endpoint)` gives (plus the
+/// protocol and a resource attribute), and checks what arrives against the lines.
+fn spans_arrive(
+    protocol: Protocol,
+    scenario: &str,
+    env: impl FnOnce(&str) -> Vec<(&'static str, String)>,
+) {
     let rt = runtime();
     let server = collector(&rt, protocol);
     let endpoint = endpoint(&server);
-    let run = run(
-        scenario,
-        &[
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
-            ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol_env(protocol)),
-            ("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=test"),
-        ],
-    );
+    let mut vars = env(&endpoint);
+    vars.push((
+        "OTEL_EXPORTER_OTLP_PROTOCOL",
+        protocol_env(protocol).to_owned(),
+    ));
+    vars.push((
+        "OTEL_RESOURCE_ATTRIBUTES",
+        "deployment.environment=test".to_owned(),
+    ));
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let run = run(scenario, &vars);
     assert!(run.success, "child failed: {}", run.stderr);
     if let Err(e) = rt.block_on(server.wait_for_spans(3, Duration::from_secs(10))) {
         panic!(
@@ -309,6 +325,72 @@ fn spans_arrive_over_http_json() {
 #[test]
 fn spans_arrive_over_grpc() {
     spans_arrive_over(Protocol::Grpc, "service");
+}
+
+#[test]
+fn a_signal_endpoint_is_used_as_is() {
+    spans_arrive(Protocol::HttpBinary, "service", |endpoint| {
+        vec![(
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            format!("{endpoint}/v1/traces"),
+        )]
+    });
+}
+
+#[test]
+fn gzip_compression_over_grpc() {
+    spans_arrive(Protocol::Grpc, "service", |endpoint| {
+        vec![
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.to_owned()),
+            ("OTEL_EXPORTER_OTLP_COMPRESSION", "GZIP".to_owned()),
+        ]
+    });
+}
+
+#[test]
+fn logs_exporter_otlp_sends_events_as_log_records_with_their_trace_context() {
+    for protocol in [Protocol::HttpBinary, Protocol::Grpc] {
+        let rt = runtime();
+        let server = collector(&rt, protocol);
+        let run = run(
+            "service",
+            &[
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint(&server)),
+                ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol_env(protocol)),
+                ("OTEL_LOGS_EXPORTER", "otlp"),
+            ],
+        );
+        assert!(run.success, "{}", run.stderr);
+        let line = run.with_message("order received");
+        rt.block_on(server.wait_for_logs(1, Duration::from_secs(10)))
+            .unwrap_or_else(|e| panic!("logs arrive: {e}\n{:#?}", run.lines));
+        let records: Vec<(String, String, String)> = rt.block_on(server.with_collector(|c| {
+            c.logs()
+                .iter()
+                .map(|l| {
+                    let r = l.log_record();
+                    let body = match r.body.as_ref().and_then(|b| b.value.clone()) {
+                        Some(AnyValue::StringValue(s)) => s,
+                        other => format!("{other:?}"),
+                    };
+                    (body, hex(&r.trace_id), hex(&r.span_id))
+                })
+                .collect()
+        }));
+        let record = records
+            .iter()
+            .find(|(body, _, _)| body == "order received")
+            .unwrap_or_else(|| panic!("{records:#?}"));
+        assert_eq!(line["trace_id"], record.1.as_str());
+        assert_eq!(line["span_id"], record.2.as_str());
+        assert!(
+            records
+                .iter()
+                .all(|(body, _, _)| !body.contains("BatchSpanProcessor")),
+            "the SDK's own events are not exported as logs"
+        );
+        assert!(run.with_message("telemetry initialised")["logs"] == "otlp");
+    }
 }
 
 #[test]
