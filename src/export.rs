@@ -91,14 +91,13 @@ impl Delivery {
     }
 }
 
-/// Runs an exporter's exports on the [`ExportRuntime`], counting what they deliver.
+/// Runs an exporter's exports on the [`ExportRuntime`].
 ///
 /// The SDK's batch processors call `export` from their own threads, never from inside a
 /// runtime, so blocking on the runtime's handle there is allowed.
 pub(crate) struct OnRuntime<E> {
     inner: E,
     handle: tokio::runtime::Handle,
-    delivery: Arc<Delivery>,
     /// `OTEL_BSP_EXPORT_TIMEOUT`: the SDK's thread-based batch processor ignores it, so it is
     /// applied here, around each export.
     export_timeout: Duration,
@@ -111,16 +110,10 @@ impl<E> fmt::Debug for OnRuntime<E> {
 }
 
 impl<E> OnRuntime<E> {
-    pub(crate) fn new(
-        inner: E,
-        handle: tokio::runtime::Handle,
-        delivery: Arc<Delivery>,
-        export_timeout: Duration,
-    ) -> Self {
+    pub(crate) fn new(inner: E, handle: tokio::runtime::Handle, export_timeout: Duration) -> Self {
         OnRuntime {
             inner,
             handle,
-            delivery,
             export_timeout,
         }
     }
@@ -145,13 +138,7 @@ impl<E: SpanExporter> SpanExporter for OnRuntime<E> {
         &self,
         batch: Vec<SpanData>,
     ) -> impl std::future::Future<Output = OTelSdkResult> + Send {
-        let n = batch.len();
-        let result = self.run(|| self.inner.export(batch));
-        match &result {
-            Ok(()) => Delivery::add(&self.delivery.spans_exported, n),
-            Err(_) => Delivery::add(&self.delivery.spans_failed, n),
-        }
-        std::future::ready(result)
+        std::future::ready(self.run(|| self.inner.export(batch)))
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
@@ -174,17 +161,90 @@ impl<E: LogExporter> LogExporter for OnRuntime<E> {
         &self,
         batch: LogBatch<'_>,
     ) -> impl std::future::Future<Output = OTelSdkResult> + Send {
-        let n = batch.iter().count();
-        let result = self.run(|| self.inner.export(batch));
-        match &result {
-            Ok(()) => Delivery::add(&self.delivery.logs_exported, n),
-            Err(_) => Delivery::add(&self.delivery.logs_failed, n),
-        }
-        std::future::ready(result)
+        std::future::ready(self.run(|| self.inner.export(batch)))
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
         let _entered = self.handle.enter();
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.inner.set_resource(resource);
+    }
+}
+
+/// Counts what an exporter (OTLP or console) delivered and what it failed to.
+#[derive(Debug)]
+pub(crate) struct Counting<E> {
+    inner: E,
+    delivery: Arc<Delivery>,
+}
+
+impl<E> Counting<E> {
+    pub(crate) fn new(inner: E, delivery: Arc<Delivery>) -> Self {
+        Counting { inner, delivery }
+    }
+}
+
+impl<E: SpanExporter> SpanExporter for Counting<E> {
+    fn export(
+        &self,
+        batch: Vec<SpanData>,
+    ) -> impl std::future::Future<Output = OTelSdkResult> + Send {
+        let n = batch.len();
+        let export = self.inner.export(batch);
+        async move {
+            let result = export.await;
+            let d = &self.delivery;
+            Delivery::add(
+                if result.is_ok() {
+                    &d.spans_exported
+                } else {
+                    &d.spans_failed
+                },
+                n,
+            );
+            result
+        }
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.inner.set_resource(resource);
+    }
+}
+
+impl<E: LogExporter> LogExporter for Counting<E> {
+    fn export(
+        &self,
+        batch: LogBatch<'_>,
+    ) -> impl std::future::Future<Output = OTelSdkResult> + Send {
+        let n = batch.iter().count();
+        let export = self.inner.export(batch);
+        async move {
+            let result = export.await;
+            let d = &self.delivery;
+            Delivery::add(
+                if result.is_ok() {
+                    &d.logs_exported
+                } else {
+                    &d.logs_failed
+                },
+                n,
+            );
+            result
+        }
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
         self.inner.shutdown_with_timeout(timeout)
     }
 

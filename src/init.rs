@@ -30,7 +30,7 @@ use crate::env::{
     self, Compression, EnvConfig, LogsExporter, OtlpConfig, PropagatorKind, Protocol,
     SamplerConfig, TracesExporter,
 };
-use crate::export::{Counted, Delivery, ExportRuntime, OnRuntime};
+use crate::export::{Counted, Counting, Delivery, ExportRuntime, OnRuntime};
 use crate::{JsonLayer, Preset, Stats};
 
 /// How long dropping the [`Guard`] may take at most, unless
@@ -267,7 +267,6 @@ where
                 delivery,
                 stats,
                 flush_writer,
-                exporting: traces_choice.exports(),
             }),
         })
     }
@@ -304,12 +303,6 @@ enum TracesChoice {
     None {
         why: &'static str,
     },
-}
-
-impl TracesChoice {
-    fn exports(&self) -> bool {
-        matches!(self, TracesChoice::Otlp { .. })
-    }
 }
 
 impl fmt::Display for TracesChoice {
@@ -444,10 +437,9 @@ where
         TracesChoice::None { .. } => builder.build(),
         TracesChoice::Console => builder
             .with_span_processor(Counted::new(
-                SimpleSpanProcessor::new(ConsoleExporter::new(
-                    make_writer.clone(),
-                    service,
-                    stats.clone(),
+                SimpleSpanProcessor::new(Counting::new(
+                    ConsoleExporter::new(make_writer.clone(), service, stats.clone()),
+                    delivery.clone(),
                 )),
                 delivery.clone(),
                 value_limit,
@@ -461,11 +453,9 @@ where
                 .with_max_queue_size(config.batch.max_queue_size)
                 .with_max_export_batch_size(config.batch.max_export_batch_size)
                 .build();
-            let exporter = OnRuntime::new(
-                exporter,
-                handle,
+            let exporter = Counting::new(
+                OnRuntime::new(exporter, handle, config.batch.export_timeout),
                 delivery.clone(),
-                config.batch.export_timeout,
             );
             let processor = BatchSpanProcessor::builder(exporter)
                 .with_batch_config(batch)
@@ -587,11 +577,9 @@ fn logger_provider(
     }
     let handle = export_runtime(runtime)?;
     let exporter = log_exporter(&config.logs_otlp, &handle)?;
-    let exporter = OnRuntime::new(
-        exporter,
-        handle,
+    let exporter = Counting::new(
+        OnRuntime::new(exporter, handle, config.batch.export_timeout),
         delivery.clone(),
-        config.batch.export_timeout,
     );
     let provider = SdkLoggerProvider::builder()
         .with_resource(resource.clone())
@@ -620,7 +608,6 @@ struct GuardState {
     delivery: Arc<Delivery>,
     stats: Stats,
     flush_writer: Box<dyn Fn() + Send + Sync>,
-    exporting: bool,
 }
 
 impl fmt::Debug for Guard {
@@ -663,11 +650,7 @@ impl Drop for Guard {
         let d = &state.delivery;
         let ended = Delivery::get(&d.spans_ended);
         let exported = Delivery::get(&d.spans_exported);
-        let spans_lost = if state.exporting {
-            ended.saturating_sub(exported)
-        } else {
-            0
-        };
+        let spans_lost = ended.saturating_sub(exported);
         let logs_lost = Delivery::get(&d.logs_failed);
         let lines_lost = state.stats.write_errors() + state.stats.dropped_reentrant();
         let elapsed_ms = started.elapsed().as_millis() as u64;

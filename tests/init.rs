@@ -427,6 +427,9 @@ fn without_a_collector_spans_go_to_the_console_in_the_same_stream() {
         .as_str()
         .unwrap()
         .starts_with("console"));
+    let shutdown = run.with_message("telemetry shut down");
+    assert_eq!(shutdown["spans_exported"], 3);
+    assert_eq!(shutdown["spans_lost"], 0);
 }
 
 #[test]
