@@ -52,6 +52,18 @@ fn child() {
                 panic!("invariant broken: {}", 42);
             });
         }
+        "propagate" => {
+            let _guard = tracing_correlate::init("checkout");
+            let headers = std::collections::HashMap::from([(
+                "traceparent".to_owned(),
+                format!("00-{INCOMING_TRACE}-00f067aa0ba902b7-01"),
+            )]);
+            let cx = opentelemetry::global::get_text_map_propagator(|p| p.extract(&headers));
+            let span = info_span!("handle_request");
+            let _ = tracing_opentelemetry::OpenTelemetrySpanExt::set_parent(&span, cx);
+            let _e = span.enter();
+            info!("handled");
+        }
         "twice" => {
             let _guard = tracing_correlate::init("checkout");
             let err = tracing_correlate::try_init("checkout").unwrap_err();
@@ -60,6 +72,9 @@ fn child() {
         other => panic!("unknown scenario {other}"),
     }
 }
+
+/// The trace id of the `traceparent` the `propagate` scenario receives.
+const INCOMING_TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 
 fn env_u64(name: &str) -> u64 {
     std::env::var(name).unwrap().parse().unwrap()
@@ -583,6 +598,27 @@ fn sdk_disabled_exports_nothing_but_lines_keep_real_ids() {
         .as_str()
         .unwrap()
         .contains("OTEL_SDK_DISABLED"));
+}
+
+#[test]
+fn incoming_context_propagates_in_logs_only_modes_and_propagators_none_disables_it() {
+    for env in [
+        vec![],
+        vec![("OTEL_SDK_DISABLED", "true")],
+        vec![("OTEL_TRACES_EXPORTER", "none")],
+    ] {
+        let run = run("propagate", &env);
+        let line = run.with_message("handled");
+        assert_eq!(line["trace_id"], INCOMING_TRACE, "{env:?}");
+    }
+    let run = run("propagate", &[("OTEL_PROPAGATORS", "none")]);
+    let line = run.with_message("handled");
+    assert_ne!(line["trace_id"], INCOMING_TRACE);
+    assert_eq!(line["trace_id"].as_str().unwrap().len(), 32);
+    assert_eq!(
+        run.with_message("telemetry initialised")["propagators"],
+        "none"
+    );
 }
 
 #[test]
