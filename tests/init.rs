@@ -82,6 +82,7 @@ fn env_u64(name: &str) -> u64 {
 
 fn service() {
     let _guard = tracing_correlate::init("checkout");
+    log::warn!(target: "legacy::billing", "from the log crate");
     work();
 }
 
@@ -657,6 +658,51 @@ fn bad_values_are_warned_once_and_the_service_starts() {
         assert!(warnings[0]["message"].as_str().unwrap().contains(value));
     }
     assert_eq!(run.with_message("order received")["trace_flags"], "01");
+}
+
+#[test]
+fn bad_otlp_values_do_not_stop_a_service_that_exports() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    for protocol in ["grpc", "http/protobuf"] {
+        let run = run(
+            "service",
+            &[
+                (
+                    "OTEL_EXPORTER_OTLP_ENDPOINT",
+                    &format!("http://127.0.0.1:{port}"),
+                ),
+                ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
+                ("OTEL_EXPORTER_OTLP_COMPRESSION", "zstd"),
+                ("OTEL_EXPORTER_OTLP_HEADERS", "api-key=secret,broken"),
+                ("OTEL_EXPORTER_OTLP_TIMEOUT", "soon"),
+            ],
+        );
+        assert!(run.success, "{protocol}: {}", run.stderr);
+        for variable in [
+            "OTEL_EXPORTER_OTLP_COMPRESSION",
+            "OTEL_EXPORTER_OTLP_HEADERS",
+            "OTEL_EXPORTER_OTLP_TIMEOUT",
+        ] {
+            assert_eq!(run.containing(variable).len(), 1, "{protocol} {variable}");
+        }
+        assert!(
+            !run.lines.iter().any(|l| l.to_string().contains("secret")),
+            "a header value never reaches the log"
+        );
+        assert_eq!(run.with_message("order received")["trace_flags"], "01");
+    }
+}
+
+#[test]
+fn records_of_the_log_crate_become_lines() {
+    let run = run("service", &[]);
+    let line = run.with_message("from the log crate");
+    assert_eq!(line["level"], "WARN");
+    assert_eq!(line["target"], "legacy::billing");
 }
 
 #[test]
