@@ -236,46 +236,40 @@ enum Signal {
     Logs,
 }
 
+/// The names one signal's variables have.
+struct SignalVars {
+    /// The path appended to the base endpoint for HTTP.
+    path: &'static str,
+    endpoint: &'static str,
+    protocol: &'static str,
+    headers: &'static str,
+    timeout: &'static str,
+    compression: &'static str,
+}
+
+const TRACES: SignalVars = SignalVars {
+    path: "v1/traces",
+    endpoint: "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    protocol: "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+    headers: "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+    timeout: "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
+    compression: "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
+};
+
+const LOGS: SignalVars = SignalVars {
+    path: "v1/logs",
+    endpoint: "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
+    protocol: "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL",
+    headers: "OTEL_EXPORTER_OTLP_LOGS_HEADERS",
+    timeout: "OTEL_EXPORTER_OTLP_LOGS_TIMEOUT",
+    compression: "OTEL_EXPORTER_OTLP_LOGS_COMPRESSION",
+};
+
 impl Signal {
-    fn path(self) -> &'static str {
+    fn vars(self) -> &'static SignalVars {
         match self {
-            Signal::Traces => "v1/traces",
-            Signal::Logs => "v1/logs",
-        }
-    }
-
-    fn endpoint_var(self) -> &'static str {
-        match self {
-            Signal::Traces => "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-            Signal::Logs => "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
-        }
-    }
-
-    fn protocol_var(self) -> &'static str {
-        match self {
-            Signal::Traces => "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
-            Signal::Logs => "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL",
-        }
-    }
-
-    fn headers_var(self) -> &'static str {
-        match self {
-            Signal::Traces => "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
-            Signal::Logs => "OTEL_EXPORTER_OTLP_LOGS_HEADERS",
-        }
-    }
-
-    fn timeout_var(self) -> &'static str {
-        match self {
-            Signal::Traces => "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
-            Signal::Logs => "OTEL_EXPORTER_OTLP_LOGS_TIMEOUT",
-        }
-    }
-
-    fn compression_var(self) -> &'static str {
-        match self {
-            Signal::Traces => "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
-            Signal::Logs => "OTEL_EXPORTER_OTLP_LOGS_COMPRESSION",
+            Signal::Traces => &TRACES,
+            Signal::Logs => &LOGS,
         }
     }
 }
@@ -441,7 +435,7 @@ impl Reader<'_> {
         let fallback = general.protocol.unwrap_or(Protocol::HttpProtobuf);
         let protocol = self
             .parse(
-                signal.protocol_var(),
+                signal.vars().protocol,
                 parse_protocol,
                 &format!("using {}", protocol_name(fallback)),
             )
@@ -451,10 +445,10 @@ impl Reader<'_> {
             (Some(base), Protocol::Grpc) => base.clone(),
             (Some(base), _) => with_signal_path(base, signal),
             (None, Protocol::Grpc) => DEFAULT_GRPC_ENDPOINT.to_owned(),
-            (None, _) => format!("{DEFAULT_HTTP_BASE}/{}", signal.path()),
+            (None, _) => format!("{DEFAULT_HTTP_BASE}/{}", signal.vars().path),
         };
         let own = self.parse(
-            signal.endpoint_var(),
+            signal.vars().endpoint,
             |v| parse_url(v).map(|url| url.with_root_path()),
             &format!("using {fallback}"),
         );
@@ -466,7 +460,7 @@ impl Reader<'_> {
             None => "no headers are sent",
         };
         let headers = self
-            .headers(signal.headers_var(), instead)
+            .headers(signal.vars().headers, instead)
             .or_else(|| general.headers.clone())
             .unwrap_or_default();
 
@@ -475,7 +469,7 @@ impl Reader<'_> {
             .unwrap_or(Duration::from_millis(DEFAULT_OTLP_TIMEOUT_MS));
         let timeout = self
             .timeout(
-                signal.timeout_var(),
+                signal.vars().timeout,
                 &format!("using {}", timeout_text(fallback)),
             )
             .unwrap_or(fallback);
@@ -483,7 +477,7 @@ impl Reader<'_> {
         let fallback = general.compression.flatten();
         let compression = self
             .parse(
-                signal.compression_var(),
+                signal.vars().compression,
                 parse_compression,
                 &format!("using {}", compression_name(fallback)),
             )
@@ -950,11 +944,11 @@ fn with_signal_path(base: &str, signal: Signal) -> String {
             "{}{}/{}{}",
             url.origin,
             url.path.trim_end_matches('/'),
-            signal.path(),
+            signal.vars().path,
             url.rest
         ),
         // Only validated endpoints get here.
-        Err(_) => format!("{DEFAULT_HTTP_BASE}/{}", signal.path()),
+        Err(_) => format!("{DEFAULT_HTTP_BASE}/{}", signal.vars().path),
     }
 }
 

@@ -392,6 +392,37 @@ fn export_runtime(slot: &mut Option<ExportRuntime>) -> Result<tokio::runtime::Ha
     }
 }
 
+/// Builds an OTLP exporter (`SpanExporter` or `LogExporter`: same builders, no shared trait) for
+/// `otlp`, inside the export runtime's context, which the tonic exporter needs to build.
+macro_rules! otlp_exporter {
+    ($exporter:ident, $otlp:expr, $handle:expr) => {{
+        let otlp: &OtlpConfig = $otlp;
+        let _entered = $handle.enter();
+        let built = match otlp.protocol {
+            Protocol::Grpc => tonic_compression(
+                opentelemetry_otlp::$exporter::builder()
+                    .with_tonic()
+                    .with_endpoint(otlp.endpoint.clone())
+                    .with_timeout(otlp.timeout)
+                    .with_metadata(metadata(&otlp.headers)),
+                otlp.compression,
+            )
+            .build(),
+            Protocol::HttpProtobuf | Protocol::HttpJson => http_compression(
+                opentelemetry_otlp::$exporter::builder()
+                    .with_http()
+                    .with_protocol(http_protocol(otlp.protocol))
+                    .with_endpoint(otlp.endpoint.clone())
+                    .with_timeout(otlp.timeout)
+                    .with_headers(otlp.headers.iter().cloned().collect()),
+                otlp.compression,
+            )
+            .build(),
+        };
+        built.map_err(|e| InitError(ErrorKind::Exporter(e.to_string())))
+    }};
+}
+
 fn tracer_provider<W>(
     config: &EnvConfig,
     resource: &Resource,
@@ -447,7 +478,7 @@ where
             .build(),
         TracesChoice::Otlp { .. } => {
             let handle = export_runtime(runtime)?;
-            let exporter = span_exporter(&config.traces_otlp, &handle)?;
+            let exporter = otlp_exporter!(SpanExporter, &config.traces_otlp, handle)?;
             let batch = BatchConfigBuilder::default()
                 .with_scheduled_delay(config.batch.schedule_delay)
                 .with_max_queue_size(config.batch.max_queue_size)
@@ -466,65 +497,6 @@ where
         }
     };
     Ok((provider, choice))
-}
-
-fn span_exporter(
-    otlp: &OtlpConfig,
-    handle: &tokio::runtime::Handle,
-) -> Result<opentelemetry_otlp::SpanExporter, InitError> {
-    // The tonic exporter must be built inside a Tokio runtime: ours.
-    let _entered = handle.enter();
-    let built = match otlp.protocol {
-        Protocol::Grpc => tonic_compression(
-            opentelemetry_otlp::SpanExporter::builder()
-                .with_tonic()
-                .with_endpoint(otlp.endpoint.clone())
-                .with_timeout(otlp.timeout)
-                .with_metadata(metadata(&otlp.headers)),
-            otlp.compression,
-        )
-        .build(),
-        Protocol::HttpProtobuf | Protocol::HttpJson => http_compression(
-            opentelemetry_otlp::SpanExporter::builder()
-                .with_http()
-                .with_protocol(http_protocol(otlp.protocol))
-                .with_endpoint(otlp.endpoint.clone())
-                .with_timeout(otlp.timeout)
-                .with_headers(otlp.headers.iter().cloned().collect()),
-            otlp.compression,
-        )
-        .build(),
-    };
-    built.map_err(|e| InitError(ErrorKind::Exporter(e.to_string())))
-}
-
-fn log_exporter(
-    otlp: &OtlpConfig,
-    handle: &tokio::runtime::Handle,
-) -> Result<opentelemetry_otlp::LogExporter, InitError> {
-    let _entered = handle.enter();
-    let built = match otlp.protocol {
-        Protocol::Grpc => tonic_compression(
-            opentelemetry_otlp::LogExporter::builder()
-                .with_tonic()
-                .with_endpoint(otlp.endpoint.clone())
-                .with_timeout(otlp.timeout)
-                .with_metadata(metadata(&otlp.headers)),
-            otlp.compression,
-        )
-        .build(),
-        Protocol::HttpProtobuf | Protocol::HttpJson => http_compression(
-            opentelemetry_otlp::LogExporter::builder()
-                .with_http()
-                .with_protocol(http_protocol(otlp.protocol))
-                .with_endpoint(otlp.endpoint.clone())
-                .with_timeout(otlp.timeout)
-                .with_headers(otlp.headers.iter().cloned().collect()),
-            otlp.compression,
-        )
-        .build(),
-    };
-    built.map_err(|e| InitError(ErrorKind::Exporter(e.to_string())))
 }
 
 fn http_protocol(p: Protocol) -> opentelemetry_otlp::Protocol {
@@ -576,7 +548,7 @@ fn logger_provider(
         return Ok((None, "none (the JSON lines are the log signal)"));
     }
     let handle = export_runtime(runtime)?;
-    let exporter = log_exporter(&config.logs_otlp, &handle)?;
+    let exporter = otlp_exporter!(LogExporter, &config.logs_otlp, handle)?;
     let exporter = Counting::new(
         OnRuntime::new(exporter, handle, config.batch.export_timeout),
         delivery.clone(),
