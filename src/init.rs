@@ -14,7 +14,6 @@ use opentelemetry::KeyValue;
 use opentelemetry_otlp::tonic_types::metadata::MetadataMap;
 use opentelemetry_otlp::{WithExportConfig, WithHttpConfig, WithTonicConfig};
 use opentelemetry_sdk::logs::{BatchLogProcessor, SdkLoggerProvider};
-use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 use opentelemetry_sdk::trace::{
     BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider, SimpleSpanProcessor,
     SpanLimits,
@@ -31,6 +30,7 @@ use crate::env::{
     SamplerConfig, TracesExporter,
 };
 use crate::export::{Counted, Counting, Delivery, ExportRuntime, OnRuntime};
+use crate::propagation::{BaggagePropagator, TraceContextPropagator};
 use crate::{JsonLayer, Preset, Stats};
 
 /// How long dropping the [`Guard`] may take at most, unless

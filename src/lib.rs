@@ -211,6 +211,12 @@ mod otel;
 #[cfg(feature = "init")]
 mod panic;
 mod preset;
+pub mod propagation;
+
+#[cfg(feature = "reqwest")]
+pub mod client;
+#[cfg(feature = "tower")]
+pub mod server;
 mod stats;
 mod timestamp;
 

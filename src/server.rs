@@ -1,0 +1,292 @@
+//! Server middleware (feature `tower`): one server span per request, continuing the caller's
+//! trace, with the HTTP semantic-convention attributes.
+//!
+//! ```
+//! # #[cfg(feature = "axum")] {
+//! use axum::{routing::get, Router};
+//!
+//! let app: Router = Router::new()
+//!     .route("/orders/{id}", get(|| async { "ok" }))
+//!     .layer(tracing_correlate::server::TraceLayer::new());
+//! # }
+//! ```
+//!
+//! Each request gets a span named `{METHOD} {route}` (`{METHOD}` when the route is unknown), kind
+//! server, with `http.request.method`, `url.path`, `url.scheme`, `http.route`,
+//! `http.response.status_code`, `server.address`, `client.address` and `user_agent.original`. Its
+//! parent is the trace context of the request's headers (read with the global propagator). That
+//! context is also made current while the request is handled, so when a log filter disables the
+//! server span, the handler's own spans still join the caller's trace: no filter can make the
+//! request lose its remote parent. A 5xx response or an error from the service marks the span as
+//! an error. Health probes are not traced ([`DEFAULT_EXCLUDED_PATHS`]).
+//!
+//! With feature `axum`, `http.route` is axum's matched route (`/orders/{id}`), and `client.address`
+//! falls back to `ConnectInfo<SocketAddr>` when there is no `X-Forwarded-For`.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
+
+use opentelemetry::context::FutureExt as _;
+use opentelemetry::trace::TraceContextExt as _;
+use tracing::field::Empty;
+use tracing::Instrument as _;
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+
+/// Paths the middleware does not trace unless told otherwise: the usual health probes.
+pub const DEFAULT_EXCLUDED_PATHS: [&str; 6] = [
+    "/health", "/healthz", "/live", "/livez", "/ready", "/readyz",
+];
+
+/// The `tower::Layer` of the server middleware; see [the module docs](self).
+#[derive(Clone, Debug)]
+pub struct TraceLayer {
+    config: Arc<Config>,
+}
+
+#[derive(Debug)]
+struct Config {
+    excluded: Vec<String>,
+    response_trace_context: bool,
+}
+
+impl Default for TraceLayer {
+    fn default() -> Self {
+        TraceLayer::new()
+    }
+}
+
+impl TraceLayer {
+    /// The middleware with the default settings.
+    pub fn new() -> Self {
+        TraceLayer {
+            config: Arc::new(Config {
+                excluded: DEFAULT_EXCLUDED_PATHS
+                    .iter()
+                    .map(|p| (*p).to_owned())
+                    .collect(),
+                response_trace_context: false,
+            }),
+        }
+    }
+
+    /// Paths whose requests are not traced (matched exactly).
+    ///
+    /// By default, [`DEFAULT_EXCLUDED_PATHS`].
+    pub fn with_excluded_paths<I>(self, paths: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        self.map_config(|c| c.excluded = paths.into_iter().map(Into::into).collect())
+    }
+
+    /// Adds the W3C `traceresponse` header (`00-<trace id>-<span id>-<flags>`) to responses, so a
+    /// caller or a support desk can quote the trace of a request.
+    ///
+    /// By default, off.
+    pub fn with_response_trace_context(self, on: bool) -> Self {
+        self.map_config(|c| c.response_trace_context = on)
+    }
+
+    fn map_config(self, f: impl FnOnce(&mut Config)) -> Self {
+        let mut config = Config {
+            excluded: self.config.excluded.clone(),
+            response_trace_context: self.config.response_trace_context,
+        };
+        f(&mut config);
+        TraceLayer {
+            config: Arc::new(config),
+        }
+    }
+}
+
+impl<S> tower::Layer<S> for TraceLayer {
+    type Service = TraceService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        TraceService {
+            inner,
+            config: self.config.clone(),
+        }
+    }
+}
+
+/// The service [`TraceLayer`] wraps around an HTTP service.
+#[derive(Clone, Debug)]
+pub struct TraceService<S> {
+    inner: S,
+    config: Arc<Config>,
+}
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+impl<S, ReqBody, ResBody> tower::Service<http::Request<ReqBody>> for TraceService<S>
+where
+    S: tower::Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
+    S::Future: Send + 'static,
+    S::Error: fmt::Display + Send + 'static,
+    ResBody: Send + 'static,
+{
+    type Response = http::Response<ResBody>;
+    type Error = S::Error;
+    type Future = BoxFuture<Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
+        if self
+            .config
+            .excluded
+            .iter()
+            .any(|p| p == request.uri().path())
+        {
+            return Box::pin(self.inner.call(request));
+        }
+        let remote = crate::propagation::extract(request.headers());
+        let span = request_span(&request);
+        let _ = span.set_parent(remote.clone());
+        let future = {
+            let _entered = span.enter();
+            self.inner.call(request)
+        };
+        let response_trace_context = self.config.response_trace_context;
+        Box::pin(async move {
+            let result = future.instrument(span.clone()).with_context(remote).await;
+            match result {
+                Ok(mut response) => {
+                    let status = response.status();
+                    span.record("http.response.status_code", status.as_u16());
+                    if status.is_server_error() {
+                        span.record("otel.status_code", "error");
+                        span.record("otel.status_description", status.to_string());
+                        span.record("error.type", status.as_str());
+                    }
+                    if response_trace_context {
+                        add_traceresponse(&span, response.headers_mut());
+                    }
+                    Ok(response)
+                }
+                Err(err) => {
+                    tracing::error!(parent: &span, error = %err, "request failed");
+                    Err(err)
+                }
+            }
+        })
+    }
+}
+
+/// The server span of a request, with the attributes known before the response.
+fn request_span<B>(request: &http::Request<B>) -> tracing::Span {
+    let method = request.method().as_str();
+    let route = route(request);
+    let name = match &route {
+        Some(route) => format!("{method} {route}"),
+        None => method.to_owned(),
+    };
+    let header = |name: http::header::HeaderName| {
+        request
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let server_address = request
+        .uri()
+        .host()
+        .map(str::to_owned)
+        .or_else(|| header(http::header::HOST).map(|h| strip_port(&h).to_owned()));
+    tracing::info_span!(
+        "HTTP request",
+        otel.name = %name,
+        otel.kind = "server",
+        http.request.method = %method,
+        url.path = %request.uri().path(),
+        url.scheme = request.uri().scheme_str().unwrap_or("http"),
+        http.route = route.as_deref(),
+        http.response.status_code = Empty,
+        server.address = server_address.as_deref(),
+        client.address = client_address(request).as_deref(),
+        user_agent.original = header(http::header::USER_AGENT).as_deref(),
+        otel.status_code = Empty,
+        otel.status_description = Empty,
+        error.type = Empty,
+    )
+}
+
+/// `host:port` or `[v6]:port` without the port.
+fn strip_port(host: &str) -> &str {
+    match host.rsplit_once(':') {
+        Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) && !h.ends_with(':') => h,
+        _ => host,
+    }
+}
+
+/// The client as the request says: the first `X-Forwarded-For` entry, else (with axum) the peer.
+fn client_address<B>(request: &http::Request<B>) -> Option<String> {
+    let forwarded = request
+        .headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty());
+    #[cfg(feature = "axum")]
+    let forwarded = forwarded.or_else(|| {
+        request
+            .extensions()
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|info| info.0.ip().to_string())
+    });
+    forwarded
+}
+
+fn route<B>(request: &http::Request<B>) -> Option<String> {
+    #[cfg(feature = "axum")]
+    {
+        request
+            .extensions()
+            .get::<axum::extract::MatchedPath>()
+            .map(|p| p.as_str().to_owned())
+    }
+    #[cfg(not(feature = "axum"))]
+    {
+        let _ = request;
+        None
+    }
+}
+
+fn add_traceresponse(span: &tracing::Span, headers: &mut http::HeaderMap) {
+    let cx = span.context();
+    let otel = cx.span();
+    let sc = otel.span_context();
+    if !sc.is_valid() {
+        return;
+    }
+    let value = format!(
+        "00-{}-{}-{:02x}",
+        sc.trace_id(),
+        sc.span_id(),
+        sc.trace_flags().to_u8() & 0x03
+    );
+    if let Ok(value) = http::HeaderValue::from_str(&value) {
+        headers.insert("traceresponse", value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::strip_port;
+
+    #[test]
+    fn ports_are_stripped_from_hosts() {
+        assert_eq!(strip_port("example.com:8080"), "example.com");
+        assert_eq!(strip_port("example.com"), "example.com");
+        assert_eq!(strip_port("[::1]:80"), "[::1]");
+        assert_eq!(strip_port("::1"), "::1");
+    }
+}
