@@ -109,6 +109,19 @@ impl Harness {
     }
 
     pub fn with(sampler: Sampler, configure: impl FnOnce(JsonLayer) -> JsonLayer) -> Self {
+        Self::build(sampler, None, configure)
+    }
+
+    /// Both layers behind a global `Targets` filter.
+    pub fn with_filter(filter: tracing_subscriber::filter::Targets) -> Self {
+        Self::build(Sampler::AlwaysOn, Some(filter), |l| l)
+    }
+
+    fn build(
+        sampler: Sampler,
+        filter: Option<tracing_subscriber::filter::Targets>,
+        configure: impl FnOnce(JsonLayer) -> JsonLayer,
+    ) -> Self {
         let capture = Capture::default();
         let exporter = InMemorySpanExporter::default();
         let provider = SdkTracerProvider::builder()
@@ -116,6 +129,7 @@ impl Harness {
             .with_simple_exporter(exporter.clone())
             .build();
         let subscriber = tracing_subscriber::registry()
+            .with(filter)
             .with(tracing_correlate::otel_layer(provider.tracer("test")))
             .with(
                 configure(tracing_correlate::layer().with_service_name("svc"))
