@@ -1,0 +1,131 @@
+//! The carrier helpers: a message payload (`HashMap`, `serde_json` object) or HTTP headers carry
+//! the producer's trace to the consumer, through the global propagator.
+
+mod support;
+
+use std::collections::HashMap;
+
+use support::Harness;
+use tracing::{info, info_span};
+use tracing_correlate::propagation::{
+    extract, inject, inject_current, BaggagePropagator, TraceContextPropagator,
+};
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+fn install_propagators() {
+    opentelemetry::global::set_text_map_propagator(
+        opentelemetry::propagation::TextMapCompositePropagator::new(vec![
+            Box::new(TraceContextPropagator::new()),
+            Box::new(BaggagePropagator::new()),
+        ]),
+    );
+}
+
+#[test]
+fn a_message_payload_carries_the_trace_to_the_consumer() {
+    install_propagators();
+    let h = Harness::new();
+    h.run(|| {
+        let mut map: HashMap<String, String> = HashMap::new();
+        let mut json = serde_json::Map::new();
+        {
+            let producer = info_span!("publish");
+            let _e = producer.enter();
+            inject_current(&mut map);
+            inject_current(&mut json);
+        }
+        assert!(map.contains_key("traceparent"), "{map:?}");
+        assert_eq!(
+            json["traceparent"].as_str(),
+            map.get("traceparent").map(String::as_str)
+        );
+
+        for (name, cx) in [
+            ("consume_map", extract(&map)),
+            ("consume_json", extract(&json)),
+        ] {
+            let consumer = info_span!("consume", otel.name = name);
+            consumer.set_parent(cx).unwrap();
+            let _e = consumer.enter();
+            info!(via = name, "consumed");
+        }
+    });
+    let publish = h.span("publish");
+    for name in ["consume_map", "consume_json"] {
+        let consumer = h.span(name);
+        assert_eq!(
+            consumer.span_context.trace_id(),
+            publish.span_context.trace_id()
+        );
+        assert_eq!(consumer.parent_span_id, publish.span_context.span_id());
+        assert!(consumer.parent_span_is_remote);
+    }
+    let lines = h.lines();
+    for line in lines.iter().filter(|l| l["message"] == "consumed") {
+        assert_eq!(
+            line["trace_id"],
+            publish.span_context.trace_id().to_string()
+        );
+    }
+}
+
+#[test]
+fn headers_with_two_traceparents_restart_the_trace_and_joined_tracestate_is_kept() {
+    install_propagators();
+    let first = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let mut headers = http::HeaderMap::new();
+    headers.append("traceparent", first.parse().unwrap());
+    let cx = extract(&headers);
+    use opentelemetry::trace::TraceContextExt;
+    assert!(cx.span().span_context().is_valid());
+
+    headers.append("tracestate", "a=1".parse().unwrap());
+    headers.append("tracestate", "b=2".parse().unwrap());
+    let cx = extract(&headers);
+    let mut out = http::HeaderMap::new();
+    inject(&cx, &mut out);
+    assert_eq!(out["traceparent"], first);
+    assert_eq!(
+        out["tracestate"], "a=1,b=2",
+        "every tracestate header is read, in order"
+    );
+
+    headers.append(
+        "traceparent",
+        "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+            .parse()
+            .unwrap(),
+    );
+    assert!(
+        !extract(&headers).span().span_context().is_valid(),
+        "two traceparent headers restart the trace"
+    );
+}
+
+#[test]
+fn outside_any_span_nothing_is_injected() {
+    install_propagators();
+    let h = Harness::new();
+    let map = h.run(|| {
+        let mut map: HashMap<String, String> = HashMap::new();
+        inject_current(&mut map);
+        map
+    });
+    assert!(map.is_empty(), "{map:?}");
+}
+
+#[test]
+fn baggage_rides_along() {
+    install_propagators();
+    use opentelemetry::baggage::BaggageExt;
+    let cx = opentelemetry::Context::new()
+        .with_baggage(vec![opentelemetry::KeyValue::new("tenant", "acme corp")]);
+    let mut map: HashMap<String, String> = HashMap::new();
+    inject(&cx, &mut map);
+    assert_eq!(map["baggage"], "tenant=acme%20corp");
+    let back = extract(&map);
+    assert_eq!(
+        back.baggage().get("tenant").map(|v| v.as_str().to_owned()),
+        Some("acme corp".to_owned())
+    );
+}
