@@ -1005,7 +1005,7 @@ fn parse_url(value: &str) -> Result<Url<'_>, String> {
         }
     };
     // An empty port (`http://host:/`) is allowed by RFC 3986 and means the default port.
-    let port_ok = port.is_none_or(|p| {
+    let port_ok = port.map_or(true, |p| {
         p.is_empty() || (p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u16>().is_ok())
     });
     if !host_ok || !port_ok {

@@ -203,7 +203,8 @@ fn property(property: &str) -> Option<(&str, Option<&str>)> {
         Some((key, value)) => (key.trim_matches(OWS), Some(value.trim_matches(OWS))),
         None => (property, None),
     };
-    (is_token(key) && value.is_none_or(|v| v.bytes().all(is_baggage_octet))).then_some((key, value))
+    (is_token(key) && value.map_or(true, |v| v.bytes().all(is_baggage_octet)))
+        .then_some((key, value))
 }
 
 /// An HTTP `token` (RFC 7230 section 3.2.6): one or more `tchar`.
