@@ -158,6 +158,10 @@
 //! - An ERROR event without an error value sets the status `Error` with its message as
 //!   description, and stays an ordinary span event. WARN and below never change the status, and an
 //!   error value below ERROR is an ordinary field.
+//! - Which other events become span events is [`OtelLayer::with_span_events`]: by default WARN and
+//!   ERROR ([`DEFAULT_SPAN_EVENTS`]). INFO and below stay in the JSON lines only, which already are
+//!   the log signal joined to the trace by `trace_id`: copying every event into its span is the
+//!   largest per-event cost of `tracing-opentelemetry` (figures in `BENCHMARKS.md`).
 //! - The status is set when the span closes: the last exception's message, else the first ERROR
 //!   event's. The same exception (same message) is recorded once per span, however many times it is
 //!   logged on its way up.
@@ -226,7 +230,7 @@ pub use init::{
     builder, init, try_init, Builder, Guard, InitError, DEFAULT_FILTER, DEFAULT_SHUTDOWN_TIMEOUT,
 };
 pub use json::{JsonLayer, DEFAULT_SERVICE_NAME};
-pub use otel::{otel_layer, OtelLayer};
+pub use otel::{otel_layer, OtelLayer, DEFAULT_SPAN_EVENTS};
 pub use preset::Preset;
 pub use stats::Stats;
 

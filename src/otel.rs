@@ -17,7 +17,9 @@
 //! - when the span ends, its status is `Error` with, as description, the message of the last
 //!   exception recorded on it, else the message of its first ERROR event; `error.type` is the last
 //!   exception's type name (`_OTHER` when unknown);
-//! - WARN and below never change the status.
+//! - WARN and below never change the status;
+//! - only events at WARN or more severe become span events by default
+//!   ([`OtelLayer::with_span_events`]): the JSON lines carry the rest.
 //!
 //! Events and spans of the SDK's own targets (and of the HTTP and gRPC stacks it exports with)
 //! never reach the exporter, so an exporter that logs cannot feed itself.
@@ -36,6 +38,7 @@ use tracing::dispatcher::WeakDispatch;
 use tracing_core::field::{Field, Visit};
 use tracing_core::{span, Dispatch, Event, Level, Subscriber};
 use tracing_opentelemetry::OpenTelemetryLayer;
+use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Layer;
@@ -60,9 +63,15 @@ pub(crate) fn is_sdk_target(target: &str) -> bool {
 /// The OpenTelemetry layer; see [`otel_layer`].
 pub struct OtelLayer<S, T> {
     inner: OpenTelemetryLayer<S, T>,
+    /// Events at this level or more severe become span events (exceptions always do).
+    span_events: LevelFilter,
     dispatch: OnceLock<WeakDispatch>,
     _subscriber: PhantomData<fn(S)>,
 }
+
+/// Which events [`otel_layer`] records as span events unless
+/// [`OtelLayer::with_span_events`] says otherwise: warnings and errors.
+pub const DEFAULT_SPAN_EVENTS: LevelFilter = LevelFilter::WARN;
 
 impl<S, T> fmt::Debug for OtelLayer<S, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -100,6 +109,7 @@ where
             .with_error_events_to_exceptions(false)
             .with_error_fields_to_exceptions(false)
             .with_error_records_to_exceptions(false),
+        span_events: DEFAULT_SPAN_EVENTS,
         dispatch: OnceLock::new(),
         _subscriber: PhantomData,
     }
@@ -145,6 +155,23 @@ where
     /// By default, off (as in `tracing-opentelemetry`).
     pub fn with_level(self, level: bool) -> Self {
         self.map_inner(|l| l.with_level(level))
+    }
+
+    /// Which events become span events: those at `level` or more severe. An ERROR event that
+    /// carries an exception always becomes one `exception` event, whatever this says.
+    ///
+    /// Every span event costs the OpenTelemetry layer a copy of the event's fields on the hot
+    /// path, and the JSON lines already are the log signal, joined to the trace by `trace_id`;
+    /// recording only warnings and errors keeps what a trace view needs to show at a fraction of
+    /// the cost (the figures are in `BENCHMARKS.md`). `LevelFilter::TRACE` records every event, as
+    /// `tracing-opentelemetry` does on its own; `LevelFilter::OFF` records none.
+    ///
+    /// By default, [`DEFAULT_SPAN_EVENTS`] (`WARN`).
+    pub fn with_span_events(self, level: LevelFilter) -> Self {
+        OtelLayer {
+            span_events: level,
+            ..self
+        }
     }
 
     fn map_inner(
@@ -406,14 +433,18 @@ where
         if in_sdk() || is_sdk_target(meta.target()) {
             return;
         }
+        let as_span_event = self.span_events >= *meta.level();
         if *meta.level() != Level::ERROR {
-            return self.inner.on_event(event, ctx);
+            if as_span_event {
+                self.inner.on_event(event, ctx);
+            }
+            return;
         }
         let Some(id) = event_span(event, &ctx) else {
             return;
         };
         let exception = Exception::from_event(event);
-        if exception.is_none() {
+        if exception.is_none() && as_span_event {
             // A plain ERROR event stays an ordinary span event; its status is set at close.
             self.inner.on_event(event, ctx.clone());
         }

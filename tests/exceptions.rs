@@ -365,3 +365,77 @@ fn nested_instrumented_functions_each_get_their_own_error() {
         "checkout failed: payment declined"
     );
 }
+
+/// Runs `f` under both layers with the OpenTelemetry layer's span events at `level`, and returns
+/// the one exported span.
+fn span_with_events(
+    level: Option<tracing_subscriber::filter::LevelFilter>,
+    f: impl FnOnce(),
+) -> SpanData {
+    use opentelemetry::trace::TracerProvider as _;
+    use tracing_correlate::opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
+    use tracing_subscriber::layer::SubscriberExt;
+    let exporter = InMemorySpanExporter::default();
+    let provider = SdkTracerProvider::builder()
+        .with_simple_exporter(exporter.clone())
+        .build();
+    let otel = tracing_correlate::otel_layer(provider.tracer("t"));
+    let otel = match level {
+        Some(level) => otel.with_span_events(level),
+        None => otel,
+    };
+    let subscriber = tracing_subscriber::registry()
+        .with(otel)
+        .with(tracing_correlate::layer().with_writer(std::io::sink));
+    tracing::subscriber::with_default(subscriber, f);
+    let mut spans = exporter.get_finished_spans().unwrap();
+    assert_eq!(spans.len(), 1);
+    spans.remove(0)
+}
+
+fn emit_all_levels() {
+    let span = info_span!("work");
+    let _e = span.enter();
+    tracing::debug!("a debug event");
+    tracing::info!("an info event");
+    warn!("a warning");
+    error!("a plain error");
+    record_exception(&declined());
+}
+
+fn event_names(span: &SpanData) -> Vec<String> {
+    span.events.iter().map(|e| e.name.to_string()).collect()
+}
+
+#[test]
+fn by_default_warnings_and_errors_become_span_events_and_info_does_not() {
+    let span = span_with_events(None, emit_all_levels);
+    assert_eq!(
+        event_names(&span),
+        ["a warning", "a plain error", "exception"],
+        "INFO and DEBUG stay in the JSON lines only"
+    );
+}
+
+#[test]
+fn span_events_can_be_every_event_or_none_but_exceptions() {
+    use tracing_subscriber::filter::LevelFilter;
+    let all = span_with_events(Some(LevelFilter::TRACE), emit_all_levels);
+    assert_eq!(
+        event_names(&all),
+        [
+            "a debug event",
+            "an info event",
+            "a warning",
+            "a plain error",
+            "exception"
+        ]
+    );
+    let none = span_with_events(Some(LevelFilter::OFF), emit_all_levels);
+    assert_eq!(
+        event_names(&none),
+        ["exception"],
+        "an exception is always recorded"
+    );
+    assert_eq!(none.status, Status::error("payment declined"));
+}
