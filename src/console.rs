@@ -321,7 +321,7 @@ fn push_attributes(buf: &mut String, attributes: &[KeyValue]) {
 fn push_value(buf: &mut String, value: &Value) {
     match value {
         Value::Bool(b) => push_bool(buf, *b),
-        Value::I64(n) => push_int(buf, n),
+        Value::I64(n) => push_int(buf, *n),
         Value::F64(x) => push_f64(buf, *x),
         Value::String(s) => quoted_into(buf, s.as_str()),
         Value::Array(array) => push_array(buf, array),
@@ -333,7 +333,7 @@ fn push_value(buf: &mut String, value: &Value) {
 fn push_array(buf: &mut String, array: &Array) {
     match array {
         Array::Bool(items) => push_elements(buf, items, |buf, b| push_bool(buf, *b)),
-        Array::I64(items) => push_elements(buf, items, |buf, n| push_int(buf, n)),
+        Array::I64(items) => push_elements(buf, items, |buf, n| push_int(buf, *n)),
         Array::F64(items) => push_elements(buf, items, |buf, x| push_f64(buf, *x)),
         Array::String(items) => push_elements(buf, items, |buf, s| quoted_into(buf, s.as_str())),
         other => display_quoted_into(buf, other),

@@ -8,22 +8,40 @@
 
 use std::fmt::{self, Write};
 
+/// The length in bytes of the character at `bytes[i]` when it must be escaped, else 0.
+///
+/// Scans bytes, not `char`s (this runs on every string of every line): the characters to escape
+/// are `"` and `\`, the C0 controls and DEL (single bytes), the C1 controls U+0080..=U+009F
+/// (`C2 80`..=`C2 9F` in UTF-8) and U+2028/U+2029 (`E2 80 A8`/`E2 80 A9`). Every other byte is
+/// copied as it is; `s` is valid UTF-8, so no other sequence can start with these lead bytes.
+#[inline]
+fn escaped_len(bytes: &[u8], i: usize) -> usize {
+    match bytes[i] {
+        b'"' | b'\\' | 0x00..=0x1f | 0x7f => 1,
+        0xc2 if matches!(bytes.get(i + 1), Some(0x80..=0x9f)) => 2,
+        0xe2 if bytes.get(i + 1) == Some(&0x80)
+            && matches!(bytes.get(i + 2), Some(0xa8 | 0xa9)) =>
+        {
+            3
+        }
+        _ => 0,
+    }
+}
+
 /// Appends `s` to `buf` as the *inside* of a JSON string (no surrounding quotes).
 pub(crate) fn escape_into(buf: &mut String, s: &str) {
     let bytes = s.as_bytes();
     let mut start = 0;
-    for (i, c) in s.char_indices() {
-        let needs = match c {
-            '"' | '\\' => true,
-            '\u{2028}' | '\u{2029}' => true,
-            c => c.is_control(),
-        };
-        if !needs {
+    let mut i = 0;
+    while i < bytes.len() {
+        let len = escaped_len(bytes, i);
+        if len == 0 {
+            i += 1;
             continue;
         }
-        if start < i {
-            buf.push_str(&s[start..i]);
-        }
+        // `i` and `i + len` are character boundaries: `len` spans exactly one character.
+        buf.push_str(&s[start..i]);
+        let c = s[i..i + len].chars().next().unwrap_or('\u{fffd}');
         match c {
             '"' => buf.push_str("\\\""),
             '\\' => buf.push_str("\\\\"),
@@ -35,11 +53,10 @@ pub(crate) fn escape_into(buf: &mut String, s: &str) {
                 let _ = write!(buf, "\\u{:04x}", c as u32);
             }
         }
-        start = i + c.len_utf8();
+        i += len;
+        start = i;
     }
-    if start < bytes.len() {
-        buf.push_str(&s[start..]);
-    }
+    buf.push_str(&s[start..]);
 }
 
 /// Appends `s` to `buf` as a complete JSON string, quotes included.
@@ -93,6 +110,20 @@ mod tests {
         assert_eq!(q("\u{7f}\u{9b}"), r#""\u007f\u009b""#);
         assert_eq!(q("x\u{2028}y\u{2029}"), r#""x\u2028y\u2029""#);
         assert_eq!(q("héllo ✓"), "\"héllo ✓\"");
+    }
+
+    #[test]
+    fn escapes_exactly_the_characters_the_char_rule_names() {
+        // The byte scan must agree with the plain rule on every character.
+        for c in (0..=0x10ffff_u32).filter_map(char::from_u32) {
+            let s = c.to_string();
+            let mut b = String::new();
+            escape_into(&mut b, &s);
+            let must = matches!(c, '"' | '\\' | '\u{2028}' | '\u{2029}') || c.is_control();
+            assert_eq!(b != s, must, "U+{:04X}", c as u32);
+            let back: String = serde_json::from_str(&format!("\"{b}\"")).unwrap();
+            assert_eq!(back, s, "U+{:04X}", c as u32);
+        }
     }
 
     #[test]

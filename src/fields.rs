@@ -39,9 +39,9 @@ pub(crate) fn push_f64(buf: &mut String, value: f64) {
     }
 }
 
-pub(crate) fn push_int(buf: &mut String, value: impl fmt::Display) {
-    use std::fmt::Write;
-    let _ = write!(buf, "{value}");
+/// Appends an integer: `itoa` formats it without the `fmt` machinery (this runs per field).
+pub(crate) fn push_int(buf: &mut String, value: impl itoa::Integer) {
+    buf.push_str(itoa::Buffer::new().format(value));
 }
 
 /// Writes the value half of a field (after the key) for each `Visit` method.

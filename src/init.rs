@@ -398,7 +398,10 @@ macro_rules! otlp_exporter {
     ($exporter:ident, $otlp:expr, $handle:expr) => {{
         let otlp: &OtlpConfig = $otlp;
         let _entered = $handle.enter();
-        let built = match otlp.protocol {
+        // Building can panic inside a dependency (reqwest with the `rustls-no-provider` feature,
+        // turned on by another crate of the service, and no crypto provider installed): that is
+        // an init error to report, not a crash.
+        let built = std::panic::catch_unwind(|| match otlp.protocol {
             Protocol::Grpc => tonic_compression(
                 opentelemetry_otlp::$exporter::builder()
                     .with_tonic()
@@ -418,8 +421,14 @@ macro_rules! otlp_exporter {
                 otlp.compression,
             )
             .build(),
-        };
-        built.map_err(|e| InitError(ErrorKind::Exporter(e.to_string())))
+        });
+        match built {
+            Ok(built) => built.map_err(|e| InitError(ErrorKind::Exporter(e.to_string()))),
+            Err(panic) => Err(InitError(ErrorKind::Exporter(format!(
+                "building it panicked: {}",
+                crate::panic::payload_message(&*panic)
+            )))),
+        }
     }};
 }
 

@@ -42,7 +42,7 @@ pub(crate) fn install(provider: SdkTracerProvider, flush_timeout: Duration) {
 }
 
 /// The panic's message: the payload of `panic!("...")` is a `&str` or a `String`.
-fn payload_message(payload: &(dyn Any + Send)) -> &str {
+pub(crate) fn payload_message(payload: &(dyn Any + Send)) -> &str {
     payload
         .downcast_ref::<&str>()
         .copied()
