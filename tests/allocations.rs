@@ -70,3 +70,27 @@ fn json_layer_allocates_nothing_per_event_in_steady_state() {
         assert_eq!(n, 0, "{n} allocations for 1000 events");
     });
 }
+
+#[test]
+fn with_the_otel_bridge_an_info_event_allocates_nothing_either() {
+    use opentelemetry::trace::TracerProvider as _;
+    // INFO events are not copied into span events by default (`OtelLayer::with_span_events`), and
+    // the span's ids are cached at its first enter: the per-event path allocates nothing.
+    let provider =
+        tracing_correlate::opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+    let subscriber = tracing_subscriber::registry()
+        .with(tracing_correlate::otel_layer(provider.tracer("alloc")))
+        .with(tracing_correlate::layer().with_writer(io::sink));
+    tracing::subscriber::with_default(subscriber, || {
+        let span = info_span!("request", method = "GET", id = 7);
+        let _e = span.enter();
+        let emit = || {
+            for i in 0..1000 {
+                info!(n = i, user = "u-1", ok = true, "event {i}");
+            }
+        };
+        emit();
+        let n = allocations_during(emit);
+        assert_eq!(n, 0, "{n} allocations for 1000 events");
+    });
+}
