@@ -1,247 +1,210 @@
-//! A ladder of costs for one log line, measured in one run so the rungs read as ratios.
+//! The ladder: what one log line costs through each way of getting JSON lines (and OpenTelemetry
+//! spans) from `tracing`, every rung of a scenario measured in one criterion group of one run, so
+//! the results read as ratios. `BENCHMARKS.md` holds the figures and how to regenerate them.
 //!
-//! Every rung writes to [`Sink`], which discards the bytes and counts them, never to stdout.
+//! Every rung writes to a sink that discards the bytes and counts them (`support/sink.rs`); before
+//! a rung is measured, the same stack is built around a capturing sink and its lines are checked
+//! and printed (`support/checks.rs`).
 //!
-//! Group `event`: one INFO event with a message and three fields (integer, string, boolean),
-//! inside an entered span with two fields. The subscriber is set once per bench function and the
-//! span is created and entered once, outside the measured loop: only the event is measured.
+//! Rungs (`support/rungs.rs`):
 //!
-//! - `floor`: the line built by hand into a reused `String` and handed to the sink;
-//! - `no_subscriber`, `registry_only`: what `tracing` costs before any layer;
-//! - `fmt_json`: `tracing_subscriber::fmt::layer().json()` above `tracing_opentelemetry::layer()`;
-//! - `ours_json`: `tracing_correlate::layer()` alone (no OpenTelemetry, so no ids in the line);
-//! - `ours_with_otel`: `tracing_correlate::layer()` above `tracing_correlate::otel_layer()`.
+//! 1. `floor`: the line built by hand in a reused buffer (`support/floor.rs`); `floor_no_ids`: the
+//!    same without the id keys, as our JSON layer alone writes it;
+//! 2. `no_subscriber`; `registry_empty_layer`;
+//! 3. `fmt_json_otel`: `tracing_subscriber::fmt().json()` above `tracing_opentelemetry::layer()`;
+//! 4. `json_subscriber_otel`: `json-subscriber` with its OpenTelemetry ids;
+//! 5. `bunyan`: `tracing-bunyan-formatter`;
+//! 6. `init_tracing_otel`: `init-tracing-opentelemetry`'s production stack, rebuilt non-global;
+//! 7. `ours_json`: our JSON layer alone; `ours_otel`: above our bridge;
+//!    `ours_otel_span_events_all`: the bridge recording every event as a span event, as
+//!    `tracing-opentelemetry` does on its own (like for like with rungs 3, 4 and 6);
+//!    `ours_init_stack`: the stack the one-line init builds, rebuilt from public API.
 //!
-//! Group `span_lifecycle`: a span with two fields, an event in it, a child span with two more
-//! events, both spans closed, all measured.
+//! Groups:
 //!
-//! The tracers come from an `SdkTracerProvider` with no exporter and the default (always-on)
-//! sampler: spans are recorded but nothing is exported.
+//! - `a_event`: one INFO event with a message and three fields in an entered span with two fields;
+//!   only the events are timed (the span is reopened every 100 events, off the clock);
+//! - `b_request`: a span with two fields, three events, a child span, both closed, all timed;
+//! - `c_threads`: `a_event`'s work on one thread and on two at once, as time per event at the
+//!   combined rate (the spans' reopening included);
+//! - `settings_a_event`, `settings_b_request`: our bridge under each of its settings.
 
-use std::fmt::Write as _;
-use std::hint::black_box;
-use std::io;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use chrono::{Datelike, Timelike, Utc};
+use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion};
-use opentelemetry::trace::TracerProvider as _;
-use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
-use tracing::Dispatch;
-use tracing_subscriber::fmt::MakeWriter;
-use tracing_subscriber::layer::SubscriberExt;
 
-/// Bytes handed to every [`Sink`] so far.
-static BYTES: AtomicU64 = AtomicU64::new(0);
+mod support;
 
-/// A `MakeWriter` whose writers discard bytes and count them in [`BYTES`].
-#[derive(Clone, Copy, Debug)]
-struct Sink;
+use support::checks;
+use support::floor::{self, FloorSpan, RequestBuffers};
+use support::rungs::{self, Rung};
+use support::scenario;
+use support::sink::Sink;
 
-struct SinkWriter;
-
-impl io::Write for SinkWriter {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let buf = black_box(buf);
-        BYTES.fetch_add(buf.len() as u64, Ordering::Relaxed);
-        Ok(buf.len())
+/// Prints when the run starts or ends and the machine's load then, for `benches/report.py`.
+fn note_run(when: &str) {
+    let unix = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    eprintln!("run {when}: unix {unix}, load average {}", load.trim());
+    if when == "start" {
+        let git = |args: &[&str]| {
+            std::process::Command::new("git")
+                .args(args)
+                .current_dir(env!("CARGO_MANIFEST_DIR"))
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+                .unwrap_or_default()
+        };
+        let changed = git(&["status", "--porcelain", "--", "src", "Cargo.toml"]);
+        eprintln!(
+            "run commit: {} ({})",
+            git(&["rev-parse", "--short", "HEAD"]),
+            if changed.is_empty() {
+                "src/ and Cargo.toml as committed".to_owned()
+            } else {
+                format!("uncommitted: {}", changed.replace('\n', "; "))
+            }
+        );
     }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
 }
 
-impl<'a> MakeWriter<'a> for Sink {
-    type Writer = SinkWriter;
+fn bench_a_event(c: &mut Criterion) {
+    note_run("start");
+    let provider = rungs::provider();
+    let ladder = rungs::ladder(&provider);
+    let mut group = c.benchmark_group("a_event");
 
-    fn make_writer(&'a self) -> SinkWriter {
-        SinkWriter
-    }
-}
-
-fn provider() -> SdkTracerProvider {
-    SdkTracerProvider::builder().build()
-}
-
-fn tracer(provider: &SdkTracerProvider) -> SdkTracer {
-    provider.tracer("bench")
-}
-
-/// The measured event of group `event`.
-#[inline(never)]
-fn emit_event() {
-    tracing::info!(
-        order_id = black_box(42_i64),
-        customer = black_box("alice"),
-        express = black_box(true),
-        "order placed"
+    let by_name = |name: &str| ladder.iter().find(|r| r.name == name).unwrap();
+    let check = "floor check";
+    checks::floors(
+        &checks::event_lines(check, by_name("ours_otel")).0,
+        &checks::event_lines(check, by_name("ours_json")).0,
+        &checks::request_lines(check, by_name("ours_otel")).0,
     );
+    checks::init_tracing_rebuild(&checks::event_lines(check, by_name("init_tracing_otel")).0);
+
+    let sink = Sink::discard();
+    let mut line = String::with_capacity(1024);
+    let mut span = FloorSpan::default();
+    for (name, with_ids) in [("floor", true), ("floor_no_ids", false)] {
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| floor_events(iters, with_ids, &mut line, &mut span, &sink))
+        });
+    }
+    for rung in &ladder {
+        checks::event("a_event", rung);
+        measure(&mut group, rung, scenario::events_in_spans);
+    }
+    group.finish();
 }
 
-/// The span of group `event`, entered once around the measured loop.
-fn event_span() -> tracing::Span {
-    tracing::info_span!("checkout", region = "eu-west-1", attempt = 2_i64)
+/// The floor of scenario (a), timed as the rungs are: the span's part formatted once per
+/// [`scenario::EVENTS_PER_SPAN`] lines, off the clock.
+fn floor_events(
+    iters: u64,
+    with_ids: bool,
+    line: &mut String,
+    span: &mut FloorSpan,
+    sink: &Sink,
+) -> Duration {
+    let mut measured = Duration::ZERO;
+    let mut left = iters;
+    while left > 0 {
+        let n = left.min(scenario::EVENTS_PER_SPAN);
+        floor::event_span(span, with_ids);
+        let start = Instant::now();
+        for _ in 0..n {
+            floor::event(line, span, sink);
+        }
+        measured += start.elapsed();
+        left -= n;
+    }
+    measured
 }
 
-/// The measured work of group `span_lifecycle`.
-#[inline(never)]
-fn span_lifecycle() {
-    let parent = tracing::info_span!("handle_request", region = "eu-west-1", attempt = 2_i64);
-    let _parent = parent.enter();
-    tracing::info!(order_id = black_box(42_i64), "request received");
-    let child = tracing::info_span!("load_cart");
-    let _child = child.enter();
-    tracing::info!(customer = black_box("alice"), items = 3_i64, "cart loaded");
-    tracing::info!(express = black_box(true), "order placed");
-}
-
-/// Runs one rung of group `event` under `dispatch`: the span is entered once, then each iteration
-/// emits one event. Checks, before measuring, that the rung writes lines (or writes none).
-fn event_rung(
-    group: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>,
-    name: &str,
-    dispatch: Dispatch,
-    writes: bool,
-) {
+/// Measures `rung` with `routine` (a criterion `iter_custom` routine) under its subscriber.
+fn measure(group: &mut BenchmarkGroup<'_, WallTime>, rung: &Rung, routine: fn(u64) -> Duration) {
+    let dispatch = (rung.build)(Sink::discard());
     tracing::dispatcher::with_default(&dispatch, || {
-        let span = event_span();
-        let _entered = span.enter();
-        check_writes(name, writes, emit_event);
-        group.bench_function(name, |b| b.iter(emit_event));
+        group.bench_function(rung.name, |b| b.iter_custom(routine));
     });
 }
 
-fn check_writes(name: &str, writes: bool, f: impl FnOnce()) {
-    let before = BYTES.load(Ordering::Relaxed);
-    f();
-    let bytes = BYTES.load(Ordering::Relaxed) - before;
-    assert_eq!(bytes > 0, writes, "{name}: wrote {bytes} bytes");
-    eprintln!("{name}: {bytes} bytes per iteration");
-}
+fn bench_b_request(c: &mut Criterion) {
+    let provider = rungs::provider();
+    let ladder = rungs::ladder(&provider);
+    let mut group = c.benchmark_group("b_request");
 
-/// The line `ours_with_otel` writes for the event, built by hand: the least the bytes can cost.
-#[inline(never)]
-fn floor_line(line: &mut String) {
-    const TRACE_ID: u128 = 0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736;
-    const SPAN_ID: u64 = 0x00f0_67aa_0ba9_02b7;
-    const TRACE_FLAGS: u8 = 0x01;
-    let now = Utc::now();
-    line.clear();
-    let _ = write!(
-        line,
-        "{{\"timestamp\":\"{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z\"",
-        now.year(),
-        now.month(),
-        now.day(),
-        now.hour(),
-        now.minute(),
-        now.second(),
-        (now.nanosecond() / 1_000).min(999_999)
-    );
-    line.push_str(",\"level\":\"INFO\",\"service\":\"unknown_service\",\"target\":\"");
-    line.push_str(module_path!());
-    line.push_str("\",\"message\":\"order placed\"");
-    let _ = write!(
-        line,
-        ",\"trace_id\":\"{:032x}\",\"span_id\":\"{:016x}\",\"trace_flags\":\"{:02x}\"",
-        black_box(TRACE_ID),
-        black_box(SPAN_ID),
-        black_box(TRACE_FLAGS)
-    );
-    line.push_str(",\"span_name\":\"checkout\",\"region\":\"eu-west-1\",\"attempt\":");
-    let _ = write!(line, "{}", black_box(2_i64));
-    line.push_str(",\"order_id\":");
-    let _ = write!(line, "{}", black_box(42_i64));
-    line.push_str(",\"customer\":\"");
-    line.push_str(black_box("alice"));
-    line.push_str("\",\"express\":");
-    line.push_str(if black_box(true) { "true" } else { "false" });
-    line.push_str("}\n");
-    let _ = io::Write::write_all(&mut Sink.make_writer(), line.as_bytes());
-}
-
-fn fmt_json_dispatch(tracer: SdkTracer) -> Dispatch {
-    Dispatch::new(
-        tracing_subscriber::registry()
-            .with(tracing_opentelemetry::layer().with_tracer(tracer))
-            .with(tracing_subscriber::fmt::layer().json().with_writer(Sink)),
-    )
-}
-
-fn ours_json_dispatch() -> Dispatch {
-    Dispatch::new(tracing_subscriber::registry().with(tracing_correlate::layer().with_writer(Sink)))
-}
-
-fn ours_with_otel_dispatch(tracer: SdkTracer) -> Dispatch {
-    Dispatch::new(
-        tracing_subscriber::registry()
-            .with(tracing_correlate::otel_layer(tracer))
-            .with(tracing_correlate::layer().with_writer(Sink)),
-    )
-}
-
-fn bench_event(c: &mut Criterion) {
-    let mut group = c.benchmark_group("event");
-
-    let mut line = String::with_capacity(512);
-    check_writes("floor", true, || floor_line(&mut line));
-    group.bench_function("floor", |b| b.iter(|| floor_line(&mut line)));
-
-    event_rung(&mut group, "no_subscriber", Dispatch::none(), false);
-    event_rung(
-        &mut group,
-        "registry_only",
-        Dispatch::new(tracing_subscriber::registry()),
-        false,
-    );
-
-    let provider = provider();
-    event_rung(
-        &mut group,
-        "fmt_json",
-        fmt_json_dispatch(tracer(&provider)),
-        true,
-    );
-    event_rung(&mut group, "ours_json", ours_json_dispatch(), true);
-    event_rung(
-        &mut group,
-        "ours_with_otel",
-        ours_with_otel_dispatch(tracer(&provider)),
-        true,
-    );
-
-    group.finish();
-}
-
-fn bench_span_lifecycle(c: &mut Criterion) {
-    let mut group = c.benchmark_group("span_lifecycle");
-    let provider = provider();
-    let rungs = [
-        ("fmt_json", fmt_json_dispatch(tracer(&provider))),
-        ("ours_json", ours_json_dispatch()),
-        ("ours_with_otel", ours_with_otel_dispatch(tracer(&provider))),
-    ];
-    for (name, dispatch) in rungs {
-        tracing::dispatcher::with_default(&dispatch, || {
-            check_writes(name, true, span_lifecycle);
-            group.bench_function(name, |b| b.iter(span_lifecycle));
-        });
+    let sink = Sink::discard();
+    let mut buffers = RequestBuffers::default();
+    group.bench_function("floor", |b| b.iter(|| floor::request(&mut buffers, &sink)));
+    for rung in &ladder {
+        checks::request("b_request", rung);
+        measure(&mut group, rung, timed_requests);
     }
     group.finish();
+}
+
+fn timed_requests(iters: u64) -> Duration {
+    let start = Instant::now();
+    for _ in 0..iters {
+        scenario::request();
+    }
+    start.elapsed()
+}
+
+fn bench_c_threads(c: &mut Criterion) {
+    let provider = rungs::provider();
+    let mut group = c.benchmark_group("c_threads");
+    for rung in [
+        rungs::fmt_json_otel(&provider),
+        rungs::ours_json(),
+        rungs::ours_otel(&provider),
+    ] {
+        checks::event("c_threads", &rung);
+        let dispatch = (rung.build)(Sink::discard());
+        for (threads, suffix) in [(1, "1_thread"), (2, "2_threads")] {
+            group.bench_function(format!("{}_{suffix}", rung.name), |b| {
+                b.iter_custom(|iters| scenario::events_on_threads(&dispatch, threads, iters))
+            });
+        }
+    }
+    group.finish();
+}
+
+fn bench_settings(c: &mut Criterion) {
+    let provider = rungs::provider();
+    let settings = rungs::settings(&provider);
+    let mut group = c.benchmark_group("settings_a_event");
+    for rung in &settings {
+        checks::event("settings_a_event", rung);
+        measure(&mut group, rung, scenario::events_in_spans);
+    }
+    group.finish();
+    let mut group = c.benchmark_group("settings_b_request");
+    for rung in &settings {
+        checks::request("settings_b_request", rung);
+        measure(&mut group, rung, timed_requests);
+    }
+    group.finish();
+    note_run("end");
 }
 
 fn config() -> Criterion {
     Criterion::default()
         .sample_size(30)
-        .measurement_time(Duration::from_secs(2))
-        .warm_up_time(Duration::from_millis(500))
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .without_plots()
 }
 
 criterion_group! {
     name = benches;
     config = config();
-    targets = bench_event, bench_span_lifecycle
+    targets = bench_a_event, bench_b_request, bench_c_threads, bench_settings
 }
 criterion_main!(benches);

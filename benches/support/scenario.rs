@@ -1,0 +1,122 @@
+//! The measured work: scenario (a), one event in an entered span; scenario (b), a request; and the
+//! loops that run (a) on one thread or several.
+
+use std::hint::black_box;
+use std::sync::Barrier;
+use std::time::{Duration, Instant};
+
+use tracing::{Dispatch, Span};
+
+/// The target of every event of the scenarios (what the lines say in `target`).
+pub const TARGET: &str = module_path!();
+
+/// Scenario (a) emits at most this many events in one span, then closes it and opens another:
+/// every OpenTelemetry rung keeps its span under the SDK's default limit of 128 events per span,
+/// so no event is measured on the cheaper path of an event the SDK drops.
+pub const EVENTS_PER_SPAN: u64 = 100;
+
+/// The span of scenario (a): two fields.
+pub fn event_span() -> Span {
+    tracing::info_span!("checkout", region = "eu-west-1", attempt = 2_i64)
+}
+
+/// The event of scenario (a): an INFO event with a message and three fields.
+#[inline(never)]
+pub fn emit_event() {
+    tracing::info!(
+        order_id = black_box(42_i64),
+        customer = black_box("alice"),
+        express = black_box(true),
+        "order placed"
+    );
+}
+
+/// Scenario (a), `iters` times, under the current dispatcher: the span is opened and entered
+/// before each batch of [`EVENTS_PER_SPAN`] events and closed after it, outside the clock; only
+/// the events are timed.
+pub fn events_in_spans(iters: u64) -> Duration {
+    let mut measured = Duration::ZERO;
+    let mut left = iters;
+    while left > 0 {
+        let n = left.min(EVENTS_PER_SPAN);
+        let span = event_span();
+        let entered = span.enter();
+        let start = Instant::now();
+        for _ in 0..n {
+            emit_event();
+        }
+        measured += start.elapsed();
+        drop(entered);
+        drop(span);
+        left -= n;
+    }
+    measured
+}
+
+/// Scenario (c): [`events_in_spans`]'s work on `threads` threads at once under `dispatch`, each
+/// emitting `iters` events, started together by a barrier. Returns the wall time from the first
+/// start to the last end divided by `threads`: the time per event at the rate all threads achieve
+/// together (the spans' opening and closing, one per [`EVENTS_PER_SPAN`] events, included).
+pub fn events_on_threads(dispatch: &Dispatch, threads: usize, iters: u64) -> Duration {
+    let barrier = Barrier::new(threads);
+    let runs: Vec<(Instant, Instant)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    tracing::dispatcher::with_default(dispatch, || {
+                        // A fresh thread: its first line allocates the thread's buffers.
+                        events_in_spans(1);
+                        barrier.wait();
+                        let start = Instant::now();
+                        let mut left = iters;
+                        while left > 0 {
+                            let n = left.min(EVENTS_PER_SPAN);
+                            let span = event_span();
+                            let _entered = span.enter();
+                            for _ in 0..n {
+                                emit_event();
+                            }
+                            left -= n;
+                        }
+                        (start, Instant::now())
+                    })
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let start = runs.iter().map(|r| r.0).min().unwrap();
+    let end = runs.iter().map(|r| r.1).max().unwrap();
+    (end - start) / threads as u32
+}
+
+/// Scenario (b), a request: a span with two fields, an event, a child span with an event, the
+/// child closed, a last event, the span closed. `probe` sees the request's span once it is entered
+/// (the checks read its OpenTelemetry ids there; the measured requests pass nothing).
+#[inline(always)]
+pub fn request_with(probe: impl FnOnce(&Span)) {
+    let request = tracing::info_span!("handle_request", method = "GET", route = "/orders/{id}");
+    let _request = request.enter();
+    probe(&request);
+    tracing::info!(order_id = black_box(42_i64), "request received");
+    {
+        let child = tracing::info_span!("load_cart");
+        let _child = child.enter();
+        tracing::info!(
+            customer = black_box("alice"),
+            items = black_box(3_i64),
+            "cart loaded"
+        );
+    }
+    tracing::info!(
+        express = black_box(true),
+        status = black_box(200_i64),
+        "order placed"
+    );
+}
+
+/// Scenario (b), as measured.
+#[inline(never)]
+pub fn request() {
+    request_with(|_| {});
+}
