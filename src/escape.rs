@@ -28,12 +28,46 @@ fn escaped_len(bytes: &[u8], i: usize) -> usize {
     }
 }
 
+const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+
+/// Whether any byte of `word` equals `byte` (the classic "has zero byte" test on `word ^ byte`).
+#[inline]
+fn has_byte(word: u64, byte: u8) -> bool {
+    let x = word ^ (ONES * u64::from(byte));
+    x.wrapping_sub(ONES) & !x & HIGHS != 0
+}
+
+/// Whether the 8 bytes of `word` are all plain: printable ASCII other than `"` and `\`. Bytes
+/// below 0x20 are found as "less than 0x20", DEL and every non-ASCII byte by the high bit or
+/// equality. A word that is not plain is scanned byte by byte.
+#[inline]
+fn plain_word(word: u64) -> bool {
+    let below_space = word.wrapping_sub(ONES * 0x20) & !word & HIGHS != 0;
+    !(below_space
+        || word & HIGHS != 0
+        || has_byte(word, b'"')
+        || has_byte(word, b'\\')
+        || has_byte(word, 0x7f))
+}
+
 /// Appends `s` to `buf` as the *inside* of a JSON string (no surrounding quotes).
 pub(crate) fn escape_into(buf: &mut String, s: &str) {
     let bytes = s.as_bytes();
     let mut start = 0;
     let mut i = 0;
     while i < bytes.len() {
+        // Most strings are plain ASCII: skip them 8 bytes at a time.
+        while let Some(chunk) = bytes.get(i..i + 8) {
+            let word = u64::from_ne_bytes(chunk.try_into().unwrap_or([0; 8]));
+            if !plain_word(word) {
+                break;
+            }
+            i += 8;
+        }
+        if i >= bytes.len() {
+            break;
+        }
         let len = escaped_len(bytes, i);
         if len == 0 {
             i += 1;
@@ -123,6 +157,29 @@ mod tests {
             assert_eq!(b != s, must, "U+{:04X}", c as u32);
             let back: String = serde_json::from_str(&format!("\"{b}\"")).unwrap();
             assert_eq!(back, s, "U+{:04X}", c as u32);
+        }
+    }
+
+    #[test]
+    fn every_character_at_every_offset_of_a_word() {
+        // The 8-byte skip must never step over a character to escape, wherever it falls.
+        let specials = [
+            '"', '\\', '\n', '\u{1b}', '\u{7f}', '\u{85}', '\u{9b}', '\u{2028}', '\u{2029}', 'é',
+            '✓', '😀',
+        ];
+        for pad in 0..16 {
+            for c in specials {
+                let s = format!("{}{c}{}", "a".repeat(pad), "b".repeat(17 - pad % 8));
+                let back: String = serde_json::from_str(&q(&s)).unwrap();
+                assert_eq!(back, s, "pad {pad}, U+{:04X}", c as u32);
+                // `"` and `\\` appear in every escape sequence: the round trip covers them.
+                if c != '"' && c != '\\' {
+                    let mut escaped = String::new();
+                    escape_into(&mut escaped, &s);
+                    let must = matches!(c, '\u{2028}' | '\u{2029}') || c.is_control();
+                    assert_eq!(escaped.contains(c), !must, "pad {pad}, U+{:04X}", c as u32);
+                }
+            }
         }
     }
 
