@@ -108,7 +108,8 @@ where
             .with_error_events_to_status(false)
             .with_error_events_to_exceptions(false)
             .with_error_fields_to_exceptions(false)
-            .with_error_records_to_exceptions(false),
+            .with_error_records_to_exceptions(false)
+            .with_tracked_inactivity(false),
         span_events: DEFAULT_SPAN_EVENTS,
         dispatch: OnceLock::new(),
         _subscriber: PhantomData,
@@ -136,9 +137,11 @@ where
         self.map_inner(|l| l.with_threads(threads))
     }
 
-    /// Records `busy_ns` and `idle_ns` on spans.
+    /// Records `busy_ns` and `idle_ns` on spans: how long each span was entered, and not.
     ///
-    /// By default, on (as in `tracing-opentelemetry`).
+    /// By default, off (`tracing-opentelemetry` has it on): a span's start and end already give
+    /// its duration, and tracking entries and exits costs a clock read on each, about a seventh
+    /// of a request's span cost (`BENCHMARKS.md`, "What each setting of the bridge costs").
     pub fn with_tracked_inactivity(self, tracked: bool) -> Self {
         self.map_inner(|l| l.with_tracked_inactivity(tracked))
     }
