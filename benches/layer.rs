@@ -59,7 +59,8 @@ fn note_run(when: &str) {
                 .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
                 .unwrap_or_default()
         };
-        let changed = git(&["status", "--porcelain", "--", "src", "Cargo.toml"]);
+        // The crate measured is the parent of this bench crate.
+        let changed = git(&["status", "--porcelain", "--", "../src", "../Cargo.toml"]);
         eprintln!(
             "run commit: {} ({})",
             git(&["rev-parse", "--short", "HEAD"]),

@@ -53,7 +53,7 @@ SETTINGS = [
     ("span_events_off", "`with_span_events(LevelFilter::OFF)`"),
     ("location_off", "`with_location(false)`"),
     ("threads_off", "`with_threads(false)`"),
-    ("tracked_inactivity_off", "`with_tracked_inactivity(false)`"),
+    ("tracked_inactivity_on", "`with_tracked_inactivity(true)` (off by default)"),
     ("all_three_off", "location, threads and tracked inactivity all off"),
 ]
 

@@ -79,8 +79,9 @@ pub fn settings(provider: &SdkTracerProvider) -> Vec<Rung> {
         }),
         ours_otel_with(provider, "location_off", |l| l.with_location(false)),
         ours_otel_with(provider, "threads_off", |l| l.with_threads(false)),
-        ours_otel_with(provider, "tracked_inactivity_off", |l| {
-            l.with_tracked_inactivity(false)
+        // Off by default in our bridge (on in tracing-opentelemetry): measured turned on.
+        ours_otel_with(provider, "tracked_inactivity_on", |l| {
+            l.with_tracked_inactivity(true)
         }),
         ours_otel_with(provider, "all_three_off", |l| {
             l.with_location(false)
