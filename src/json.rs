@@ -206,6 +206,12 @@ thread_local! {
     /// How many of this layer's `on_event` calls are running on this thread.
     static DEPTH: Cell<u8> = const { Cell::new(0) };
     static THREAD_ID: u64 = thread_id_number();
+    /// The spans entered on this thread, innermost last, each with the key of the layer that saw
+    /// it entered ([`Stats::key`]): this layer's own record of the current span, so that the event
+    /// path does not read the registry's. The registry keeps every thread's span stack side by
+    /// side in one `thread_local` crate table, where two threads' entries share cache lines: on
+    /// two threads that false sharing cost a tenth of the time (`BENCHMARKS.md`).
+    static ENTERED: RefCell<Vec<(usize, span::Id)>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Events nested deeper than this in our own formatting (a writer that logs each write) are
@@ -275,7 +281,24 @@ where
         }
     }
 
+    fn on_exit(&self, id: &span::Id, _ctx: Context<'_, S>) {
+        let key = self.stats.key();
+        let _ = ENTERED.try_with(|entered| {
+            if let Ok(mut entered) = entered.try_borrow_mut() {
+                if let Some(pos) = entered.iter().rposition(|(k, i)| *k == key && i == id) {
+                    entered.remove(pos);
+                }
+            }
+        });
+    }
+
     fn on_enter(&self, id: &span::Id, ctx: Context<'_, S>) {
+        let key = self.stats.key();
+        let _ = ENTERED.try_with(|entered| {
+            if let Ok(mut entered) = entered.try_borrow_mut() {
+                entered.push((key, id.clone()));
+            }
+        });
         // Entering starts the OpenTelemetry span anyway (the OpenTelemetry layer, below, has just
         // done so): reading its ids now changes nothing, and caches them for every event of the
         // span, the SDK's own included (those never trigger a lookup themselves).
@@ -342,35 +365,34 @@ where
         let span = event.parent().and_then(|id| ctx.span(id)).or_else(|| {
             event
                 .is_contextual()
-                .then(|| ctx.lookup_current())
+                .then(|| self.current_span(ctx))
                 .flatten()
         });
         if let Some(span) = &span {
             // The SDK's own events may come while `tracing-opentelemetry` holds this span's
             // lock: for them only ids already known are written, never looked up.
             let may_start = !crate::otel::is_sdk_target(meta.target());
-            if let Some(ids) = self.span_ids(span, may_start) {
-                line.push_str(",\"trace_id\":\"");
-                line.push_str(ids.trace_hex());
-                line.push_str("\",\"span_id\":\"");
-                line.push_str(ids.span_hex());
-                line.push_str("\",\"trace_flags\":\"");
-                line.push_str(ids.flags_hex());
-                line.push('"');
-                let root = (self.preset.preset == Preset::Ecs)
-                    .then(|| span.scope().last())
-                    .flatten()
-                    .and_then(|root| self.span_ids(&root, may_start));
-                self.preset.write_ids(line, &ids, root.as_ref());
-            }
-            line.push_str(",\"span_name\":");
+            // ECS names the local root span too: read before the leaf's lock is taken.
+            let root = (self.preset.preset == Preset::Ecs)
+                .then(|| span.scope().last())
+                .flatten()
+                .and_then(|root| self.span_ids(&root, may_start));
+            // One lock on the leaf's state for its cached ids and its name: the common path.
             let extensions = span.extensions();
-            match extensions
-                .get::<SpanState>()
-                .and_then(|s| s.fields.otel_name.as_deref())
-            {
-                Some(name) => quoted_into(line, name),
-                None => quoted_into(line, span.name()),
+            let state = extensions.get::<SpanState>();
+            match state.and_then(|s| s.ids.get().copied()) {
+                Some(ids) => {
+                    self.write_ids(line, ids.as_ref(), root.as_ref());
+                    write_span_name(line, state, span.name());
+                }
+                None => {
+                    // No lock may be held while the ids are looked up.
+                    drop(extensions);
+                    let ids = self.span_ids(span, may_start);
+                    self.write_ids(line, ids.as_ref(), root.as_ref());
+                    let extensions = span.extensions();
+                    write_span_name(line, extensions.get::<SpanState>(), span.name());
+                }
             }
         }
 
@@ -399,6 +421,41 @@ where
         let mut writer = self.make_writer.make_writer_for(meta);
         if writer.write_all(line.as_bytes()).is_err() {
             self.stats.write_failed();
+        }
+    }
+
+    fn write_ids(&self, line: &mut String, ids: Option<&SpanIds>, root: Option<&SpanIds>) {
+        let Some(ids) = ids else {
+            return;
+        };
+        line.push_str(",\"trace_id\":\"");
+        line.push_str(ids.trace_hex());
+        line.push_str("\",\"span_id\":\"");
+        line.push_str(ids.span_hex());
+        line.push_str("\",\"trace_flags\":\"");
+        line.push_str(ids.flags_hex());
+        line.push('"');
+        self.preset.write_ids(line, ids, root);
+    }
+
+    /// The current span as this layer saw it entered on this thread (see [`ENTERED`]).
+    fn current_span<'a, S>(&self, ctx: &'a Context<'_, S>) -> Option<SpanRef<'a, S>>
+    where
+        S: Subscriber + for<'l> LookupSpan<'l>,
+    {
+        let key = self.stats.key();
+        let entered = ENTERED.try_with(|entered| {
+            let entered = entered.try_borrow().ok()?;
+            entered
+                .iter()
+                .rev()
+                .find(|(k, _)| *k == key)
+                .map(|(_, id)| id.clone())
+        });
+        match entered {
+            Ok(id) => ctx.span(&id?),
+            // The thread is being torn down: ask the registry.
+            Err(_) => ctx.lookup_current(),
         }
     }
 
@@ -459,6 +516,15 @@ fn dedupe_key(name: &'static str, reserved: &Reserved) -> &'static str {
     match name.strip_prefix("fields.") {
         Some(rest) if reserved.contains(rest) => rest,
         _ => name,
+    }
+}
+
+/// `,"span_name":...`: the span's `otel.name` when it has one, as the exported span is named.
+fn write_span_name(line: &mut String, state: Option<&SpanState>, name: &str) {
+    line.push_str(",\"span_name\":");
+    match state.and_then(|s| s.fields.otel_name.as_deref()) {
+        Some(otel_name) => quoted_into(line, otel_name),
+        None => quoted_into(line, name),
     }
 }
 

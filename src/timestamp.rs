@@ -28,6 +28,26 @@ fn push_seconds(buf: &mut String, time: &DateTime<Utc>) {
     );
 }
 
+/// `2026-11-21T10:23:45` as bytes, formatted on the stack (no allocation, even once a second);
+/// `None` for a year past 9999.
+fn seconds_text(time: &DateTime<Utc>) -> Option<[u8; 19]> {
+    let year = u32::try_from(time.year()).ok().filter(|y| *y <= 9999)?;
+    let mut text = *b"0000-00-00T00:00:00";
+    let mut put = |at: usize, width: usize, mut n: u32| {
+        for d in text[at..at + width].iter_mut().rev() {
+            *d = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+    };
+    put(0, 4, year);
+    put(5, 2, time.month());
+    put(8, 2, time.day());
+    put(11, 2, time.hour());
+    put(14, 2, time.minute());
+    put(17, 2, time.second());
+    Some(text)
+}
+
 /// `.123456Z`.
 fn push_fraction(buf: &mut String, micros: u32) {
     let mut digits = [b'0'; 6];
@@ -60,19 +80,36 @@ pub(crate) fn push_now(buf: &mut String) {
             if second == secs {
                 return Some(text);
             }
-            let mut fresh = String::with_capacity(19);
-            push_seconds(&mut fresh, &datetime(secs));
-            let text: [u8; 19] = fresh.as_bytes().try_into().ok()?;
+            let text = seconds_text(&datetime(secs))?;
             last.set((secs, text));
             Some(text)
         })
         .ok()
         .flatten();
-    match cached.as_ref().and_then(|t| std::str::from_utf8(t).ok()) {
-        Some(text) => buf.push_str(text),
+    match cached {
+        Some(text) => {
+            // The whole timestamp on the stack, validated once: `2026-11-21T10:23:45.123456Z`.
+            let mut stamp = [0u8; 27];
+            stamp[..19].copy_from_slice(&text);
+            stamp[19] = b'.';
+            let mut n = micros;
+            for d in stamp[20..26].iter_mut().rev() {
+                *d = b'0' + (n % 10) as u8;
+                n /= 10;
+            }
+            stamp[26] = b'Z';
+            match std::str::from_utf8(&stamp) {
+                Ok(stamp) => buf.push_str(stamp),
+                Err(_) => push_slow(buf, secs, micros),
+            }
+        }
         // Years past 9999 (or a thread being torn down) take the general path.
-        None => push_seconds(buf, &datetime(secs)),
+        None => push_slow(buf, secs, micros),
     }
+}
+
+fn push_slow(buf: &mut String, secs: u64, micros: u32) {
+    push_seconds(buf, &datetime(secs));
     push_fraction(buf, micros);
 }
 
@@ -99,6 +136,22 @@ mod tests {
             DateTime::parse_from_rfc3339(&b).unwrap(),
             t - chrono::Duration::nanoseconds(789)
         );
+    }
+
+    #[test]
+    fn the_stack_formatting_agrees_with_fmt() {
+        for t in [
+            Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap(),
+            Utc.with_ymd_and_hms(1970, 1, 1, 0, 0, 0).unwrap(),
+            Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59).unwrap(),
+        ] {
+            let mut expected = String::new();
+            push_seconds(&mut expected, &t);
+            assert_eq!(
+                seconds_text(&t).map(|b| b.to_vec()),
+                Some(expected.into_bytes())
+            );
+        }
     }
 
     #[test]

@@ -376,3 +376,52 @@ fn records_of_the_log_crate_keep_their_target_and_no_log_fields() {
         .keys()
         .all(|k| !k.starts_with("log.")));
 }
+
+#[test]
+fn nested_dispatchers_on_one_thread_each_see_only_their_own_current_span() {
+    let outer = Harness::new();
+    let inner = Harness::new();
+    outer.run(|| {
+        let a = info_span!("outer_span");
+        let _a = a.enter();
+        info!("outer before");
+        inner.run(|| {
+            info!("inner without a span");
+            let b = info_span!("inner_span");
+            let _b = b.enter();
+            info!("inner inside");
+        });
+        info!("outer after");
+    });
+    let (outer_lines, inner_lines) = (outer.lines(), inner.lines());
+    let outer_ids = ids_of(&outer.span("outer_span"));
+    assert_eq!(line_ids(line_with(&outer_lines, "outer before")), outer_ids);
+    assert_eq!(line_ids(line_with(&outer_lines, "outer after")), outer_ids);
+    assert!(line_with(&inner_lines, "inner without a span")
+        .get("trace_id")
+        .is_none());
+    assert_eq!(
+        line_ids(line_with(&inner_lines, "inner inside")),
+        ids_of(&inner.span("inner_span"))
+    );
+}
+
+#[test]
+fn a_span_entered_twice_stays_current_until_both_exits() {
+    let h = Harness::new();
+    h.run(|| {
+        let span = info_span!("reentered");
+        let first = span.enter();
+        let second = span.enter();
+        drop(second);
+        info!("after one exit");
+        drop(first);
+        info!("after both");
+    });
+    let lines = h.lines();
+    assert_eq!(
+        line_ids(line_with(&lines, "after one exit")),
+        ids_of(&h.span("reentered"))
+    );
+    assert!(line_with(&lines, "after both").get("trace_id").is_none());
+}
