@@ -175,7 +175,8 @@
 //!
 //! Per thread, one line buffer is reused; the line is built whole, then written with one
 //! `write_all`. Span fields are serialised once per span and spliced into its lines; a span's ids
-//! are read once and cached. No lock on a span's extensions is held while a `Debug` impl, the
+//! are read once and cached; the current span comes from a thread-local stack of the layer's own,
+//! so threads never touch each other's memory on the event path; nothing is allocated per event. No lock on a span's extensions is held while a `Debug` impl, the
 //! OpenTelemetry SDK or the writer runs. A `Debug` impl that logs gets its line written; deeper
 //! nesting (a writer that logs each write) is dropped and counted in [`Stats`], as are failed
 //! writes. The layer never panics at runtime.
