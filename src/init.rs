@@ -3,7 +3,7 @@
 //! that flushes everything on exit without ever hanging.
 
 use std::fmt;
-use std::io;
+use std::io::{self, Write as _};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
@@ -266,6 +266,7 @@ where
                 timeout: self.shutdown_timeout,
                 delivery,
                 stats,
+                service,
                 flush_writer,
             }),
         })
@@ -574,7 +575,10 @@ fn logger_provider(
 /// Dropping it flushes the span and log exporters and the writer, then shuts them down, taking at
 /// most the shutdown timeout ([`Builder::with_shutdown_timeout`], 5 s by default) whatever the
 /// collector does (refuses connections, never answers), also inside a Tokio runtime. It then
-/// writes one line saying what was delivered and what was lost. It never panics.
+/// writes one line saying what was delivered and what was lost; when lines themselves were lost
+/// (stdout closed, a full disk), that report also goes to stderr, since the writer failed. A span
+/// line the console exporter could not write counts as a lost line and a lost span. It never
+/// panics.
 #[must_use = "dropping the guard at once shuts telemetry down at once: bind it for the whole of \
               `main` with `let _guard = ...` (not `let _ = ...`)"]
 pub struct Guard {
@@ -588,6 +592,7 @@ struct GuardState {
     timeout: Duration,
     delivery: Arc<Delivery>,
     stats: Stats,
+    service: String,
     flush_writer: Box<dyn Fn() + Send + Sync>,
 }
 
@@ -658,6 +663,21 @@ impl Drop for Guard {
             );
         }
         (state.flush_writer)();
+        // The line above went to the writer; when that writer is what failed (stdout closed, disk
+        // full), the report is lost with it. Then the report goes to stderr, the one channel the
+        // process still has, as one JSON line (counting the shutdown line's own failure too).
+        let lines_lost = state.stats.write_errors() + state.stats.dropped_reentrant();
+        if lines_lost > 0 {
+            let mut line = String::from("{\"timestamp\":\"");
+            crate::timestamp::push_now(&mut line);
+            line.push_str("\",\"level\":\"WARN\",\"service\":");
+            crate::escape::quoted_into(&mut line, &state.service);
+            line.push_str(&format!(
+                ",\"target\":\"tracing_correlate\",\"message\":\"telemetry shut down; some was not delivered\",\"spans_exported\":{exported},\"spans_lost\":{spans_lost},\"logs_lost\":{logs_lost},\"lines_lost\":{lines_lost},\"shutdown_ms\":{elapsed_ms},\"timed_out\":{}}}",
+                !in_time
+            ));
+            let _ = writeln!(io::stderr(), "{line}");
+        }
         match state.runtime {
             // Exports may still be running on it: let them fail by themselves.
             Some(runtime) if !in_time => runtime.leak(),
