@@ -111,18 +111,83 @@ impl Write for Escaper<'_> {
     }
 }
 
-/// Appends a `Debug` value as a complete JSON string.
-pub(crate) fn debug_quoted_into(buf: &mut String, value: &dyn fmt::Debug) {
-    buf.push('"');
-    // A `Debug` impl that returns `Err` leaves what it wrote so far; the string stays well formed.
-    let _ = write!(Escaper(buf), "{value:?}");
-    buf.push('"');
-}
-
 /// Appends a `Display` value as a complete JSON string.
 pub(crate) fn display_quoted_into(buf: &mut String, value: &dyn fmt::Display) {
     buf.push('"');
     let _ = write!(Escaper(buf), "{value}");
+    buf.push('"');
+}
+
+/// A `fmt::Write` that escapes what is written through it and keeps at most `left` bytes of it,
+/// cut at a character boundary; [`Limited::finish`] appends a marker saying how much was cut.
+pub(crate) struct Limited<'a> {
+    buf: &'a mut String,
+    left: usize,
+    dropped: usize,
+}
+
+impl<'a> Limited<'a> {
+    pub(crate) fn new(buf: &'a mut String, limit: usize) -> Self {
+        Limited {
+            buf,
+            left: limit,
+            dropped: 0,
+        }
+    }
+
+    /// Appends `…[truncated N bytes]` when anything was cut.
+    pub(crate) fn finish(self) {
+        if self.dropped > 0 {
+            self.buf.push_str("…[truncated ");
+            self.buf
+                .push_str(itoa::Buffer::new().format(self.dropped as u64));
+            self.buf.push_str(" bytes]");
+        }
+    }
+}
+
+impl Write for Limited<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        if s.len() <= self.left {
+            escape_into(self.buf, s);
+            self.left -= s.len();
+        } else {
+            let mut keep = self.left;
+            while !s.is_char_boundary(keep) {
+                keep -= 1;
+            }
+            escape_into(self.buf, &s[..keep]);
+            self.dropped += s.len() - keep;
+            self.left = 0;
+        }
+        Ok(())
+    }
+}
+
+/// Appends a string value as a JSON string, cut at `limit` bytes (see [`Limited`]).
+pub(crate) fn limited_str_into(buf: &mut String, s: &str, limit: usize) {
+    buf.push('"');
+    let mut w = Limited::new(buf, limit);
+    let _ = w.write_str(s);
+    w.finish();
+    buf.push('"');
+}
+
+/// Appends a `Debug` value as a JSON string, cut at `limit` bytes.
+pub(crate) fn limited_debug_into(buf: &mut String, value: &dyn fmt::Debug, limit: usize) {
+    buf.push('"');
+    let mut w = Limited::new(buf, limit);
+    let _ = write!(w, "{value:?}");
+    w.finish();
+    buf.push('"');
+}
+
+/// Appends a `Display` value as a JSON string, cut at `limit` bytes.
+pub(crate) fn limited_display_into(buf: &mut String, value: &dyn fmt::Display, limit: usize) {
+    buf.push('"');
+    let mut w = Limited::new(buf, limit);
+    let _ = write!(w, "{value}");
+    w.finish();
     buf.push('"');
 }
 
@@ -181,6 +246,23 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn long_values_are_cut_at_a_character_boundary_with_a_marker() {
+        let mut b = String::new();
+        limited_str_into(&mut b, &"é".repeat(10), 5);
+        let back: String = serde_json::from_str(&b).unwrap();
+        assert_eq!(back, "éé…[truncated 16 bytes]");
+        let mut b = String::new();
+        limited_debug_into(&mut b, &"abcdef", 4);
+        assert_eq!(
+            serde_json::from_str::<String>(&b).unwrap(),
+            "\"abc…[truncated 4 bytes]"
+        );
+        let mut b = String::new();
+        limited_str_into(&mut b, "short", 5);
+        assert_eq!(b, "\"short\"");
     }
 
     #[test]

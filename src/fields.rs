@@ -6,8 +6,18 @@ use std::fmt;
 
 use tracing_core::field::{Field, Visit};
 
-use crate::escape::{debug_quoted_into, quoted_into};
+use crate::escape::{limited_debug_into, limited_display_into, limited_str_into};
 use crate::keys::Reserved;
+
+/// How much of a line user data may take: what keeps a line a line, whatever the fields hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Limits {
+    /// String values longer than this many bytes are cut at a character boundary, with a marker.
+    pub(crate) value_len: usize,
+    /// At most this many fields per span, and per line (span and event fields together); the
+    /// others are counted in the line's `fields_dropped`.
+    pub(crate) fields: usize,
+}
 
 /// Fields of the `otel.*` family steer the OpenTelemetry span (name, kind, status); they are not
 /// data of the line. `otel.name` is kept apart as the span's display name.
@@ -47,6 +57,7 @@ pub(crate) fn push_int(buf: &mut String, value: impl itoa::Integer) {
 /// Writes the value half of a field (after the key) for each `Visit` method.
 pub(crate) trait ValueSink {
     fn buf(&mut self) -> &mut String;
+    fn limit(&self) -> usize;
 
     fn value_i64(&mut self, v: i64) {
         push_int(self.buf(), v)
@@ -67,13 +78,16 @@ pub(crate) trait ValueSink {
         self.buf().push_str(if v { "true" } else { "false" })
     }
     fn value_str(&mut self, v: &str) {
-        quoted_into(self.buf(), v)
+        let limit = self.limit();
+        limited_str_into(self.buf(), v, limit)
     }
     fn value_debug(&mut self, v: &dyn fmt::Debug) {
-        debug_quoted_into(self.buf(), v)
+        let limit = self.limit();
+        limited_debug_into(self.buf(), v, limit)
     }
     fn value_error(&mut self, v: &(dyn std::error::Error + 'static)) {
-        crate::escape::display_quoted_into(self.buf(), &v)
+        let limit = self.limit();
+        limited_display_into(self.buf(), &v, limit)
     }
 }
 
@@ -85,16 +99,23 @@ pub(crate) struct SpanFields {
     index: Vec<(&'static str, usize, usize)>,
     /// The value of `otel.name`, when the span sets one.
     pub(crate) otel_name: Option<Box<str>>,
+    /// Fields not kept because the span already had [`Limits::fields`] of them.
+    pub(crate) dropped: usize,
 }
 
 impl SpanFields {
     /// Serialises the fields a span was created or recorded with; `record` is
     /// `Attributes::record` or `Record::record`.
-    pub(crate) fn collect(record: impl FnOnce(&mut dyn Visit), reserved: &Reserved) -> Self {
+    pub(crate) fn collect(
+        record: impl FnOnce(&mut dyn Visit),
+        reserved: &Reserved,
+        limits: Limits,
+    ) -> Self {
         let mut fields = SpanFields::default();
         record(&mut SpanFieldVisitor {
             fields: &mut fields,
             reserved,
+            limits,
         });
         fields
     }
@@ -107,7 +128,7 @@ impl SpanFields {
     }
 
     /// Merges values recorded later (`Span::record`): a field recorded again replaces its value.
-    pub(crate) fn merge(&mut self, mut later: SpanFields) {
+    pub(crate) fn merge(&mut self, mut later: SpanFields, limits: Limits) {
         if let Some(name) = later.otel_name.take() {
             self.otel_name = Some(name);
         }
@@ -116,14 +137,17 @@ impl SpanFields {
         }
         let mut merged = SpanFields {
             otel_name: self.otel_name.take(),
+            dropped: self.dropped + later.dropped,
             ..SpanFields::default()
         };
         let replaced = |name: &str| later.index.iter().any(|&(n, _, _)| n == name);
-        for (name, fragment) in self.iter().filter(|(name, _)| !replaced(name)) {
-            merged.push_fragment(name, fragment);
-        }
-        for (name, fragment) in later.iter() {
-            merged.push_fragment(name, fragment);
+        let kept = self.iter().filter(|(name, _)| !replaced(name));
+        for (name, fragment) in kept.chain(later.iter()) {
+            if merged.index.len() < limits.fields {
+                merged.push_fragment(name, fragment);
+            } else {
+                merged.dropped += 1;
+            }
         }
         *self = merged;
     }
@@ -138,6 +162,7 @@ impl SpanFields {
 struct SpanFieldVisitor<'a> {
     fields: &'a mut SpanFields,
     reserved: &'a Reserved,
+    limits: Limits,
 }
 
 impl SpanFieldVisitor<'_> {
@@ -145,6 +170,10 @@ impl SpanFieldVisitor<'_> {
     fn begin(&mut self, field: &Field) -> bool {
         let name = field.name();
         if is_otel_meta(name) {
+            return false;
+        }
+        if self.fields.index.len() >= self.limits.fields {
+            self.fields.dropped += 1;
             return false;
         }
         let start = self.fields.json.len();
@@ -164,6 +193,10 @@ impl SpanFieldVisitor<'_> {
 impl ValueSink for SpanFieldVisitor<'_> {
     fn buf(&mut self) -> &mut String {
         &mut self.fields.json
+    }
+
+    fn limit(&self) -> usize {
+        self.limits.value_len
     }
 }
 
@@ -227,7 +260,11 @@ mod tests {
     #[test]
     fn merge_replaces_recorded_fields_and_keeps_the_rest() {
         let mut a = fields(&[("a", ",\"a\":1"), ("b", ",\"b\":2")]);
-        a.merge(fields(&[("b", ",\"b\":3"), ("c", ",\"c\":4")]));
+        let limits = Limits {
+            value_len: 100,
+            fields: 8,
+        };
+        a.merge(fields(&[("b", ",\"b\":3"), ("c", ",\"c\":4")]), limits);
         let got: Vec<_> = a.iter().map(|(n, f)| (n, f.to_string())).collect();
         assert_eq!(
             got,

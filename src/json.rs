@@ -18,9 +18,9 @@ use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::{LookupSpan, SpanRef};
 use tracing_subscriber::Layer;
 
-use crate::escape::{debug_quoted_into, display_quoted_into, quoted_into};
+use crate::escape::{limited_debug_into, limited_display_into, limited_str_into, quoted_into};
 use crate::exception::Exception;
-use crate::fields::{push_key, SpanFields, ValueSink};
+use crate::fields::{push_key, Limits, SpanFields, ValueSink};
 use crate::ids::SpanIds;
 use crate::keys::Reserved;
 use crate::preset::{Preset, PresetConfig};
@@ -29,6 +29,14 @@ use crate::stats::Stats;
 /// The service name a layer writes until [`JsonLayer::with_service_name`] sets one (the
 /// OpenTelemetry default for `service.name`).
 pub const DEFAULT_SERVICE_NAME: &str = "unknown_service";
+
+/// The longest string value a line keeps, in bytes, unless [`JsonLayer::with_max_value_len`] says
+/// otherwise: longer values are cut at a character boundary and end in `…[truncated N bytes]`.
+pub const DEFAULT_MAX_VALUE_LEN: usize = 16 * 1024;
+
+/// The most fields a span keeps, and a line writes (span and event fields together), unless
+/// [`JsonLayer::with_max_fields`] says otherwise; the others are counted in `fields_dropped`.
+pub const DEFAULT_MAX_FIELDS: usize = 128;
 
 /// A [`Layer`] that writes one JSON object per event, one line each, in the schema of the
 /// [crate documentation](crate#the-json-line).
@@ -41,6 +49,7 @@ pub struct JsonLayer<W = fn() -> io::Stdout> {
     /// `"service":"..."`, escaped once.
     service_kv: Box<str>,
     reserved: Reserved,
+    limits: Limits,
     gcp_project_id: Option<String>,
     preset: PresetConfig,
     dispatch: OnceLock<WeakDispatch>,
@@ -72,6 +81,10 @@ impl JsonLayer {
             service: DEFAULT_SERVICE_NAME.into(),
             service_kv: Box::default(),
             reserved: Reserved::default(),
+            limits: Limits {
+                value_len: DEFAULT_MAX_VALUE_LEN,
+                fields: DEFAULT_MAX_FIELDS,
+            },
             gcp_project_id: None,
             preset: PresetConfig::default(),
             dispatch: OnceLock::new(),
@@ -97,6 +110,7 @@ impl<W> JsonLayer<W> {
             service: self.service,
             service_kv: self.service_kv,
             reserved: self.reserved,
+            limits: self.limits,
             gcp_project_id: self.gcp_project_id,
             preset: self.preset,
             dispatch: self.dispatch,
@@ -161,6 +175,25 @@ impl<W> JsonLayer<W> {
     /// By default, off.
     pub fn with_thread_ids(mut self, ids: bool) -> Self {
         self.reserved.thread_id = ids;
+        self
+    }
+
+    /// Cuts string values (field values, the message, exception texts) longer than `bytes` at a
+    /// character boundary, ending them with `…[truncated N bytes]`, so one huge value cannot make
+    /// a line a log shipper refuses.
+    ///
+    /// By default, [`DEFAULT_MAX_VALUE_LEN`] (16 KiB).
+    pub fn with_max_value_len(mut self, bytes: usize) -> Self {
+        self.limits.value_len = bytes;
+        self
+    }
+
+    /// Keeps at most `fields` fields per span and writes at most `fields` per line (span and event
+    /// fields together, inner ones first); the line counts the others in `fields_dropped`.
+    ///
+    /// By default, [`DEFAULT_MAX_FIELDS`] (128).
+    pub fn with_max_fields(mut self, fields: usize) -> Self {
+        self.limits.fields = fields;
         self
     }
 
@@ -263,7 +296,7 @@ where
 
     fn on_new_span(&self, attrs: &span::Attributes<'_>, id: &span::Id, ctx: Context<'_, S>) {
         // Field values are formatted before any lock is taken: their `Debug` impls may log.
-        let fields = SpanFields::collect(|v| attrs.record(v), &self.reserved);
+        let fields = SpanFields::collect(|v| attrs.record(v), &self.reserved, self.limits);
         if let Some(span) = ctx.span(id) {
             span.extensions_mut().insert(SpanState {
                 fields,
@@ -273,10 +306,10 @@ where
     }
 
     fn on_record(&self, id: &span::Id, values: &span::Record<'_>, ctx: Context<'_, S>) {
-        let later = SpanFields::collect(|v| values.record(v), &self.reserved);
+        let later = SpanFields::collect(|v| values.record(v), &self.reserved, self.limits);
         if let Some(span) = ctx.span(id) {
             if let Some(state) = span.extensions_mut().get_mut::<SpanState>() {
-                state.fields.merge(later);
+                state.fields.merge(later, self.limits);
             }
         }
     }
@@ -350,14 +383,18 @@ where
         quoted_into(line, meta.target());
 
         let exception = Exception::from_event(event);
-        event.record(&mut EventVisitor {
+        let mut visitor = EventVisitor {
             line,
             fields,
             seen,
             reserved: &self.reserved,
+            limits: self.limits,
+            dropped: 0,
             exception: exception.as_ref(),
             is_log: normalized.is_some(),
-        });
+        };
+        event.record(&mut visitor);
+        let mut dropped = visitor.dropped;
 
         self.write_optional_keys(line, meta);
         self.preset.write_always(line);
@@ -397,7 +434,7 @@ where
         }
 
         if let Some(exception) = &exception {
-            write_exception(line, exception);
+            write_exception(line, exception, self.limits.value_len);
         }
 
         if let Some(span) = &span {
@@ -406,16 +443,26 @@ where
                 let Some(state) = extensions.get::<SpanState>() else {
                     continue;
                 };
+                dropped += state.fields.dropped;
                 for (name, fragment) in state.fields.iter() {
                     let key = dedupe_key(name, &self.reserved);
-                    if !seen.contains(&key) {
-                        seen.push(key);
-                        line.push_str(fragment);
+                    if seen.contains(&key) {
+                        continue;
                     }
+                    if seen.len() >= self.limits.fields {
+                        dropped += 1;
+                        continue;
+                    }
+                    seen.push(key);
+                    line.push_str(fragment);
                 }
             }
         }
         line.push_str(fields);
+        if dropped > 0 {
+            line.push_str(",\"fields_dropped\":");
+            crate::fields::push_int(line, dropped as u64);
+        }
         line.push_str("}\n");
 
         let mut writer = self.make_writer.make_writer_for(meta);
@@ -528,28 +575,28 @@ fn write_span_name(line: &mut String, state: Option<&SpanState>, name: &str) {
     }
 }
 
-fn write_exception(line: &mut String, exception: &Exception) {
+fn write_exception(line: &mut String, exception: &Exception, limit: usize) {
     line.push_str(",\"exception\":{");
     if let Some(type_name) = &exception.type_name {
         line.push_str("\"type\":");
-        quoted_into(line, type_name);
+        limited_str_into(line, type_name, limit);
         line.push(',');
     }
     line.push_str("\"message\":");
-    quoted_into(line, &exception.message);
+    limited_str_into(line, &exception.message, limit);
     if !exception.causes.is_empty() {
         line.push_str(",\"causes\":[");
         for (i, cause) in exception.causes.iter().enumerate() {
             if i > 0 {
                 line.push(',');
             }
-            quoted_into(line, cause);
+            limited_str_into(line, cause, limit);
         }
         line.push(']');
     }
     if let Some(stacktrace) = &exception.stacktrace {
         line.push_str(",\"stacktrace\":");
-        quoted_into(line, stacktrace);
+        limited_str_into(line, stacktrace, limit);
     }
     line.push('}');
 }
@@ -560,6 +607,9 @@ struct EventVisitor<'a> {
     fields: &'a mut String,
     seen: &'a mut Vec<&'static str>,
     reserved: &'a Reserved,
+    limits: Limits,
+    /// Fields not written because the line already had [`Limits::fields`] of them.
+    dropped: usize,
     exception: Option<&'a Exception>,
     is_log: bool,
 }
@@ -577,6 +627,10 @@ impl EventVisitor<'_> {
         if self.seen.contains(&key) {
             return false;
         }
+        if self.seen.len() >= self.limits.fields {
+            self.dropped += 1;
+            return false;
+        }
         self.seen.push(key);
         push_key(self.fields, name, self.reserved);
         true
@@ -584,13 +638,17 @@ impl EventVisitor<'_> {
 
     fn message(&mut self, value: &dyn std::fmt::Display) {
         self.line.push_str(",\"message\":");
-        display_quoted_into(self.line, value);
+        limited_display_into(self.line, value, self.limits.value_len);
     }
 }
 
 impl ValueSink for EventVisitor<'_> {
     fn buf(&mut self) -> &mut String {
         self.fields
+    }
+
+    fn limit(&self) -> usize {
+        self.limits.value_len
     }
 }
 
@@ -623,7 +681,7 @@ impl Visit for EventVisitor<'_> {
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
         if field.name() == "message" {
             self.line.push_str(",\"message\":");
-            debug_quoted_into(self.line, value);
+            limited_debug_into(self.line, value, self.limits.value_len);
         } else if self.begin(field) {
             self.value_debug(value);
         }

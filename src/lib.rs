@@ -115,6 +115,7 @@
 //! | `exception` | ERROR events that carry an error | object: `type` (when known), `message`, `causes` (the `source()` chain, when not empty), `stacktrace` (when captured) |
 //! | span fields | inside a span | fields of every span from leaf to root, flattened; an inner span's field wins over an outer one's |
 //! | event fields | always | flattened at the top level; an event field wins over a span field of the same name |
+//! | `fields_dropped` | when fields were past the bound | how many span and event fields the line could not hold |
 //!
 //! "Inside a span" means: the event's explicit parent (`parent: &span`), else the current span.
 //! Outside any span the id keys are absent (not zeros). The ids are those of the OpenTelemetry span
@@ -129,6 +130,12 @@
 //! `fields.<name>` (an event field `level` becomes `"fields.level"`), and no line holds a key
 //! twice. Fields named `otel.*` steer the OpenTelemetry span (`otel.name`, `otel.kind`,
 //! `otel.status_code`) and are not written.
+//!
+//! **Bounds**: a string value longer than [`DEFAULT_MAX_VALUE_LEN`] bytes (16 KiB;
+//! [`JsonLayer::with_max_value_len`]) is cut at a character boundary and ends in
+//! `…[truncated N bytes]`; a span keeps, and a line writes, at most [`DEFAULT_MAX_FIELDS`] fields
+//! (128; [`JsonLayer::with_max_fields`]), event fields first, then from the inner span out, and the
+//! line counts the rest in `fields_dropped`.
 //!
 //! **Values**: integers and floats as JSON numbers (non-finite floats as the strings `"NaN"`,
 //! `"inf"`, `"-inf"`), booleans as booleans, strings and `Display`/`Debug`-recorded values as JSON
@@ -230,7 +237,7 @@ pub use exception::{record_dyn_exception, record_exception, SpanExt};
 pub use init::{
     builder, init, try_init, Builder, Guard, InitError, DEFAULT_FILTER, DEFAULT_SHUTDOWN_TIMEOUT,
 };
-pub use json::{JsonLayer, DEFAULT_SERVICE_NAME};
+pub use json::{JsonLayer, DEFAULT_MAX_FIELDS, DEFAULT_MAX_VALUE_LEN, DEFAULT_SERVICE_NAME};
 pub use otel::{otel_layer, OtelLayer, DEFAULT_SPAN_EVENTS};
 pub use preset::Preset;
 pub use stats::Stats;
