@@ -18,6 +18,7 @@ use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::{LookupSpan, SpanRef};
 use tracing_subscriber::Layer;
 
+use crate::callsite::Keys;
 use crate::escape::{limited_debug_into, limited_display_into, limited_str_into, quoted_into};
 use crate::exception::Exception;
 use crate::fields::{push_key, Limits, SpanFields, ValueSink};
@@ -367,7 +368,37 @@ where
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
         let normalized = event.normalized_metadata();
-        let meta = normalized.as_ref().unwrap_or_else(|| event.metadata());
+        // A record of the `log` crate has metadata built per record: nothing to cache.
+        if normalized.is_none() {
+            let mut written = false;
+            crate::callsite::with_keys(
+                event.metadata(),
+                self.stats.key(),
+                &self.reserved,
+                |keys| {
+                    self.write_event_with(event, None, ctx, buffers, Some(keys));
+                    written = true;
+                },
+            );
+            if written {
+                return;
+            }
+        }
+        self.write_event_with(event, normalized.as_ref(), ctx, buffers, None);
+    }
+
+    /// Writes the line; `keys` are the callsite's rendered strings when the cache could give them.
+    fn write_event_with<S>(
+        &self,
+        event: &Event<'_>,
+        normalized: Option<&tracing_core::Metadata<'_>>,
+        ctx: &Context<'_, S>,
+        buffers: &mut Buffers,
+        keys: Option<&Keys>,
+    ) where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        let meta = normalized.unwrap_or_else(|| event.metadata());
         let Buffers { line, fields, seen } = buffers;
         line.clear();
         fields.clear();
@@ -380,7 +411,14 @@ where
         line.push_str("\",");
         line.push_str(&self.service_kv);
         line.push_str(",\"target\":");
-        quoted_into(line, meta.target());
+        match keys {
+            Some(keys) => {
+                line.push('"');
+                line.push_str(keys.target());
+                line.push('"');
+            }
+            None => quoted_into(line, meta.target()),
+        }
 
         let exception = Exception::from_event(event);
         let mut visitor = EventVisitor {
@@ -390,6 +428,7 @@ where
             reserved: &self.reserved,
             limits: self.limits,
             dropped: 0,
+            keys,
             exception: exception.as_ref(),
             is_log: normalized.is_some(),
         };
@@ -610,6 +649,8 @@ struct EventVisitor<'a> {
     limits: Limits,
     /// Fields not written because the line already had [`Limits::fields`] of them.
     dropped: usize,
+    /// The callsite's rendered keys, when the cache gave them.
+    keys: Option<&'a Keys>,
     exception: Option<&'a Exception>,
     is_log: bool,
 }
@@ -632,7 +673,10 @@ impl EventVisitor<'_> {
             return false;
         }
         self.seen.push(key);
-        push_key(self.fields, name, self.reserved);
+        match self.keys.and_then(|keys| keys.key(field.index())) {
+            Some(rendered) => self.fields.push_str(rendered),
+            None => push_key(self.fields, name, self.reserved),
+        }
         true
     }
 

@@ -205,6 +205,7 @@
 )]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+mod callsite;
 #[cfg(feature = "init")]
 mod console;
 #[cfg(feature = "init")]

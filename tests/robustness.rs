@@ -84,3 +84,32 @@ fn a_layer_without_a_dispatch_registration_still_writes() {
         "s"
     );
 }
+
+#[test]
+fn two_json_layers_with_different_reserved_keys_keep_their_own_renames() {
+    // The callsite cache is per thread and per layer: the same callsite is rendered for each.
+    let with_line = Capture::default();
+    let plain = Capture::default();
+    let subscriber = tracing_subscriber::registry()
+        .with(
+            tracing_correlate::layer()
+                .with_line_number(true)
+                .with_writer(with_line.clone()),
+        )
+        .with(tracing_correlate::layer().with_writer(plain.clone()));
+    tracing::subscriber::with_default(subscriber, || {
+        for _ in 0..3 {
+            info!(line = "user value", "renamed or not");
+        }
+    });
+    for line in with_line.lines() {
+        assert_eq!(line["fields.line"], "user value");
+        assert!(line["line"].is_u64(), "the layer's own `line` key");
+    }
+    for line in plain.lines() {
+        assert_eq!(line["line"], "user value");
+        assert!(line.get("fields.line").is_none());
+    }
+    assert_eq!(with_line.lines().len(), 3);
+    assert_eq!(plain.lines().len(), 3);
+}
