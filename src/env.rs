@@ -498,37 +498,17 @@ impl Reader<'_> {
         let Some(var) = self.var("OTEL_TRACES_EXPORTER") else {
             return (default, false);
         };
-        let mut chosen = None;
-        let mut problems = Vec::new();
-        for entry in list_entries(var.value()) {
-            let exporter = if entry.eq_ignore_ascii_case("otlp") {
-                TracesExporter::Otlp
-            } else if entry.eq_ignore_ascii_case("console") {
-                TracesExporter::Console
-            } else if entry.eq_ignore_ascii_case("none") {
-                TracesExporter::None
-            } else if entry.eq_ignore_ascii_case("zipkin")
-                || entry.eq_ignore_ascii_case("otlp/stdout")
-            {
-                problems.push(format!("{entry} is not implemented by tracing-correlate"));
-                continue;
-            } else {
-                problems.push(format!("unknown exporter {entry}"));
-                continue;
-            };
-            match chosen {
-                None => chosen = Some(exporter),
-                Some(first) if first == exporter => {}
-                Some(_) => problems.push(format!("{entry} ignored (one exporter per signal)")),
-            }
-        }
-        if chosen.is_none() && problems.is_empty() {
-            problems.push("no exporter named".to_owned());
-        }
+        let (chosen, problems) = pick_exporter(var.value(), |entry| match entry {
+            "otlp" => Ok(TracesExporter::Otlp),
+            "console" => Ok(TracesExporter::Console),
+            "none" => Ok(TracesExporter::None),
+            "zipkin" | "otlp/stdout" => Err("is not implemented by tracing-correlate"),
+            _ => Err(""),
+        });
         let result = chosen.unwrap_or(default);
         if !problems.is_empty() {
             let instead = format!("using {}", traces_exporter_name(result));
-            self.warn(&var, &problems.join(", "), &instead);
+            self.warn(&var, &problems, &instead);
         }
         (result, chosen.is_some())
     }
@@ -537,41 +517,20 @@ impl Reader<'_> {
         let Some(var) = self.var("OTEL_LOGS_EXPORTER") else {
             return LogsExporter::None;
         };
-        let mut chosen = None;
-        let mut problems = Vec::new();
-        for entry in list_entries(var.value()) {
-            let exporter = if entry.eq_ignore_ascii_case("otlp") {
-                LogsExporter::Otlp
-            } else if entry.eq_ignore_ascii_case("none") {
-                LogsExporter::None
-            } else if entry.eq_ignore_ascii_case("console") {
-                problems.push(format!(
-                    "{entry}: the JSON lines are the console log output"
-                ));
-                continue;
-            } else if entry.eq_ignore_ascii_case("otlp/stdout") {
-                problems.push(format!("{entry} is not implemented by tracing-correlate"));
-                continue;
-            } else {
-                problems.push(format!("unknown exporter {entry}"));
-                continue;
-            };
-            match chosen {
-                None => chosen = Some(exporter),
-                Some(first) if first == exporter => {}
-                Some(_) => problems.push(format!("{entry} ignored (one exporter per signal)")),
-            }
-        }
-        if chosen.is_none() && problems.is_empty() {
-            problems.push("no exporter named".to_owned());
-        }
+        let (chosen, problems) = pick_exporter(var.value(), |entry| match entry {
+            "otlp" => Ok(LogsExporter::Otlp),
+            "none" => Ok(LogsExporter::None),
+            "console" => Err(": the JSON lines are the console log output"),
+            "otlp/stdout" => Err("is not implemented by tracing-correlate"),
+            _ => Err(""),
+        });
         let result = chosen.unwrap_or(LogsExporter::None);
         if !problems.is_empty() {
             let instead = match result {
                 LogsExporter::Otlp => "using otlp",
                 LogsExporter::None => "using none",
             };
-            self.warn(&var, &problems.join(", "), instead);
+            self.warn(&var, &problems, instead);
         }
         result
     }
@@ -820,6 +779,34 @@ fn compression_name(compression: Option<Compression>) -> &'static str {
         Some(Compression::Gzip) => "gzip",
         None => "none",
     }
+}
+
+/// Reads an `OTEL_*_EXPORTER` list: the first value `classify` knows is the exporter; the others,
+/// and the values it refuses (with the reason it gives: empty means unknown; a reason starting with
+/// `:` follows the value directly, any other after a space), are the problems, joined for one
+/// warning. Values are compared in lowercase.
+fn pick_exporter<E: Copy + PartialEq>(
+    value: &str,
+    classify: impl Fn(&str) -> Result<E, &'static str>,
+) -> (Option<E>, String) {
+    let mut chosen = None;
+    let mut problems = Vec::new();
+    for entry in list_entries(value) {
+        match classify(&entry.to_ascii_lowercase()) {
+            Ok(exporter) => match chosen {
+                None => chosen = Some(exporter),
+                Some(first) if first == exporter => {}
+                Some(_) => problems.push(format!("{entry} ignored (one exporter per signal)")),
+            },
+            Err("") => problems.push(format!("unknown exporter {entry}")),
+            Err(why) if why.starts_with(':') => problems.push(format!("{entry}{why}")),
+            Err(why) => problems.push(format!("{entry} {why}")),
+        }
+    }
+    if chosen.is_none() && problems.is_empty() {
+        problems.push("no exporter named".to_owned());
+    }
+    (chosen, problems.join(", "))
 }
 
 fn traces_exporter_name(exporter: TracesExporter) -> &'static str {

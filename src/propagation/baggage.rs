@@ -228,37 +228,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-
-    /// A carrier that holds each header as many times as it was sent, as HTTP does.
-    #[derive(Clone, Debug, Default)]
-    struct Headers(Vec<(String, String)>);
-
-    impl Headers {
-        fn with(mut self, name: &str, value: &str) -> Self {
-            self.0.push((name.to_owned(), value.to_owned()));
-            self
-        }
-    }
-
-    impl Extractor for Headers {
-        fn get(&self, key: &str) -> Option<&str> {
-            self.get_all(key).map(|values| values[0])
-        }
-
-        fn keys(&self) -> Vec<&str> {
-            self.0.iter().map(|(k, _)| k.as_str()).collect()
-        }
-
-        fn get_all(&self, key: &str) -> Option<Vec<&str>> {
-            let values: Vec<&str> = self
-                .0
-                .iter()
-                .filter(|(k, _)| k.eq_ignore_ascii_case(key))
-                .map(|(_, v)| v.as_str())
-                .collect();
-            (!values.is_empty()).then_some(values)
-        }
-    }
+    use crate::propagation::test_carrier::Headers;
 
     type Members = BTreeMap<String, (String, String)>;
 

@@ -35,3 +35,40 @@ mod trace_context;
 pub use baggage::BaggagePropagator;
 pub use carriers::{extract, inject, inject_current, Carrier, CarrierMut};
 pub use trace_context::TraceContextPropagator;
+
+/// The propagators' tests' carrier.
+#[cfg(test)]
+mod test_carrier {
+    use opentelemetry::propagation::Extractor;
+
+    /// A carrier that holds each header as many times as it was sent, as HTTP does.
+    #[derive(Clone, Debug, Default)]
+    pub(super) struct Headers(Vec<(String, String)>);
+
+    impl Headers {
+        pub(super) fn with(mut self, name: &str, value: &str) -> Self {
+            self.0.push((name.to_owned(), value.to_owned()));
+            self
+        }
+    }
+
+    impl Extractor for Headers {
+        fn get(&self, key: &str) -> Option<&str> {
+            self.get_all(key).map(|values| values[0])
+        }
+
+        fn keys(&self) -> Vec<&str> {
+            self.0.iter().map(|(k, _)| k.as_str()).collect()
+        }
+
+        fn get_all(&self, key: &str) -> Option<Vec<&str>> {
+            let values: Vec<&str> = self
+                .0
+                .iter()
+                .filter(|(k, _)| k.eq_ignore_ascii_case(key))
+                .map(|(_, v)| v.as_str())
+                .collect();
+            (!values.is_empty()).then_some(values)
+        }
+    }
+}

@@ -364,41 +364,11 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::propagation::test_carrier::Headers;
 
     const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
     const PARENT: &str = "00f067aa0ba902b7";
     const VALID: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
-
-    /// A carrier that holds each header as many times as it was sent, as HTTP does.
-    #[derive(Clone, Debug, Default)]
-    struct Headers(Vec<(String, String)>);
-
-    impl Headers {
-        fn with(mut self, name: &str, value: &str) -> Self {
-            self.0.push((name.to_owned(), value.to_owned()));
-            self
-        }
-    }
-
-    impl Extractor for Headers {
-        fn get(&self, key: &str) -> Option<&str> {
-            self.get_all(key).map(|values| values[0])
-        }
-
-        fn keys(&self) -> Vec<&str> {
-            self.0.iter().map(|(k, _)| k.as_str()).collect()
-        }
-
-        fn get_all(&self, key: &str) -> Option<Vec<&str>> {
-            let values: Vec<&str> = self
-                .0
-                .iter()
-                .filter(|(k, _)| k.eq_ignore_ascii_case(key))
-                .map(|(_, v)| v.as_str())
-                .collect();
-            (!values.is_empty()).then_some(values)
-        }
-    }
 
     fn tp(value: &str) -> Headers {
         Headers::default().with(TRACEPARENT, value)
