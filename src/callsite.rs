@@ -1,5 +1,6 @@
 //! What a line needs of an event's callsite, rendered once per thread rather than on every event:
-//! the escaped target and each field's `,"key":` (renamed `fields.<key>` when reserved). Escaping
+//! the escaped target, each field's `,"key":` (renamed `fields.<key>` when reserved) and which
+//! fields hold secrets. Escaping
 //! these `'static` strings per event was a sixth of the JSON layer's time (`BENCHMARKS.md`).
 //!
 //! The cache is direct-mapped by the callsite's `&'static Metadata` address, per thread; a slot
@@ -13,6 +14,7 @@ use tracing_core::Metadata;
 use crate::escape::escape_into;
 use crate::fields::push_key;
 use crate::keys::Reserved;
+use crate::redact::Redaction;
 
 const SLOTS: usize = 64;
 
@@ -28,11 +30,18 @@ pub(crate) struct Keys {
     keys: String,
     /// Where each field's fragment ends in `keys`.
     ends: Vec<usize>,
+    /// Bit `i` set: field `i` holds a secret (fields past the 64th are checked as they come).
+    secrets: u64,
 }
 
 impl Keys {
     pub(crate) fn target(&self) -> &str {
         &self.target
+    }
+
+    /// Whether the field at `index` is known to hold a secret (`None`: past the 64th field).
+    pub(crate) fn is_secret(&self, index: usize) -> Option<bool> {
+        (index < 64).then(|| self.secrets & (1 << index) != 0)
     }
 
     /// The `,"key":` of the field at `index` of the callsite's field set.
@@ -42,16 +51,26 @@ impl Keys {
         self.keys.get(start..end)
     }
 
-    fn render(&mut self, meta: &'static Metadata<'static>, layer: usize, reserved: &Reserved) {
+    fn render(
+        &mut self,
+        meta: &'static Metadata<'static>,
+        layer: usize,
+        reserved: &Reserved,
+        redaction: &Redaction,
+    ) {
         self.meta = meta as *const Metadata<'static> as usize;
         self.layer = layer;
         self.target.clear();
         escape_into(&mut self.target, meta.target());
         self.keys.clear();
         self.ends.clear();
-        for field in meta.fields() {
+        self.secrets = 0;
+        for (i, field) in meta.fields().iter().enumerate() {
             push_key(&mut self.keys, field.name(), reserved);
             self.ends.push(self.keys.len());
+            if i < 64 && redaction.is_secret(field.name()) {
+                self.secrets |= 1 << i;
+            }
         }
     }
 }
@@ -67,6 +86,7 @@ pub(crate) fn with_keys<R>(
     meta: &'static Metadata<'static>,
     layer: usize,
     reserved: &Reserved,
+    redaction: &Redaction,
     f: impl FnOnce(&Keys) -> R,
 ) -> Option<R> {
     CACHE
@@ -78,7 +98,7 @@ pub(crate) fn with_keys<R>(
             let address = meta as *const Metadata<'static> as usize;
             let slot = &mut cache[(address >> 4) % SLOTS];
             if slot.meta != address || slot.layer != layer {
-                slot.render(meta, layer, reserved);
+                slot.render(meta, layer, reserved, redaction);
             }
             Some(f(slot))
         })

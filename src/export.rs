@@ -18,6 +18,8 @@ use opentelemetry_sdk::logs::{LogBatch, LogExporter};
 use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
 use opentelemetry_sdk::Resource;
 
+use crate::redact::Redaction;
+
 /// A one-worker multi-thread Tokio runtime that the exporters run on.
 ///
 /// It is shut down with `shutdown_background`, never dropped in place: dropping a runtime inside
@@ -253,14 +255,19 @@ impl<E: LogExporter> LogExporter for Counting<E> {
     }
 }
 
-/// Wraps the span processor: counts the sampled spans that end, and applies the attribute value
-/// length limit (`OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT`), which `opentelemetry_sdk` 0.33 does
-/// not implement.
+/// Wraps the span processor: counts the sampled spans that end, redacts the values of secret
+/// attributes (of spans and of their events) before anything is exported, and applies the
+/// attribute value length limit (`OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT`), which
+/// `opentelemetry_sdk` 0.33 does not implement.
+///
+/// Redaction happens here because `tracing-opentelemetry` records field values into its spans
+/// itself, with no hook to change them on the way.
 #[derive(Debug)]
 pub(crate) struct Counted<P> {
     inner: P,
     delivery: Arc<Delivery>,
     value_length_limit: Option<usize>,
+    redaction: Redaction,
 }
 
 impl<P> Counted<P> {
@@ -268,11 +275,22 @@ impl<P> Counted<P> {
         inner: P,
         delivery: Arc<Delivery>,
         value_length_limit: Option<usize>,
+        redaction: Redaction,
     ) -> Self {
         Counted {
             inner,
             delivery,
             value_length_limit,
+            redaction,
+        }
+    }
+}
+
+/// Replaces the values of secret attributes by the marker.
+fn redact(attributes: &mut [KeyValue], redaction: &Redaction) {
+    for kv in attributes {
+        if redaction.is_secret(kv.key.as_str()) {
+            kv.value = Value::from(crate::redact::REDACTED);
         }
     }
 }
@@ -285,6 +303,10 @@ impl<P: SpanProcessor> SpanProcessor for Counted<P> {
     fn on_end(&self, mut span: SpanData) {
         if span.span_context.is_sampled() {
             Delivery::add(&self.delivery.spans_ended, 1);
+        }
+        redact(&mut span.attributes, &self.redaction);
+        for event in span.events.events.iter_mut() {
+            redact(&mut event.attributes, &self.redaction);
         }
         if let Some(limit) = self.value_length_limit {
             truncate_values(&mut span.attributes, limit);

@@ -8,6 +8,7 @@ use tracing_core::field::{Field, Visit};
 
 use crate::escape::{limited_debug_into, limited_display_into, limited_str_into};
 use crate::keys::Reserved;
+use crate::redact::Redaction;
 
 /// How much of a line user data may take: what keeps a line a line, whatever the fields hold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,6 +26,13 @@ pub(crate) const OTEL_NAME: &str = "otel.name";
 
 pub(crate) fn is_otel_meta(name: &str) -> bool {
     name.starts_with("otel.")
+}
+
+/// Appends the value of a secret field: the marker, as a JSON string.
+pub(crate) fn push_redacted(buf: &mut String) {
+    buf.push('"');
+    buf.push_str(crate::redact::REDACTED);
+    buf.push('"');
 }
 
 /// Appends `,"key":` with `key` renamed to `fields.<key>` when it is reserved.
@@ -110,12 +118,14 @@ impl SpanFields {
         record: impl FnOnce(&mut dyn Visit),
         reserved: &Reserved,
         limits: Limits,
+        redaction: &Redaction,
     ) -> Self {
         let mut fields = SpanFields::default();
         record(&mut SpanFieldVisitor {
             fields: &mut fields,
             reserved,
             limits,
+            redaction,
         });
         fields
     }
@@ -163,6 +173,7 @@ struct SpanFieldVisitor<'a> {
     fields: &'a mut SpanFields,
     reserved: &'a Reserved,
     limits: Limits,
+    redaction: &'a Redaction,
 }
 
 impl SpanFieldVisitor<'_> {
@@ -179,6 +190,12 @@ impl SpanFieldVisitor<'_> {
         let start = self.fields.json.len();
         push_key(&mut self.fields.json, name, self.reserved);
         self.fields.index.push((name, start, start));
+        if self.redaction.is_secret(name) {
+            // The value is never formatted: the fragment is complete with the marker.
+            push_redacted(&mut self.fields.json);
+            self.end();
+            return false;
+        }
         true
     }
 

@@ -31,6 +31,7 @@ use crate::env::{
 };
 use crate::export::{Counted, Counting, Delivery, ExportRuntime, OnRuntime};
 use crate::propagation::{BaggagePropagator, TraceContextPropagator};
+use crate::redact::Redaction;
 use crate::{JsonLayer, Preset, Stats};
 
 /// How long dropping the [`Guard`] may take at most, unless
@@ -88,6 +89,7 @@ pub fn builder(service_name: impl Into<String>) -> Builder {
         shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
         default_filter: DEFAULT_FILTER.to_owned(),
         panic_hook: true,
+        redaction: Redaction::default(),
     }
 }
 
@@ -99,6 +101,7 @@ pub struct Builder<W = fn() -> io::Stdout> {
     shutdown_timeout: Duration,
     default_filter: String,
     panic_hook: bool,
+    redaction: Redaction,
 }
 
 impl<W> fmt::Debug for Builder<W> {
@@ -109,6 +112,7 @@ impl<W> fmt::Debug for Builder<W> {
             .field("shutdown_timeout", &self.shutdown_timeout)
             .field("default_filter", &self.default_filter)
             .field("panic_hook", &self.panic_hook)
+            .field("redaction", &self.redaction)
             .finish_non_exhaustive()
     }
 }
@@ -131,6 +135,7 @@ where
             shutdown_timeout: self.shutdown_timeout,
             default_filter: self.default_filter,
             panic_hook: self.panic_hook,
+            redaction: self.redaction,
         }
     }
 
@@ -156,6 +161,32 @@ where
     /// By default, [`DEFAULT_FILTER`] (`info`).
     pub fn with_default_filter(mut self, directives: impl Into<String>) -> Self {
         self.default_filter = directives.into();
+        self
+    }
+
+    /// Redacts these field names too, besides
+    /// [`DEFAULT_REDACTED_FIELDS`](crate::DEFAULT_REDACTED_FIELDS), in the JSON lines and in every
+    /// exported span's attributes and events; see [`JsonLayer::with_redacted_fields`].
+    ///
+    /// By default, the default list only.
+    pub fn with_redacted_fields<I>(mut self, names: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        self.redaction.add_names(names);
+        self
+    }
+
+    /// Redacts, besides the list, every field whose name `predicate` accepts, in the lines and in
+    /// the exported spans.
+    ///
+    /// By default, none.
+    pub fn with_redaction(
+        mut self,
+        predicate: impl Fn(&str) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        self.redaction.set_predicate(predicate);
         self
     }
 
@@ -187,18 +218,23 @@ where
         let json = JsonLayer::new()
             .with_service_name(service.clone())
             .with_preset(self.preset)
+            .with_redaction_rules(self.redaction.clone())
             .with_writer(make_writer.clone());
         let stats = json.stats();
 
         let resource = resource(&service, &config);
         let delivery = Arc::new(Delivery::default());
         let mut runtime = None;
+        let lines = LineSink {
+            make_writer: &make_writer,
+            service: &service,
+            stats: &stats,
+        };
         let (tracer_provider, traces_choice) = tracer_provider(
             &config,
             &resource,
-            &make_writer,
-            &service,
-            &stats,
+            &lines,
+            &self.redaction,
             &delivery,
             &mut runtime,
         )?;
@@ -292,6 +328,13 @@ impl<'a, W: MakeWriter<'a>> MakeWriter<'a> for Shared<W> {
     fn make_writer_for(&'a self, meta: &tracing::Metadata<'_>) -> Self::Writer {
         self.0.make_writer_for(meta)
     }
+}
+
+/// Where the lines go: what the console span exporter shares with the JSON layer.
+struct LineSink<'a, W> {
+    make_writer: &'a Shared<W>,
+    service: &'a str,
+    stats: &'a Stats,
 }
 
 /// What the init chose for spans, for the startup line.
@@ -436,9 +479,8 @@ macro_rules! otlp_exporter {
 fn tracer_provider<W>(
     config: &EnvConfig,
     resource: &Resource,
-    make_writer: &Shared<W>,
-    service: &str,
-    stats: &Stats,
+    lines: &LineSink<'_, W>,
+    redaction: &Redaction,
     delivery: &Arc<Delivery>,
     runtime: &mut Option<ExportRuntime>,
 ) -> Result<(SdkTracerProvider, TracesChoice), InitError>
@@ -479,11 +521,16 @@ where
         TracesChoice::Console => builder
             .with_span_processor(Counted::new(
                 SimpleSpanProcessor::new(Counting::new(
-                    ConsoleExporter::new(make_writer.clone(), service, stats.clone()),
+                    ConsoleExporter::new(
+                        lines.make_writer.clone(),
+                        lines.service,
+                        lines.stats.clone(),
+                    ),
                     delivery.clone(),
                 )),
                 delivery.clone(),
                 value_limit,
+                redaction.clone(),
             ))
             .build(),
         TracesChoice::Otlp { .. } => {
@@ -502,7 +549,12 @@ where
                 .with_batch_config(batch)
                 .build();
             builder
-                .with_span_processor(Counted::new(processor, delivery.clone(), value_limit))
+                .with_span_processor(Counted::new(
+                    processor,
+                    delivery.clone(),
+                    value_limit,
+                    redaction.clone(),
+                ))
                 .build()
         }
     };

@@ -21,10 +21,11 @@ use tracing_subscriber::Layer;
 use crate::callsite::Keys;
 use crate::escape::{limited_debug_into, limited_display_into, limited_str_into, quoted_into};
 use crate::exception::Exception;
-use crate::fields::{push_key, Limits, SpanFields, ValueSink};
+use crate::fields::{push_key, push_redacted, Limits, SpanFields, ValueSink};
 use crate::ids::SpanIds;
 use crate::keys::Reserved;
 use crate::preset::{Preset, PresetConfig};
+use crate::redact::Redaction;
 use crate::stats::Stats;
 
 /// The service name a layer writes until [`JsonLayer::with_service_name`] sets one (the
@@ -51,6 +52,7 @@ pub struct JsonLayer<W = fn() -> io::Stdout> {
     service_kv: Box<str>,
     reserved: Reserved,
     limits: Limits,
+    redaction: Redaction,
     gcp_project_id: Option<String>,
     preset: PresetConfig,
     dispatch: OnceLock<WeakDispatch>,
@@ -86,6 +88,7 @@ impl JsonLayer {
                 value_len: DEFAULT_MAX_VALUE_LEN,
                 fields: DEFAULT_MAX_FIELDS,
             },
+            redaction: Redaction::default(),
             gcp_project_id: None,
             preset: PresetConfig::default(),
             dispatch: OnceLock::new(),
@@ -112,6 +115,7 @@ impl<W> JsonLayer<W> {
             service_kv: self.service_kv,
             reserved: self.reserved,
             limits: self.limits,
+            redaction: self.redaction,
             gcp_project_id: self.gcp_project_id,
             preset: self.preset,
             dispatch: self.dispatch,
@@ -195,6 +199,38 @@ impl<W> JsonLayer<W> {
     /// By default, [`DEFAULT_MAX_FIELDS`] (128).
     pub fn with_max_fields(mut self, fields: usize) -> Self {
         self.limits.fields = fields;
+        self
+    }
+
+    /// Redacts these field names too, besides [`DEFAULT_REDACTED_FIELDS`](crate::DEFAULT_REDACTED_FIELDS):
+    /// their values are written as `"[REDACTED]"` (never formatted), in event and span fields. A
+    /// name matches an entry whole or as its last `.`/`_`/`-` segment, case-insensitively.
+    ///
+    /// By default, the default list only.
+    pub fn with_redacted_fields<I>(mut self, names: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        self.redaction.add_names(names);
+        self
+    }
+
+    /// Redacts, besides the list, every field whose name `predicate` accepts.
+    ///
+    /// By default, none.
+    pub fn with_redaction(
+        mut self,
+        predicate: impl Fn(&str) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        self.redaction.set_predicate(predicate);
+        self
+    }
+
+    /// Replaces the redaction rules whole (the init's builder sets them once for both layers).
+    #[cfg(feature = "init")]
+    pub(crate) fn with_redaction_rules(mut self, redaction: Redaction) -> Self {
+        self.redaction = redaction;
         self
     }
 
@@ -297,7 +333,12 @@ where
 
     fn on_new_span(&self, attrs: &span::Attributes<'_>, id: &span::Id, ctx: Context<'_, S>) {
         // Field values are formatted before any lock is taken: their `Debug` impls may log.
-        let fields = SpanFields::collect(|v| attrs.record(v), &self.reserved, self.limits);
+        let fields = SpanFields::collect(
+            |v| attrs.record(v),
+            &self.reserved,
+            self.limits,
+            &self.redaction,
+        );
         if let Some(span) = ctx.span(id) {
             span.extensions_mut().insert(SpanState {
                 fields,
@@ -307,7 +348,12 @@ where
     }
 
     fn on_record(&self, id: &span::Id, values: &span::Record<'_>, ctx: Context<'_, S>) {
-        let later = SpanFields::collect(|v| values.record(v), &self.reserved, self.limits);
+        let later = SpanFields::collect(
+            |v| values.record(v),
+            &self.reserved,
+            self.limits,
+            &self.redaction,
+        );
         if let Some(span) = ctx.span(id) {
             if let Some(state) = span.extensions_mut().get_mut::<SpanState>() {
                 state.fields.merge(later, self.limits);
@@ -375,6 +421,7 @@ where
                 event.metadata(),
                 self.stats.key(),
                 &self.reserved,
+                &self.redaction,
                 |keys| {
                     self.write_event_with(event, None, ctx, buffers, Some(keys));
                     written = true;
@@ -427,6 +474,7 @@ where
             seen,
             reserved: &self.reserved,
             limits: self.limits,
+            redaction: &self.redaction,
             dropped: 0,
             keys,
             exception: exception.as_ref(),
@@ -647,6 +695,7 @@ struct EventVisitor<'a> {
     seen: &'a mut Vec<&'static str>,
     reserved: &'a Reserved,
     limits: Limits,
+    redaction: &'a Redaction,
     /// Fields not written because the line already had [`Limits::fields`] of them.
     dropped: usize,
     /// The callsite's rendered keys, when the cache gave them.
@@ -676,6 +725,15 @@ impl EventVisitor<'_> {
         match self.keys.and_then(|keys| keys.key(field.index())) {
             Some(rendered) => self.fields.push_str(rendered),
             None => push_key(self.fields, name, self.reserved),
+        }
+        let secret = self
+            .keys
+            .and_then(|keys| keys.is_secret(field.index()))
+            .unwrap_or_else(|| self.redaction.is_secret(name));
+        if secret {
+            // The value is never formatted.
+            push_redacted(self.fields);
+            return false;
         }
         true
     }

@@ -173,6 +173,17 @@
 //!   event's. The same exception (same message) is recorded once per span, however many times it is
 //!   logged on its way up.
 //!
+//! # Redaction
+//!
+//! Fields whose names hold secrets ([`DEFAULT_REDACTED_FIELDS`]: `password`, `passwd`, `secret`,
+//! `token`, `api_key`, `authorization`, `cookie`, `set-cookie`, also as the last segment of a
+//! longer name such as `db_password` or `x-api-key`) are written as `"[REDACTED]"`: in the JSON
+//! lines their values are never even formatted; in the spans the [`init`] exports (OTLP or console)
+//! they are replaced before export. Extend the list with [`JsonLayer::with_redacted_fields`] or
+//! [`Builder::with_redacted_fields`], or add a predicate with `with_redaction`. Composed by hand,
+//! [`otel_layer`] alone does not redact: `tracing-opentelemetry` records field values into its
+//! spans itself.
+//!
 //! # Presets
 //!
 //! [`JsonLayer::with_preset`] adds a log backend's own correlation keys ([`Preset`]: Google Cloud,
@@ -225,6 +236,7 @@ mod otel;
 mod panic;
 mod preset;
 pub mod propagation;
+mod redact;
 
 #[cfg(feature = "reqwest")]
 pub mod client;
@@ -241,6 +253,7 @@ pub use init::{
 pub use json::{JsonLayer, DEFAULT_MAX_FIELDS, DEFAULT_MAX_VALUE_LEN, DEFAULT_SERVICE_NAME};
 pub use otel::{otel_layer, OtelLayer, DEFAULT_SPAN_EVENTS};
 pub use preset::Preset;
+pub use redact::{DEFAULT_REDACTED_FIELDS, REDACTED};
 pub use stats::Stats;
 
 pub use opentelemetry;

@@ -64,6 +64,19 @@ fn child() {
             let _e = span.enter();
             info!("handled");
         }
+        "secrets" => {
+            let _guard = tracing_correlate::builder("checkout")
+                .with_redacted_fields(["ssn"])
+                .try_init()
+                .unwrap();
+            let span = info_span!("login", api_key = "k-123", user = "ada");
+            let _e = span.enter();
+            tracing::warn!(
+                password = "hunter2",
+                customer.ssn = "123-45-6789",
+                "weak password"
+            );
+        }
         "twice" => {
             let _guard = tracing_correlate::init("checkout");
             let err = tracing_correlate::try_init("checkout").unwrap_err();
@@ -756,6 +769,56 @@ fn a_panic_is_an_error_line_with_its_exception_and_marks_the_span() {
         run.stderr.contains("invariant broken: 42"),
         "the previous hook ran too"
     );
+}
+
+const SECRETS: [&str; 3] = ["k-123", "hunter2", "123-45-6789"];
+
+#[test]
+fn secrets_reach_neither_the_lines_nor_the_console_spans() {
+    let run = run("secrets", &[]);
+    assert!(run.success, "{}", run.stderr);
+    let line = run.with_message("weak password");
+    assert_eq!(line["password"], "[REDACTED]");
+    assert_eq!(line["customer.ssn"], "[REDACTED]");
+    assert_eq!(line["api_key"], "[REDACTED]");
+    let span = run
+        .spans()
+        .into_iter()
+        .find(|s| s["name"] == "login")
+        .unwrap();
+    assert_eq!(span["attributes"]["api_key"], "[REDACTED]");
+    assert_eq!(span["attributes"]["user"], "ada");
+    let event = &span["events"][0];
+    assert_eq!(event["attributes"]["password"], "[REDACTED]");
+    assert_eq!(event["attributes"]["customer.ssn"], "[REDACTED]");
+    let all: String = run.lines.iter().map(|l| l.to_string()).collect();
+    for secret in SECRETS {
+        assert!(!all.contains(secret), "{secret} in the output");
+    }
+}
+
+#[test]
+fn secrets_never_reach_the_collector() {
+    let rt = runtime();
+    let server = collector(&rt, Protocol::HttpBinary);
+    let run = run(
+        "secrets",
+        &[("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint(&server))],
+    );
+    assert!(run.success, "{}", run.stderr);
+    rt.block_on(server.wait_for_spans(1, Duration::from_secs(10)))
+        .unwrap();
+    let spans = rt.block_on(server.with_collector(|c| {
+        c.spans()
+            .iter()
+            .map(|s| format!("{:?}", s.span()))
+            .collect::<Vec<_>>()
+    }));
+    assert_eq!(spans.len(), 1);
+    assert!(spans[0].contains("[REDACTED]"), "{}", spans[0]);
+    for secret in SECRETS {
+        assert!(!spans[0].contains(secret), "{secret} reached the collector");
+    }
 }
 
 #[test]
