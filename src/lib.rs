@@ -9,7 +9,11 @@
 //! - [`otel_layer()`] is `tracing-opentelemetry`'s layer, set up so that errors become
 //!   OpenTelemetry exceptions once, by the conventions;
 //! - [`record_exception`] and [`SpanExt::record_exception`] do what the OpenTelemetry SDKs'
-//!   `span.record_exception(e)` does, and `#[instrument(err)]` and ERROR events map the same way.
+//!   `span.record_exception(e)` does, and `#[instrument(err)]` and ERROR events map the same way;
+//! - [`init`] does all of it in one line of `main`, configured by the standard `OTEL_*`
+//!   environment, exporting over OTLP or to the console;
+//! - [`propagation`], [`server`] and [`client`] carry one trace across services, strictly by the W3C
+//!   specifications.
 //!
 //! Library code needs none of this: it uses `tracing` and `#[instrument]`, and its spans and errors
 //! flow through these layers in the service that installs them.
@@ -204,6 +208,12 @@
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | `init` | on | [`init`], [`try_init`], [`builder`], [`Guard`]: OTLP export through `opentelemetry-otlp` (gRPC, HTTP/protobuf, HTTP/JSON), console spans, the `OTEL_*` environment, the panic hook |
+//! | `tower` | off | [`server::TraceLayer`]: one server span per request, for any `tower` HTTP service |
+//! | `axum` | off | with `tower`: `http.route` from axum's matched route, `client.address` from `ConnectInfo` |
+//! | `reqwest` | off | [`client::TracingMiddleware`] for `reqwest-middleware`: one client span per request, context injected |
+//!
+//! [`propagation`] (the W3C propagators and the `extract`/`inject` helpers for headers and message
+//! payloads) needs no feature.
 //!
 //! Without `init`, the layers need only `tracing-subscriber`, `tracing-opentelemetry`,
 //! `opentelemetry` and `opentelemetry_sdk`.
