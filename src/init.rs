@@ -720,14 +720,21 @@ impl Drop for Guard {
         // process still has, as one JSON line (counting the shutdown line's own failure too).
         let lines_lost = state.stats.write_errors() + state.stats.dropped_reentrant();
         if lines_lost > 0 {
-            let mut line = String::from("{\"timestamp\":\"");
-            crate::timestamp::push_now(&mut line);
-            line.push_str("\",\"level\":\"WARN\",\"service\":");
-            crate::escape::quoted_into(&mut line, &state.service);
-            line.push_str(&format!(
-                ",\"target\":\"tracing_correlate\",\"message\":\"telemetry shut down; some was not delivered\",\"spans_exported\":{exported},\"spans_lost\":{spans_lost},\"logs_lost\":{logs_lost},\"lines_lost\":{lines_lost},\"shutdown_ms\":{elapsed_ms},\"timed_out\":{}}}",
-                !in_time
-            ));
+            let mut timestamp = String::new();
+            crate::timestamp::push_now(&mut timestamp);
+            let line = serde_json::json!({
+                "timestamp": timestamp,
+                "level": "WARN",
+                "service": state.service,
+                "target": "tracing_correlate",
+                "message": "telemetry shut down; some was not delivered",
+                "spans_exported": exported,
+                "spans_lost": spans_lost,
+                "logs_lost": logs_lost,
+                "lines_lost": lines_lost,
+                "shutdown_ms": elapsed_ms,
+                "timed_out": !in_time,
+            });
             let _ = writeln!(io::stderr(), "{line}");
         }
         match state.runtime {

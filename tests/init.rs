@@ -7,7 +7,6 @@
 mod support;
 
 use std::net::TcpListener;
-use std::process::Command;
 use std::time::Duration;
 
 use mock_collector::{MockServer, Protocol, ServerHandle};
@@ -157,23 +156,7 @@ impl Run {
 
 /// Runs scenario `scenario` in a child with exactly the OpenTelemetry environment `env`.
 fn run(scenario: &str, env: &[(&str, &str)]) -> Run {
-    let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args([
-        "child",
-        "--exact",
-        "--ignored",
-        "--nocapture",
-        "--quiet",
-        "--test-threads=1",
-    ]);
-    for (key, _) in std::env::vars() {
-        if key.starts_with("OTEL_")
-            || key == "RUST_LOG"
-            || key.starts_with("RUST_") && key.contains("BACKTRACE")
-        {
-            cmd.env_remove(key);
-        }
-    }
+    let mut cmd = support::child::command();
     cmd.env("TC_SCENARIO", scenario)
         .env("RUST_LIB_BACKTRACE", "0");
     for (k, v) in env {

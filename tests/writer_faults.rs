@@ -247,23 +247,7 @@ impl Run {
 const MIRROR: &str = "mirror: ";
 
 fn run_child(fault: &str, mirrored: bool) -> Run {
-    let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args([
-        "child",
-        "--exact",
-        "--ignored",
-        "--nocapture",
-        "--quiet",
-        "--test-threads=1",
-    ]);
-    for (key, _) in std::env::vars() {
-        if key.starts_with("OTEL_")
-            || key == "RUST_LOG"
-            || key.starts_with("RUST_") && key.contains("BACKTRACE")
-        {
-            cmd.env_remove(key);
-        }
-    }
+    let mut cmd = support::child::command();
     cmd.env("TC_FAULT", fault);
     if mirrored {
         cmd.env("TC_MIRRORED", "1");

@@ -2,6 +2,7 @@
 //! in-memory span exporter, and a line parser that rejects duplicate keys.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod child;
 pub mod collector;
 pub mod runtime;
 
