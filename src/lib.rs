@@ -236,6 +236,8 @@ mod exception;
 #[cfg(feature = "init")]
 mod export;
 mod fields;
+#[doc(hidden)]
+pub mod fuzzing;
 mod ids;
 #[cfg(feature = "init")]
 mod init;
