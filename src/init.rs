@@ -31,7 +31,7 @@ use crate::env::{
 };
 use crate::export::{Counted, Counting, Delivery, ExportRuntime, OnRuntime};
 use crate::propagation::{BaggagePropagator, TraceContextPropagator};
-use crate::redact::Redaction;
+use crate::redact::{RedactEvents, Redaction};
 use crate::{JsonLayer, Preset, Stats};
 
 /// How long dropping the [`Guard`] may take at most, unless
@@ -252,14 +252,20 @@ where
             }
         };
         let logs_layer = logger_provider.as_ref().map(|provider| {
-            opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge::new(provider)
-                .with_filter(filter_fn(|meta| !crate::otel::is_sdk_target(meta.target())))
+            RedactEvents {
+                inner: opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge::new(
+                    provider,
+                ),
+                redaction: self.redaction.clone(),
+            }
+            .with_filter(filter_fn(|meta| !crate::otel::is_sdk_target(meta.target())))
         });
         let subscriber = tracing_subscriber::registry()
             .with(filter)
-            .with(crate::otel_layer(
-                tracer_provider.tracer("tracing-correlate"),
-            ))
+            .with(
+                crate::otel_layer(tracer_provider.tracer("tracing-correlate"))
+                    .with_redaction_rules(self.redaction.clone()),
+            )
             .with(json)
             .with(logs_layer);
         // Set before the subscriber, so the SDK's own "provider set" line is not logged.

@@ -181,12 +181,20 @@
 //!
 //! Fields whose names hold secrets ([`DEFAULT_REDACTED_FIELDS`]: `password`, `passwd`, `secret`,
 //! `token`, `api_key`, `authorization`, `cookie`, `set-cookie`, also as the last segment of a
-//! longer name such as `db_password` or `x-api-key`) are written as `"[REDACTED]"`: in the JSON
-//! lines their values are never even formatted; in the spans the [`init`] exports (OTLP or console)
-//! they are replaced before export. Extend the list with [`JsonLayer::with_redacted_fields`] or
-//! [`Builder::with_redacted_fields`], or add a predicate with `with_redaction`. Composed by hand,
-//! [`otel_layer`] alone does not redact: `tracing-opentelemetry` records field values into its
-//! spans itself.
+//! longer name such as `db_password` or `x-api-key`) are written as `"[REDACTED]"`, and their
+//! values are never even formatted:
+//!
+//! - in the JSON lines ([`JsonLayer`]);
+//! - in the OpenTelemetry spans, as span attributes and span event attributes ([`OtelLayer`]: it
+//!   hands `tracing-opentelemetry` a copy of the values of a callsite that has a secret field,
+//!   with the marker in their place);
+//! - in the OTLP log records of `OTEL_LOGS_EXPORTER=otlp` ([`init`]);
+//! - and, as a last line, in every span the [`init`] exports, whatever set its attributes (an
+//!   attribute added with `OpenTelemetrySpanExt::set_attribute` included).
+//!
+//! Extend the list with `with_redacted_fields` or add a predicate with `with_redaction`, on
+//! [`JsonLayer`], [`OtelLayer`] or, for both at once, the init's [`Builder`]. Composed by hand,
+//! give both layers the same rules.
 //!
 //! # Presets
 //!

@@ -44,6 +44,7 @@ use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Layer;
 
 use crate::exception::Exception;
+use crate::redact::{with_redacted, Redaction, REDACTED};
 
 /// Crates whose events and spans never become OpenTelemetry data: the SDK itself and the stacks
 /// its exporters use. A prefix matches the crate and its modules (`h2` and `h2::codec`, not `h2o`);
@@ -65,6 +66,8 @@ pub struct OtelLayer<S, T> {
     inner: OpenTelemetryLayer<S, T>,
     /// Events at this level or more severe become span events (exceptions always do).
     span_events: LevelFilter,
+    /// Secret fields are handed to the inner layer as [`REDACTED`](crate::REDACTED).
+    redaction: Redaction,
     dispatch: OnceLock<WeakDispatch>,
     _subscriber: PhantomData<fn(S)>,
 }
@@ -111,6 +114,7 @@ where
             .with_error_records_to_exceptions(false)
             .with_tracked_inactivity(false),
         span_events: DEFAULT_SPAN_EVENTS,
+        redaction: Redaction::default(),
         dispatch: OnceLock::new(),
         _subscriber: PhantomData,
     }
@@ -175,6 +179,40 @@ where
             span_events: level,
             ..self
         }
+    }
+
+    /// Redacts these field names too, besides [`DEFAULT_REDACTED_FIELDS`](crate::DEFAULT_REDACTED_FIELDS):
+    /// the OpenTelemetry span gets `"[REDACTED]"` as their attribute (span fields) or span event
+    /// attribute (event fields), and their values are never formatted. Matching is as in
+    /// [`JsonLayer::with_redacted_fields`](crate::JsonLayer::with_redacted_fields); give both
+    /// layers the same list.
+    ///
+    /// By default, the default list only.
+    pub fn with_redacted_fields<I>(mut self, names: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        self.redaction.add_names(names);
+        self
+    }
+
+    /// Redacts, besides the list, every field whose name `predicate` accepts.
+    ///
+    /// By default, none.
+    pub fn with_redaction(
+        mut self,
+        predicate: impl Fn(&str) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        self.redaction.set_predicate(predicate);
+        self
+    }
+
+    /// Replaces the redaction rules whole (the init's builder sets them once for every layer).
+    #[cfg(feature = "init")]
+    pub(crate) fn with_redaction_rules(mut self, redaction: Redaction) -> Self {
+        self.redaction = redaction;
+        self
     }
 
     fn map_inner(
@@ -270,9 +308,32 @@ where
         };
         drop(span);
         if let (Some(exception), true) = (exception, is_new) {
-            let attributes = exception_attributes(event, &exception);
+            let attributes = exception_attributes(event, &exception, &self.redaction);
             self.with_otel_span(id, |otel| otel.add_event("exception", attributes));
         }
+    }
+
+    /// Hands `event` to `tracing-opentelemetry` as a span event, its secret fields redacted.
+    fn inner_on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        let meta = event.metadata();
+        let secrets = self.redaction.secrets(meta);
+        if secrets.is_empty() {
+            return self.inner.on_event(event, ctx);
+        }
+        with_redacted(
+            meta.fields(),
+            secrets,
+            &self.redaction,
+            |visitor| event.record(visitor),
+            |values| {
+                let redacted = if event.is_contextual() {
+                    Event::new(meta, values)
+                } else {
+                    Event::new_child_of(event.parent().cloned(), meta, values)
+                };
+                self.inner.on_event(&redacted, ctx);
+            },
+        );
     }
 
     /// Sets the span's final status from what its ERROR events said.
@@ -333,7 +394,11 @@ fn plain_description(event: &Event<'_>) -> String {
 }
 
 /// The attributes of an `exception` span event: the exception's, then the event's other fields.
-fn exception_attributes(event: &Event<'_>, exception: &Exception) -> Vec<KeyValue> {
+fn exception_attributes(
+    event: &Event<'_>,
+    exception: &Exception,
+    redaction: &Redaction,
+) -> Vec<KeyValue> {
     let mut attributes = Vec::with_capacity(8);
     if let Some(type_name) = &exception.type_name {
         attributes.push(KeyValue::new("exception.type", type_name.clone()));
@@ -355,6 +420,7 @@ fn exception_attributes(event: &Event<'_>, exception: &Exception) -> Vec<KeyValu
     event.record(&mut AttributeVisitor {
         attributes: &mut attributes,
         exception,
+        redaction,
     });
     attributes
 }
@@ -362,35 +428,43 @@ fn exception_attributes(event: &Event<'_>, exception: &Exception) -> Vec<KeyValu
 struct AttributeVisitor<'a> {
     attributes: &'a mut Vec<KeyValue>,
     exception: &'a Exception,
+    redaction: &'a Redaction,
 }
 
 impl AttributeVisitor<'_> {
-    fn push(&mut self, field: &Field, value: impl Into<Value>) {
+    /// Adds the field as an attribute; `value` is not called for a secret field.
+    fn push<V: Into<Value>>(&mut self, field: &Field, value: impl FnOnce() -> V) {
         let name = field.name();
-        if !self.exception.owns_field(name) && !name.starts_with("log.") {
-            self.attributes.push(KeyValue::new(name, value.into()));
+        if self.exception.owns_field(name) || name.starts_with("log.") {
+            return;
         }
+        let value = if self.redaction.is_secret(name) {
+            Value::from(REDACTED)
+        } else {
+            value().into()
+        };
+        self.attributes.push(KeyValue::new(name, value));
     }
 }
 
 impl Visit for AttributeVisitor<'_> {
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.push(field, value);
+        self.push(field, || value);
     }
     fn record_f64(&mut self, field: &Field, value: f64) {
-        self.push(field, value);
+        self.push(field, || value);
     }
     fn record_bool(&mut self, field: &Field, value: bool) {
-        self.push(field, value);
+        self.push(field, || value);
     }
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.push(field, value.to_owned());
+        self.push(field, || value.to_owned());
     }
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        self.push(field, value.to_string());
+        self.push(field, || value.to_string());
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.push(field, format!("{value:?}"));
+        self.push(field, || format!("{value:?}"));
     }
 }
 
@@ -418,13 +492,47 @@ where
     }
 
     fn on_new_span(&self, attrs: &span::Attributes<'_>, id: &span::Id, ctx: Context<'_, S>) {
-        if !is_sdk_target(attrs.metadata().target()) {
-            self.inner.on_new_span(attrs, id, ctx);
+        let meta = attrs.metadata();
+        if is_sdk_target(meta.target()) {
+            return;
         }
+        let secrets = self.redaction.secrets(meta);
+        if secrets.is_empty() {
+            return self.inner.on_new_span(attrs, id, ctx);
+        }
+        with_redacted(
+            meta.fields(),
+            secrets,
+            &self.redaction,
+            |visitor| attrs.record(visitor),
+            |values| {
+                let redacted = if attrs.is_root() {
+                    span::Attributes::new_root(meta, values)
+                } else if let Some(parent) = attrs.parent() {
+                    span::Attributes::child_of(parent.clone(), meta, values)
+                } else {
+                    span::Attributes::new(meta, values)
+                };
+                self.inner.on_new_span(&redacted, id, ctx);
+            },
+        );
     }
 
     fn on_record(&self, id: &span::Id, values: &span::Record<'_>, ctx: Context<'_, S>) {
-        self.inner.on_record(id, values, ctx);
+        let Some(meta) = ctx.metadata(id) else {
+            return self.inner.on_record(id, values, ctx);
+        };
+        let secrets = self.redaction.secrets(meta);
+        if secrets.is_empty() {
+            return self.inner.on_record(id, values, ctx);
+        }
+        with_redacted(
+            meta.fields(),
+            secrets,
+            &self.redaction,
+            |visitor| values.record(visitor),
+            |values| self.inner.on_record(id, &span::Record::new(values), ctx),
+        );
     }
 
     fn on_follows_from(&self, id: &span::Id, follows: &span::Id, ctx: Context<'_, S>) {
@@ -439,7 +547,7 @@ where
         let as_span_event = self.span_events >= *meta.level();
         if *meta.level() != Level::ERROR {
             if as_span_event {
-                self.inner.on_event(event, ctx);
+                self.inner_on_event(event, ctx);
             }
             return;
         }
@@ -449,7 +557,7 @@ where
         let exception = Exception::from_event(event);
         if exception.is_none() && as_span_event {
             // A plain ERROR event stays an ordinary span event; its status is set at close.
-            self.inner.on_event(event, ctx.clone());
+            self.inner_on_event(event, ctx.clone());
         }
         self.on_error_event(event, exception, &id, &ctx);
     }

@@ -7,8 +7,15 @@
 //! `http.request.header.authorization` and `set-cookie` are secret; `token_count` and `secretary`
 //! are not.
 
+use std::cell::Cell;
 use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+
+use tracing_core::field::{display, DisplayValue, Field, FieldSet, Value, ValueSet, Visit};
+use tracing_core::Metadata;
+#[cfg(feature = "init")]
+use tracing_subscriber::layer::Context;
 
 /// What a secret field's value becomes.
 pub const REDACTED: &str = "[REDACTED]";
@@ -33,6 +40,8 @@ pub(crate) struct Redaction {
     /// Normalised: lowercase, `-` as `_`.
     names: Vec<String>,
     predicate: Option<Predicate>,
+    /// This set of rules' identity in the per-thread cache of [`Redaction::secrets`].
+    id: usize,
 }
 
 /// A user's rule: whether a field name holds a secret.
@@ -55,6 +64,7 @@ impl Default for Redaction {
                 .map(|n| normalise(n))
                 .collect(),
             predicate: None,
+            id: next_id(),
         }
     }
 }
@@ -79,6 +89,7 @@ impl Redaction {
     {
         self.names
             .extend(names.into_iter().map(|n| normalise(n.as_ref())));
+        self.id = next_id();
     }
 
     pub(crate) fn set_predicate(
@@ -86,20 +97,380 @@ impl Redaction {
         predicate: impl Fn(&str) -> bool + Send + Sync + 'static,
     ) {
         self.predicate = Some(Arc::new(predicate));
+        self.id = next_id();
     }
 
-    /// Whether the field `name` holds a secret.
+    /// Whether the field `name` holds a secret. Compares byte by byte, without allocating: it runs
+    /// for every span field the JSON layer records.
     pub(crate) fn is_secret(&self, name: &str) -> bool {
         if self.predicate.as_ref().is_some_and(|p| p(name)) {
             return true;
         }
-        let name = normalise(name);
+        let name = name.as_bytes();
         self.names.iter().any(|entry| {
-            name == *entry
-                || name
-                    .strip_suffix(entry.as_str())
-                    .is_some_and(|rest| rest.ends_with('.') || rest.ends_with('_'))
+            let entry = entry.as_bytes();
+            let Some(start) = name.len().checked_sub(entry.len()) else {
+                return false;
+            };
+            let tail_matches = name[start..]
+                .iter()
+                .zip(entry)
+                .all(|(&n, &e)| normalise_byte(n) == e);
+            tail_matches && (start == 0 || matches!(name[start - 1], b'.' | b'_' | b'-'))
         })
+    }
+
+    /// Which fields of `meta`'s callsite hold secrets, from a per-thread cache: the
+    /// OpenTelemetry layer asks on every span and span event, and only callsites with a secret
+    /// pay for a copy of their values ([`with_redacted`]).
+    pub(crate) fn secrets(&self, meta: &'static Metadata<'static>) -> Secrets {
+        let address = meta as *const Metadata<'static> as usize;
+        let compute = || Secrets::of(meta, self);
+        SECRETS
+            .try_with(|cache| {
+                let slot = &cache[(address >> 4) % SECRET_SLOTS];
+                let (slot_meta, slot_rules, secrets) = slot.get();
+                if slot_meta == address && slot_rules == self.id {
+                    return secrets;
+                }
+                let secrets = compute();
+                slot.set((address, self.id, secrets));
+                secrets
+            })
+            .unwrap_or_else(|_| compute())
+    }
+}
+
+/// `-` as `_`, ASCII lowercase: what [`normalise`] does to each byte (UTF-8 continuation and
+/// lead bytes are left alone, as `char::to_ascii_lowercase` leaves non-ASCII characters).
+fn normalise_byte(b: u8) -> u8 {
+    if b == b'-' {
+        b'_'
+    } else {
+        b.to_ascii_lowercase()
+    }
+}
+
+/// Gives each set of rules its own identity, for the per-thread cache: a change to the rules
+/// (a name added, a predicate set) gives a new one.
+fn next_id() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+const SECRET_SLOTS: usize = 64;
+
+thread_local! {
+    /// Direct-mapped by callsite address: (callsite, rules id, secrets); 0 when empty.
+    static SECRETS: [Cell<(usize, usize, Secrets)>; SECRET_SLOTS] =
+        const { [const { Cell::new((0, 0, Secrets::NONE)) }; SECRET_SLOTS] };
+}
+
+/// The secret fields of one callsite.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Secrets {
+    /// Bit `i` set: field `i` holds a secret.
+    mask: u64,
+    /// The callsite has more than 64 fields, some of them past the 64th secret: those are
+    /// checked by name.
+    wide: bool,
+}
+
+impl Secrets {
+    const NONE: Secrets = Secrets {
+        mask: 0,
+        wide: false,
+    };
+
+    fn of(meta: &Metadata<'_>, redaction: &Redaction) -> Secrets {
+        let mut secrets = Secrets::NONE;
+        for (i, field) in meta.fields().iter().enumerate() {
+            if redaction.is_secret(field.name()) {
+                if i < 64 {
+                    secrets.mask |= 1 << i;
+                } else {
+                    secrets.wide = true;
+                }
+            }
+        }
+        secrets
+    }
+
+    /// Whether the callsite has no secret field at all (the common case: nothing to copy).
+    pub(crate) fn is_empty(self) -> bool {
+        self.mask == 0 && !self.wide
+    }
+
+    fn contains(self, field: &Field, redaction: &Redaction) -> bool {
+        match field.index() {
+            i if i < 64 => self.mask & (1 << i) != 0,
+            _ => self.wide && redaction.is_secret(field.name()),
+        }
+    }
+}
+
+/// Runs `f` with a copy of the values `record` visits (an event's, or a span's at creation or
+/// on `record`), in which the secret fields of `fields` hold [`REDACTED`] instead: their values
+/// are never formatted. For layers of other crates that record every value they are given
+/// (`tracing-opentelemetry`, the OpenTelemetry logs bridge).
+///
+/// Written here rather than found in a library: `tracing` offers no way to hide fields from one
+/// layer, so the only way is to hand it a rebuilt `ValueSet`. The copy keeps each value's kind
+/// (numbers stay numbers, `Debug` values are visited as `Debug`, errors keep their `source()`
+/// chain as text).
+pub(crate) fn with_redacted<R>(
+    fields: &FieldSet,
+    secrets: Secrets,
+    redaction: &Redaction,
+    record: impl FnOnce(&mut dyn Visit),
+    f: impl FnOnce(&ValueSet<'_>) -> R,
+) -> R {
+    let mut copy = Copier {
+        values: (0..fields.len()).map(|_| None).collect(),
+        secrets,
+        redaction,
+    };
+    record(&mut copy);
+    let values: Vec<Option<&dyn Value>> = copy
+        .values
+        .iter()
+        .map(|value| value.as_ref().map(Owned::as_value))
+        .collect();
+    f(&fields.value_set_all(&values))
+}
+
+/// A field's value, copied.
+enum Owned {
+    Bool(bool),
+    I64(i64),
+    U64(u64),
+    I128(i128),
+    U128(u128),
+    F64(f64),
+    Str(String),
+    Bytes(Box<[u8]>),
+    /// A `Debug` value, formatted; visited again as `Debug`.
+    Debug(DisplayValue<String>),
+    Error(Box<dyn std::error::Error + Send + Sync + 'static>),
+    Redacted,
+}
+
+impl Owned {
+    fn as_value(&self) -> &dyn Value {
+        match self {
+            Owned::Bool(v) => v,
+            Owned::I64(v) => v,
+            Owned::U64(v) => v,
+            Owned::I128(v) => v,
+            Owned::U128(v) => v,
+            Owned::F64(v) => v,
+            Owned::Str(v) => v,
+            Owned::Bytes(v) => v,
+            Owned::Debug(v) => v,
+            Owned::Error(v) => v,
+            Owned::Redacted => &REDACTED,
+        }
+    }
+}
+
+/// An error copied as text: its message, and its `source()` chain.
+#[derive(Debug)]
+struct CopiedError {
+    message: String,
+    source: Option<Box<CopiedError>>,
+}
+
+impl CopiedError {
+    fn of(error: &(dyn std::error::Error + 'static)) -> CopiedError {
+        CopiedError {
+            message: error.to_string(),
+            source: error.source().map(|s| Box::new(CopiedError::of(s))),
+        }
+    }
+}
+
+impl fmt::Display for CopiedError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for CopiedError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|s| s as &(dyn std::error::Error + 'static))
+    }
+}
+
+struct Copier<'a> {
+    values: Vec<Option<Owned>>,
+    secrets: Secrets,
+    redaction: &'a Redaction,
+}
+
+impl Copier<'_> {
+    fn put(&mut self, field: &Field, value: impl FnOnce() -> Owned) {
+        let owned = if self.secrets.contains(field, self.redaction) {
+            Owned::Redacted
+        } else {
+            value()
+        };
+        if let Some(slot) = self.values.get_mut(field.index()) {
+            *slot = Some(owned);
+        }
+    }
+}
+
+impl Visit for Copier<'_> {
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.put(field, || Owned::Bool(value));
+    }
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.put(field, || Owned::I64(value));
+    }
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.put(field, || Owned::U64(value));
+    }
+    fn record_i128(&mut self, field: &Field, value: i128) {
+        self.put(field, || Owned::I128(value));
+    }
+    fn record_u128(&mut self, field: &Field, value: u128) {
+        self.put(field, || Owned::U128(value));
+    }
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.put(field, || Owned::F64(value));
+    }
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.put(field, || Owned::Str(value.to_owned()));
+    }
+    fn record_bytes(&mut self, field: &Field, value: &[u8]) {
+        self.put(field, || Owned::Bytes(value.into()));
+    }
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        self.put(field, || Owned::Error(Box::new(CopiedError::of(value))));
+    }
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        self.put(field, || Owned::Debug(display(format!("{value:?}"))));
+    }
+}
+
+/// Hands the layer it wraps every event with its secret fields redacted (see
+/// [`with_redacted`]); spans and everything else pass through unchanged. The init wraps the
+/// OpenTelemetry logs bridge in it: an OTLP log record carries every field of its event as an
+/// attribute, and a log processor cannot replace an attribute once it is recorded.
+#[cfg(feature = "init")]
+pub(crate) struct RedactEvents<L> {
+    pub(crate) inner: L,
+    pub(crate) redaction: Redaction,
+}
+
+#[cfg(feature = "init")]
+impl<S, L> tracing_subscriber::Layer<S> for RedactEvents<L>
+where
+    S: tracing_core::Subscriber,
+    L: tracing_subscriber::Layer<S>,
+{
+    fn on_register_dispatch(&self, subscriber: &tracing_core::Dispatch) {
+        self.inner.on_register_dispatch(subscriber);
+    }
+
+    fn on_layer(&mut self, subscriber: &mut S) {
+        self.inner.on_layer(subscriber);
+    }
+
+    fn register_callsite(&self, metadata: &'static Metadata<'static>) -> tracing_core::Interest {
+        self.inner.register_callsite(metadata)
+    }
+
+    fn enabled(&self, metadata: &Metadata<'_>, ctx: Context<'_, S>) -> bool {
+        self.inner.enabled(metadata, ctx)
+    }
+
+    fn max_level_hint(&self) -> Option<tracing_core::LevelFilter> {
+        self.inner.max_level_hint()
+    }
+
+    fn event_enabled(&self, event: &tracing_core::Event<'_>, ctx: Context<'_, S>) -> bool {
+        self.inner.event_enabled(event, ctx)
+    }
+
+    fn on_event(&self, event: &tracing_core::Event<'_>, ctx: Context<'_, S>) {
+        let meta = event.metadata();
+        let secrets = self.redaction.secrets(meta);
+        if secrets.is_empty() {
+            return self.inner.on_event(event, ctx);
+        }
+        with_redacted(
+            meta.fields(),
+            secrets,
+            &self.redaction,
+            |visitor| event.record(visitor),
+            |values| {
+                let redacted = if event.is_contextual() {
+                    tracing_core::Event::new(meta, values)
+                } else {
+                    tracing_core::Event::new_child_of(event.parent().cloned(), meta, values)
+                };
+                self.inner.on_event(&redacted, ctx);
+            },
+        );
+    }
+
+    fn on_new_span(
+        &self,
+        attrs: &tracing_core::span::Attributes<'_>,
+        id: &tracing_core::span::Id,
+        ctx: Context<'_, S>,
+    ) {
+        self.inner.on_new_span(attrs, id, ctx);
+    }
+
+    fn on_record(
+        &self,
+        id: &tracing_core::span::Id,
+        values: &tracing_core::span::Record<'_>,
+        ctx: Context<'_, S>,
+    ) {
+        self.inner.on_record(id, values, ctx);
+    }
+
+    fn on_follows_from(
+        &self,
+        id: &tracing_core::span::Id,
+        follows: &tracing_core::span::Id,
+        ctx: Context<'_, S>,
+    ) {
+        self.inner.on_follows_from(id, follows, ctx);
+    }
+
+    fn on_enter(&self, id: &tracing_core::span::Id, ctx: Context<'_, S>) {
+        self.inner.on_enter(id, ctx);
+    }
+
+    fn on_exit(&self, id: &tracing_core::span::Id, ctx: Context<'_, S>) {
+        self.inner.on_exit(id, ctx);
+    }
+
+    fn on_close(&self, id: tracing_core::span::Id, ctx: Context<'_, S>) {
+        self.inner.on_close(id, ctx);
+    }
+
+    fn on_id_change(
+        &self,
+        old: &tracing_core::span::Id,
+        new: &tracing_core::span::Id,
+        ctx: Context<'_, S>,
+    ) {
+        self.inner.on_id_change(old, new, ctx);
+    }
+
+    unsafe fn downcast_raw(&self, id: std::any::TypeId) -> Option<*const ()> {
+        if id == std::any::TypeId::of::<Self>() {
+            return Some(self as *const Self as *const ());
+        }
+        // SAFETY: forwarded unchanged; the inner layer lives as long as `self`.
+        unsafe { self.inner.downcast_raw(id) }
     }
 }
 

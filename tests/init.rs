@@ -805,6 +805,63 @@ fn secrets_never_reach_the_collector() {
 }
 
 #[test]
+fn secrets_never_reach_the_collector_as_log_records() {
+    let rt = runtime();
+    let server = collector(&rt, Protocol::HttpBinary);
+    let run = run(
+        "secrets",
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint(&server)),
+            ("OTEL_LOGS_EXPORTER", "otlp"),
+        ],
+    );
+    assert!(run.success, "{}", run.stderr);
+    rt.block_on(server.wait_for_logs(1, Duration::from_secs(10)))
+        .unwrap();
+    /// A log record's body, its attributes as text, and the whole record's `Debug` form.
+    type Record = (String, Vec<(String, String)>, String);
+    let records: Vec<Record> = rt.block_on(server.with_collector(|c| {
+        c.logs()
+            .iter()
+            .map(|l| {
+                let r = l.log_record();
+                let body = text(r.body.as_ref().and_then(|b| b.value.clone()));
+                let attributes = r
+                    .attributes
+                    .iter()
+                    .map(|kv| {
+                        let value = kv.value.as_ref().and_then(|v| v.value.clone());
+                        (kv.key.clone(), text(value))
+                    })
+                    .collect();
+                (body, attributes, format!("{r:?}"))
+            })
+            .collect()
+    }));
+    let (_, attributes, _) = records
+        .iter()
+        .find(|(body, _, _)| body == "weak password")
+        .unwrap_or_else(|| panic!("{records:#?}"));
+    let attribute = |key: &str| {
+        attributes
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    };
+    assert_eq!(attribute("password"), Some("[REDACTED]"), "{attributes:?}");
+    assert_eq!(
+        attribute("customer.ssn"),
+        Some("[REDACTED]"),
+        "{attributes:?}"
+    );
+    for (_, _, record) in &records {
+        for secret in SECRETS {
+            assert!(!record.contains(secret), "{secret} reached the collector");
+        }
+    }
+}
+
+#[test]
 fn a_second_init_is_an_error_not_a_panic() {
     let run = run("twice", &[]);
     assert!(run.success, "{}", run.stderr);

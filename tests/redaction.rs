@@ -1,5 +1,5 @@
-//! Redaction in the JSON lines: secret-named fields never reach a line, and their values are never
-//! even formatted.
+//! Redaction: secret-named fields never reach a JSON line nor the OpenTelemetry span (attributes
+//! and span events), and their values are never even formatted.
 
 mod support;
 
@@ -61,8 +61,6 @@ fn secret_fields_are_redacted_in_events_and_spans() {
 
 #[test]
 fn the_json_layer_never_formats_a_secret_value() {
-    // The JSON layer alone: `tracing-opentelemetry` formats span fields for its own attributes
-    // (the init redacts those before export; see RELIABILITY.md).
     use tracing_subscriber::layer::SubscriberExt;
     let capture = support::Capture::default();
     let subscriber = tracing_subscriber::registry()
@@ -111,4 +109,194 @@ fn a_secret_recorded_later_on_a_span_is_redacted_too() {
     let lines = h.lines();
     assert_eq!(line_with(&lines, "in session")["token"], "[REDACTED]");
     assert!(!h.capture.text().contains("s3cr3t"));
+}
+
+/// The OpenTelemetry layer composed by hand, without the init: what it hands the SDK.
+mod otel_layer {
+    use super::MustNotBeFormatted;
+    use opentelemetry::trace::TracerProvider as _;
+    use opentelemetry::Value;
+    use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
+    use tracing::{error, info_span, warn};
+    use tracing_subscriber::layer::SubscriberExt;
+
+    fn exported(
+        configure: impl FnOnce(
+            tracing_correlate::OtelLayer<
+                tracing_subscriber::Registry,
+                opentelemetry_sdk::trace::Tracer,
+            >,
+        ) -> tracing_correlate::OtelLayer<
+            tracing_subscriber::Registry,
+            opentelemetry_sdk::trace::Tracer,
+        >,
+        f: impl FnOnce(),
+    ) -> Vec<SpanData> {
+        let exporter = InMemorySpanExporter::default();
+        let provider = SdkTracerProvider::builder()
+            .with_simple_exporter(exporter.clone())
+            .build();
+        let layer = configure(tracing_correlate::otel_layer(provider.tracer("test")));
+        let subscriber = tracing_subscriber::registry().with(layer);
+        tracing::subscriber::with_default(subscriber, f);
+        provider.force_flush().unwrap();
+        exporter.get_finished_spans().unwrap()
+    }
+
+    fn attribute<'a>(attributes: &'a [opentelemetry::KeyValue], key: &str) -> Option<&'a Value> {
+        attributes
+            .iter()
+            .find(|kv| kv.key.as_str() == key)
+            .map(|kv| &kv.value)
+    }
+
+    #[derive(Debug)]
+    struct Refused;
+    impl std::fmt::Display for Refused {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("card refused")
+        }
+    }
+    impl std::error::Error for Refused {}
+
+    #[test]
+    fn secret_fields_reach_neither_span_attributes_nor_span_events() {
+        let spans = exported(
+            |l| l.with_redacted_fields(["ssn"]),
+            || {
+                let span = info_span!(
+                    "login",
+                    user = "ada",
+                    attempts = 3_i64,
+                    api_key = "k-123",
+                    session.token = tracing::field::Empty,
+                );
+                let _e = span.enter();
+                span.record("session.token", "t-456");
+                warn!(
+                    password = "hunter2",
+                    customer.ssn = "123-45-6789",
+                    shape = ?(1, 2),
+                    "weak password"
+                );
+                let err = Refused;
+                error!(
+                    error = &err as &(dyn std::error::Error + 'static),
+                    authorization = "Bearer abc",
+                    "payment failed"
+                );
+            },
+        );
+        assert_eq!(spans.len(), 1);
+        let span = &spans[0];
+        let redacted = Value::from("[REDACTED]");
+        assert_eq!(attribute(&span.attributes, "api_key"), Some(&redacted));
+        assert_eq!(
+            attribute(&span.attributes, "session.token"),
+            Some(&redacted)
+        );
+        // The other values keep their kinds.
+        assert_eq!(
+            attribute(&span.attributes, "user"),
+            Some(&Value::from("ada"))
+        );
+        assert_eq!(
+            attribute(&span.attributes, "attempts"),
+            Some(&Value::I64(3))
+        );
+
+        let warning = span
+            .events
+            .iter()
+            .find(|e| e.name == "weak password")
+            .unwrap_or_else(|| panic!("{:#?}", span.events));
+        assert_eq!(attribute(&warning.attributes, "password"), Some(&redacted));
+        assert_eq!(
+            attribute(&warning.attributes, "customer.ssn"),
+            Some(&redacted)
+        );
+        assert_eq!(
+            attribute(&warning.attributes, "shape"),
+            Some(&Value::from("(1, 2)")),
+            "a Debug value is still recorded by its Debug form"
+        );
+        let exception = span
+            .events
+            .iter()
+            .find(|e| e.name == "exception")
+            .unwrap_or_else(|| panic!("{:#?}", span.events));
+        assert_eq!(
+            attribute(&exception.attributes, "authorization"),
+            Some(&redacted)
+        );
+        assert_eq!(
+            attribute(&exception.attributes, "exception.message"),
+            Some(&Value::from("card refused"))
+        );
+
+        let everything = format!("{span:?}");
+        for secret in ["k-123", "t-456", "hunter2", "123-45-6789", "Bearer abc"] {
+            assert!(
+                !everything.contains(secret),
+                "{secret} in the span: {everything}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_secret_value_is_never_formatted_for_the_span() {
+        let spans = exported(
+            |l| l,
+            || {
+                let span = info_span!("s", db_password = ?MustNotBeFormatted);
+                let _e = span.enter();
+                warn!(authorization = ?MustNotBeFormatted, "not formatted");
+            },
+        );
+        let redacted = Value::from("[REDACTED]");
+        assert_eq!(
+            attribute(&spans[0].attributes, "db_password"),
+            Some(&redacted)
+        );
+        assert_eq!(
+            attribute(&spans[0].events[0].attributes, "authorization"),
+            Some(&redacted)
+        );
+    }
+
+    #[test]
+    fn a_predicate_adds_rules_and_plain_callsites_pass_through_whole() {
+        let spans = exported(
+            |l| l.with_redaction(|name| name.starts_with("pii.")),
+            || {
+                let span = info_span!("signup", pii.email = "a@b.c", plan = "pro");
+                let _e = span.enter();
+                let plain = info_span!("plain", token_count = 7_i64, ratio = 0.5);
+                let _p = plain.enter();
+            },
+        );
+        let signup = spans.iter().find(|s| s.name == "signup").unwrap();
+        assert_eq!(
+            attribute(&signup.attributes, "pii.email"),
+            Some(&Value::from("[REDACTED]"))
+        );
+        assert_eq!(
+            attribute(&signup.attributes, "plan"),
+            Some(&Value::from("pro"))
+        );
+        let plain = spans.iter().find(|s| s.name == "plain").unwrap();
+        assert_eq!(
+            attribute(&plain.attributes, "token_count"),
+            Some(&Value::I64(7))
+        );
+        assert_eq!(
+            attribute(&plain.attributes, "ratio"),
+            Some(&Value::F64(0.5))
+        );
+        assert_eq!(
+            plain.parent_span_id,
+            signup.span_context.span_id(),
+            "a rebuilt span keeps its parent"
+        );
+    }
 }
