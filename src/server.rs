@@ -22,6 +22,13 @@
 //!
 //! With feature `axum`, `http.route` is axum's matched route (`/orders/{id}`), and `client.address`
 //! falls back to `ConnectInfo<SocketAddr>` when there is no `X-Forwarded-For`.
+//!
+//! Request headers are recorded only from an allow-list ([`TraceLayer::with_request_headers`],
+//! empty by default), as the OpenTelemetry span attributes `http.request.header.<name>` (lowercase
+//! name, an array of its values). A header whose name holds a secret (`authorization`, `cookie`,
+//! `x-api-key`, … by the rules of [`DEFAULT_REDACTED_FIELDS`](crate::DEFAULT_REDACTED_FIELDS)) is
+//! recorded as `"[REDACTED]"`, even when allowed: allowing it says the header's presence matters,
+//! never its value.
 
 use std::fmt;
 use std::future::Future;
@@ -35,6 +42,8 @@ use tracing::field::Empty;
 use tracing::Instrument as _;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
+use crate::redact::{Redaction, REDACTED};
+
 /// Paths the middleware does not trace unless told otherwise: the usual health probes.
 pub const DEFAULT_EXCLUDED_PATHS: [&str; 6] = [
     "/health", "/healthz", "/live", "/livez", "/ready", "/readyz",
@@ -46,10 +55,13 @@ pub struct TraceLayer {
     config: Arc<Config>,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Config {
     excluded: Vec<String>,
     response_trace_context: bool,
+    /// The allow-list: `(lowercase header name, its attribute key)`.
+    request_headers: Vec<(http::HeaderName, opentelemetry::Key)>,
+    redaction: Redaction,
 }
 
 impl Default for TraceLayer {
@@ -68,6 +80,8 @@ impl TraceLayer {
                     .map(|p| (*p).to_owned())
                     .collect(),
                 response_trace_context: false,
+                request_headers: Vec::new(),
+                redaction: Redaction::default(),
             }),
         }
     }
@@ -91,11 +105,43 @@ impl TraceLayer {
         self.map_config(|c| c.response_trace_context = on)
     }
 
+    /// Records these request headers (names matched case-insensitively) as the span attributes
+    /// `http.request.header.<name>`, each an array of the header's values; no other header is
+    /// recorded. Secret-named headers are recorded as `"[REDACTED]"` (see [the module
+    /// docs](self)). A name that is not a valid HTTP header name is skipped, with a warning.
+    ///
+    /// By default, none.
+    ///
+    /// ```
+    /// let layer = tracing_correlate::server::TraceLayer::new()
+    ///     .with_request_headers(["x-request-id", "content-type"]);
+    /// # drop(layer);
+    /// ```
+    pub fn with_request_headers<I>(self, names: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        let mut headers = Vec::new();
+        for name in names {
+            let name = name.as_ref();
+            match http::HeaderName::from_bytes(name.as_bytes()) {
+                Ok(header) => {
+                    let key = format!("http.request.header.{}", header.as_str());
+                    headers.push((header, opentelemetry::Key::from(key)));
+                }
+                Err(_) => tracing::warn!(
+                    target: "tracing_correlate",
+                    header = name,
+                    "not a valid HTTP header name; it is not recorded"
+                ),
+            }
+        }
+        self.map_config(|c| c.request_headers = headers)
+    }
+
     fn map_config(self, f: impl FnOnce(&mut Config)) -> Self {
-        let mut config = Config {
-            excluded: self.config.excluded.clone(),
-            response_trace_context: self.config.response_trace_context,
-        };
+        let mut config = (*self.config).clone();
         f(&mut config);
         TraceLayer {
             config: Arc::new(config),
@@ -150,6 +196,7 @@ where
         let remote = crate::propagation::extract(request.headers());
         let span = request_span(&request);
         let _ = span.set_parent(remote.clone());
+        record_request_headers(&span, request.headers(), &self.config);
         let future = {
             let _entered = span.enter();
             self.inner.call(request)
@@ -216,6 +263,27 @@ fn request_span<B>(request: &http::Request<B>) -> tracing::Span {
         otel.status_description = Empty,
         error.type = Empty,
     )
+}
+
+/// The allow-listed headers as span attributes, secret ones redacted.
+fn record_request_headers(span: &tracing::Span, headers: &http::HeaderMap, config: &Config) {
+    for (name, key) in &config.request_headers {
+        let mut values = headers.get_all(name).iter().peekable();
+        if values.peek().is_none() {
+            continue;
+        }
+        let values: Vec<opentelemetry::StringValue> = if config.redaction.is_secret(key.as_str()) {
+            values.map(|_| REDACTED.into()).collect()
+        } else {
+            values
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned().into())
+                .collect()
+        };
+        span.set_attribute(
+            key.clone(),
+            opentelemetry::Value::Array(opentelemetry::Array::String(values)),
+        );
+    }
 }
 
 /// `host:port` or `[v6]:port` without the port.

@@ -133,6 +133,105 @@ fn health_probes_are_not_traced_by_default_and_exclusions_are_configurable() {
 }
 
 #[test]
+fn request_headers_are_recorded_only_from_the_allow_list_and_secrets_are_redacted() {
+    let h = Harness::new();
+    // Built under the harness's subscriber, which sees the warning about the invalid name.
+    let layer = h.run(|| {
+        TraceLayer::new().with_request_headers([
+            "X-Request-Id",
+            "accept-language",
+            "authorization",
+            "cookie",
+            "x-api-key",
+            "not a header",
+        ])
+    });
+    let app = Router::new()
+        .route("/pay", get(|| async { "ok" }))
+        .route("/plain", get(|| async { "ok" }))
+        .layer(layer);
+    with_server(&h, app, |base| async move {
+        let client = reqwest::Client::new();
+        client
+            .get(format!("{base}/pay"))
+            .header("x-request-id", "req-7")
+            .header("accept-language", "fr")
+            .header("accept-language", "en")
+            .header("authorization", "Bearer s3cr3t")
+            .header("cookie", "session=abc123")
+            .header("x-api-key", "key-42")
+            .header("x-other", "not allowed")
+            .send()
+            .await
+            .unwrap();
+        client.get(format!("{base}/plain")).send().await.unwrap();
+    });
+    let span = span_named(&h, "GET /pay");
+    let a = &span.attributes;
+    let header = |name: &str| attr(a, &format!("http.request.header.{name}"));
+    assert_eq!(header("x-request-id").as_deref(), Some("[\"req-7\"]"));
+    assert_eq!(
+        header("accept-language").as_deref(),
+        Some("[\"fr\",\"en\"]"),
+        "every value, in order"
+    );
+    for secret in ["authorization", "cookie", "x-api-key"] {
+        assert_eq!(
+            header(secret).as_deref(),
+            Some("[\"[REDACTED]\"]"),
+            "{secret}"
+        );
+    }
+    assert_eq!(header("x-other"), None, "not on the allow-list");
+    let everything = format!("{span:?}");
+    for value in ["s3cr3t", "abc123", "key-42", "not allowed"] {
+        assert!(!everything.contains(value), "{value} in the span");
+    }
+    let plain = span_named(&h, "GET /plain");
+    assert!(
+        plain
+            .attributes
+            .iter()
+            .all(|kv| !kv.key.as_str().starts_with("http.request.header.")),
+        "an allowed header the request lacks is not recorded"
+    );
+    let lines = h.lines();
+    assert!(
+        lines.iter().any(
+            |l| l["message"] == "not a valid HTTP header name; it is not recorded"
+                && l["header"] == "not a header"
+        ),
+        "an invalid name is warned about"
+    );
+}
+
+#[test]
+fn no_request_header_is_recorded_by_default() {
+    let h = Harness::new();
+    let app = Router::new()
+        .route("/default", get(|| async { "ok" }))
+        .layer(TraceLayer::new());
+    with_server(&h, app, |base| async move {
+        reqwest::Client::new()
+            .get(format!("{base}/default"))
+            .header("x-request-id", "req-8")
+            .header("authorization", "Bearer s3cr3t")
+            .send()
+            .await
+            .unwrap();
+    });
+    let span = span_named(&h, "GET /default");
+    assert!(
+        span.attributes
+            .iter()
+            .all(|kv| !kv.key.as_str().starts_with("http.request.header.")),
+        "{:?}",
+        span.attributes
+    );
+    assert!(!format!("{span:?}").contains("s3cr3t"));
+}
+
+#[test]
 fn the_response_can_carry_the_trace_context() {
     let h = Harness::new();
     let app = Router::new()
