@@ -101,9 +101,11 @@ pub(crate) fn quoted_into(buf: &mut String, s: &str) {
 }
 
 /// A `fmt::Write` that escapes everything written through it, so `Debug` and `Display` values are
-/// formatted straight into the line buffer.
+/// formatted straight into the line buffer (the console exporter's).
+#[cfg(feature = "init")]
 pub(crate) struct Escaper<'a>(pub(crate) &'a mut String);
 
+#[cfg(feature = "init")]
 impl Write for Escaper<'_> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         escape_into(self.0, s);
@@ -112,6 +114,7 @@ impl Write for Escaper<'_> {
 }
 
 /// Appends a `Display` value as a complete JSON string.
+#[cfg(feature = "init")]
 pub(crate) fn display_quoted_into(buf: &mut String, value: &dyn fmt::Display) {
     buf.push('"');
     let _ = write!(Escaper(buf), "{value}");

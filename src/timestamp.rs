@@ -7,6 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use chrono::{DateTime, Datelike, Timelike, Utc};
 
 /// Appends `time` as `2026-11-21T10:23:45.123456Z`, formatted without allocating.
+#[cfg_attr(not(feature = "init"), allow(dead_code))] // the console exporter's, and the tests'
 pub(crate) fn push_rfc3339(buf: &mut String, time: DateTime<Utc>) {
     // A leap second shows as nanoseconds >= 1e9; it is written as the last microsecond of its second.
     let micros = (time.nanosecond() / 1_000).min(999_999);
