@@ -299,4 +299,94 @@ mod otel_layer {
             "a rebuilt span keeps its parent"
         );
     }
+
+    #[test]
+    fn a_secret_past_the_64th_field_is_redacted_too() {
+        // The per-callsite mask holds 64 fields; later ones are checked by name.
+        let spans = exported(
+            |l| l,
+            || {
+                let span = info_span!(
+                    "wide",
+                    f0 = 0_i64,
+                    f1 = 1_i64,
+                    f2 = 2_i64,
+                    f3 = 3_i64,
+                    f4 = 4_i64,
+                    f5 = 5_i64,
+                    f6 = 6_i64,
+                    f7 = 7_i64,
+                    f8 = 8_i64,
+                    f9 = 9_i64,
+                    f10 = 10_i64,
+                    f11 = 11_i64,
+                    f12 = 12_i64,
+                    f13 = 13_i64,
+                    f14 = 14_i64,
+                    f15 = 15_i64,
+                    f16 = 16_i64,
+                    f17 = 17_i64,
+                    f18 = 18_i64,
+                    f19 = 19_i64,
+                    f20 = 20_i64,
+                    f21 = 21_i64,
+                    f22 = 22_i64,
+                    f23 = 23_i64,
+                    f24 = 24_i64,
+                    f25 = 25_i64,
+                    f26 = 26_i64,
+                    f27 = 27_i64,
+                    f28 = 28_i64,
+                    f29 = 29_i64,
+                    f30 = 30_i64,
+                    f31 = 31_i64,
+                    f32 = 32_i64,
+                    f33 = 33_i64,
+                    f34 = 34_i64,
+                    f35 = 35_i64,
+                    f36 = 36_i64,
+                    f37 = 37_i64,
+                    f38 = 38_i64,
+                    f39 = 39_i64,
+                    f40 = 40_i64,
+                    f41 = 41_i64,
+                    f42 = 42_i64,
+                    f43 = 43_i64,
+                    f44 = 44_i64,
+                    f45 = 45_i64,
+                    f46 = 46_i64,
+                    f47 = 47_i64,
+                    f48 = 48_i64,
+                    f49 = 49_i64,
+                    f50 = 50_i64,
+                    f51 = 51_i64,
+                    f52 = 52_i64,
+                    f53 = 53_i64,
+                    f54 = 54_i64,
+                    f55 = 55_i64,
+                    f56 = 56_i64,
+                    f57 = 57_i64,
+                    f58 = 58_i64,
+                    f59 = 59_i64,
+                    f60 = 60_i64,
+                    f61 = 61_i64,
+                    f62 = 62_i64,
+                    f63 = 63_i64,
+                    f64 = 64_i64,
+                    f65 = 65_i64,
+                    password = "hunter2",
+                    f66 = 66_i64
+                );
+                let _e = span.enter();
+            },
+        );
+        let span = &spans[0];
+        assert_eq!(
+            attribute(&span.attributes, "password"),
+            Some(&Value::from("[REDACTED]"))
+        );
+        assert_eq!(attribute(&span.attributes, "f65"), Some(&Value::I64(65)));
+        assert_eq!(attribute(&span.attributes, "f66"), Some(&Value::I64(66)));
+        assert!(!format!("{span:?}").contains("hunter2"));
+    }
 }
