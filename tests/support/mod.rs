@@ -4,6 +4,7 @@
 
 pub mod child;
 pub mod collector;
+pub mod fault_collector;
 pub mod runtime;
 
 use std::io;
