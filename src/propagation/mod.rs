@@ -26,7 +26,11 @@
 //!
 //! Neither propagator ever panics or fails on what a peer sends: an invalid `traceparent` restarts the trace
 //! (the context is returned unchanged), an invalid `tracestate` is discarded whole while its
-//! `traceparent` is used, and an invalid baggage member is skipped.
+//! `traceparent` is used, and an invalid baggage member is skipped. Nor does a peer decide how
+//! much is allocated: the limits (`tracestate` at most 32 members and 512 characters sent, and
+//! its length checked before any member is kept; `baggage` at most 64 members and 8,192 bytes) are
+//! applied while the header is read, so reading even a megabyte-long header allocates a few
+//! kilobytes at most.
 
 mod baggage;
 mod carriers;
