@@ -3,6 +3,12 @@
 
     cd benches && cargo bench --bench layer 2>&1 | tee target/bench.log && python3 report.py --write ../BENCHMARKS.md
 
+With --faults, one run of `cargo bench --bench collector_faults` into its table instead, read from
+target/collector_faults.log and written between the `<!-- collector-faults:begin -->` and
+`<!-- collector-faults:end -->` markers:
+
+    cd benches && cargo bench --bench collector_faults 2>&1 | tee target/collector_faults.log && python3 report.py --faults --write ../BENCHMARKS.md
+
 Reads the medians from target/criterion/<group>/<bench>/new/estimates.json, the bytes each rung
 writes and the run's start, end and load from target/bench.log, and refuses estimates that are not
 from that run. Without --write, prints the tables; with it, replaces what lies between the
@@ -26,6 +32,8 @@ ROOT = Path(__file__).resolve().parent
 CRITERION = ROOT / "target" / "criterion"
 LOG = ROOT / "target" / "bench.log"
 BEGIN, END = "<!-- generated:begin -->", "<!-- generated:end -->"
+FAULTS_LOG = ROOT / "target" / "collector_faults.log"
+FAULTS_BEGIN, FAULTS_END = "<!-- collector-faults:begin -->", "<!-- collector-faults:end -->"
 
 LADDER = [
     ("floor", "1. floor: the line by hand (with ids, as `ours_otel` writes it)"),
@@ -58,11 +66,24 @@ SETTINGS = [
 ]
 
 
+# The rungs of `collector_faults.rs`, in the order they run.
+FAULTS = [
+    ("no_export", "no exporter (reference: nothing is exported)"),
+    ("healthy", "healthy: 200 at once"),
+    ("http_500", "HTTP 500 at once (not retried)"),
+    ("http_429", "HTTP 429 without `Retry-After` (retried with backoff)"),
+    ("http_429_retry_after", "HTTP 429 with `Retry-After: 1`"),
+    ("slow_500ms", "slow: 200 after 500 ms"),
+    ("refused", "connection refused (retried with backoff)"),
+    ("never_answers", "reads the request, never answers"),
+]
+
+
 class Run:
-    def __init__(self):
-        if not LOG.exists():
-            sys.exit(f"{LOG} is missing: run `cd benches && cargo bench --bench layer 2>&1 | tee target/bench.log`")
-        self.log = LOG.read_text(errors="replace")
+    def __init__(self, log=LOG, command="cargo bench --bench layer 2>&1 | tee target/bench.log"):
+        if not log.exists():
+            sys.exit(f"{log} is missing: run `cd benches && {command}`")
+        self.log = log.read_text(errors="replace")
         notes = dict(
             (m[0], (int(m[1]), m[2]))
             for m in re.findall(r"^run (start|end): unix (\d+), load average (.*)$", self.log, re.M)
@@ -73,6 +94,7 @@ class Run:
         self.end, self.end_load = notes["end"]
         commit = re.search(r"^run commit: (.*)$", self.log, re.M)
         self.commit = commit[1] if commit else "unknown"
+        self.others = dict(re.findall(r"^run (start|end) others: (.*)$", self.log, re.M))
         self.bytes = {
             (g, n): (int(b), int(l))
             for g, n, b, l in re.findall(
@@ -213,6 +235,56 @@ def targets_table(a, b, gains):
     return out
 
 
+def faults_table(run):
+    """The `collector_faults` group: each rung's median and its ratio to `healthy`."""
+    medians = {name: run.median("collector_faults", name) for name, _ in FAULTS}
+    delivery = {
+        name: tuple(int(x) for x in rest[:5]) + (rest[5] == "true",)
+        for name, *rest in re.findall(
+            r"^collector_faults/([a-z_0-9]+): spans ended (\d+), exported (\d+), failed (\d+); "
+            r"collector requests (\d+), spans (\d+); shutdown \d+ ms, in time (true|false)$",
+            run.log,
+            re.M,
+        )
+    }
+    healthy, reference = medians["healthy"], medians["no_export"]
+    out = [
+        "| the collector (rung) | median per request | ÷ healthy | ÷ no exporter "
+        "| spans ended | spans exported | spans in failed exports | collector: requests, spans received | shutdown within 5 s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for name, title in FAULTS:
+        m = medians[name]
+        d = delivery.get(name)
+        if d is None:
+            sys.exit(f"target/collector_faults.log has no delivery line for {name}")
+        ended, exported, failed, requests, spans, in_time = d
+        if name == "no_export":
+            counts = "— | — | — | — | —"
+        else:
+            counts = (
+                f"{ended:,} | {exported:,} | {failed:,} | {requests:,}, {spans:,} "
+                f"| {'yes' if in_time else 'no (left behind)'}"
+            )
+        out.append(f"| {title} (`{name}`) | {ns(m)} | {ratio(m / healthy)} | {ratio(m / reference)} | {counts} |")
+    out.append("")
+    return out
+
+
+def faults_machine(run):
+    lines = machine(run)
+    lines.insert(-1, f"| other processes | at start: {run.others.get('start', 'not logged')}; at end: {run.others.get('end', 'not logged')} |")
+    return lines
+
+
+def generate_faults():
+    run = Run(FAULTS_LOG, "cargo bench --bench collector_faults 2>&1 | tee target/collector_faults.log")
+    lines = ["### The machine and the run", ""] + faults_machine(run)
+    lines += ["### Scenario (b), a request, its spans exported over OTLP/HTTP", ""]
+    lines += faults_table(run)
+    return "\n".join(lines)
+
+
 def generate():
     run = Run()
     lines = ["### The machine and the run", ""] + machine(run)
@@ -235,18 +307,20 @@ def generate():
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--write", metavar="FILE", help="replace the generated part of FILE")
+    parser.add_argument("--faults", action="store_true", help="the collector_faults run instead of the ladder's")
     args = parser.parse_args()
-    text = generate()
+    text = generate_faults() if args.faults else generate()
+    begin, end = (FAULTS_BEGIN, FAULTS_END) if args.faults else (BEGIN, END)
     if not args.write:
         print(text)
         return
     path = Path(args.write)
     doc = path.read_text()
-    if BEGIN not in doc or END not in doc:
-        sys.exit(f"{path} has no {BEGIN} ... {END} markers")
-    head, rest = doc.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    path.write_text(f"{head}{BEGIN}\n{text}\n{END}{tail}")
+    if begin not in doc or end not in doc:
+        sys.exit(f"{path} has no {begin} ... {end} markers")
+    head, rest = doc.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    path.write_text(f"{head}{begin}\n{text}\n{end}{tail}")
 
 
 if __name__ == "__main__":
