@@ -88,6 +88,7 @@ fn rungs() -> Vec<(&'static str, Peer)> {
             Peer::Collector(Fault::Status {
                 code: 429,
                 retry_after_secs: Some(1),
+                delay: Duration::ZERO,
             }),
         ),
         (

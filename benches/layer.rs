@@ -27,7 +27,9 @@
 //! - `b_request`: a span with two fields, three events, a child span, both closed, all timed;
 //! - `c_threads`: `a_event`'s work on one thread and on two at once, as time per event at the
 //!   combined rate (the spans' reopening included);
-//! - `settings_a_event`, `settings_b_request`: our bridge under each of its settings.
+//! - `settings_a_event`, `settings_b_request`: our bridge under each of its settings;
+//! - `redaction`: ours with the bridge, (a) with a fourth event field and (b) with a third request
+//!   span field, named as a secret (`password`, `api_key`) or not (`passcode`, `api_ref`).
 
 use std::time::{Duration, Instant};
 
@@ -151,11 +153,7 @@ fn bench_b_request(c: &mut Criterion) {
 }
 
 fn timed_requests(iters: u64) -> Duration {
-    let start = Instant::now();
-    for _ in 0..iters {
-        scenario::request();
-    }
-    start.elapsed()
+    timed(scenario::request, iters)
 }
 
 fn bench_c_threads(c: &mut Criterion) {
@@ -192,7 +190,38 @@ fn bench_settings(c: &mut Criterion) {
         measure(&mut group, rung, timed_requests);
     }
     group.finish();
+}
+
+fn bench_redaction(c: &mut Criterion) {
+    let provider = rungs::provider();
+    let rung = rungs::ours_otel(&provider);
+    checks::redaction(&rung);
+    let dispatch = (rung.build)(Sink::discard());
+    let mut group = c.benchmark_group("redaction");
+    tracing::dispatcher::with_default(&dispatch, || {
+        group.bench_function("a_plain", |b| {
+            b.iter_custom(|n| scenario::events_in_spans_of(scenario::emit_event_with_plain, n))
+        });
+        group.bench_function("a_secret", |b| {
+            b.iter_custom(|n| scenario::events_in_spans_of(scenario::emit_event_with_secret, n))
+        });
+        group.bench_function("b_plain", |b| {
+            b.iter_custom(|n| timed(scenario::request_with_plain, n))
+        });
+        group.bench_function("b_secret", |b| {
+            b.iter_custom(|n| timed(scenario::request_with_secret, n))
+        });
+    });
+    group.finish();
     note_run("end");
+}
+
+fn timed(routine: fn(), iters: u64) -> Duration {
+    let start = Instant::now();
+    for _ in 0..iters {
+        routine();
+    }
+    start.elapsed()
 }
 
 fn config() -> Criterion {
@@ -206,6 +235,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = bench_a_event, bench_b_request, bench_c_threads, bench_settings
+    targets = bench_a_event, bench_b_request, bench_c_threads, bench_settings, bench_redaction
 }
 criterion_main!(benches);

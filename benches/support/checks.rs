@@ -39,6 +39,51 @@ pub fn event_lines(group: &str, rung: &Rung) -> (Vec<String>, u64) {
     (lines, bytes)
 }
 
+/// The redaction group's events and requests through `rung` (ours): the secret fields are
+/// written `"[REDACTED]"` and their values appear nowhere; their plain twins are written as they
+/// are. Printed like the other checks.
+pub fn redaction(rung: &Rung) {
+    let (sink, captured) = Sink::capturing();
+    let dispatch = (rung.build)(sink);
+    let (lines, bytes) = tracing::dispatcher::with_default(&dispatch, || {
+        let before = bytes_written();
+        let span = scenario::event_span();
+        let entered = span.enter();
+        scenario::emit_event_with_secret();
+        scenario::emit_event_with_plain();
+        drop(entered);
+        drop(span);
+        scenario::request_with_secret();
+        scenario::request_with_plain();
+        (captured.take_lines(), bytes_written() - before)
+    });
+    let parsed: Vec<Value> = lines
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("redaction: {e}: {l}")))
+        .collect();
+    assert_eq!(parsed.len(), 2 + 2 * 3, "redaction: {lines:#?}");
+    assert_eq!(
+        parsed[0]["password"], "[REDACTED]",
+        "redaction: {}",
+        lines[0]
+    );
+    assert_eq!(parsed[1]["passcode"], "hunter2", "redaction: {}", lines[1]);
+    for line in &parsed[2..5] {
+        assert_eq!(line["api_key"], "[REDACTED]", "redaction: {line}");
+    }
+    for line in &parsed[5..] {
+        assert_eq!(line["api_ref"], "k-123", "redaction: {line}");
+    }
+    let secret_lines = [&lines[0], &lines[2], &lines[3], &lines[4]];
+    assert!(
+        secret_lines
+            .iter()
+            .all(|l| !l.contains("hunter2") && !l.contains("k-123")),
+        "redaction: a secret value in {secret_lines:#?}"
+    );
+    report("redaction", rung.name, bytes, &lines);
+}
+
 /// The lines `rung` writes for one request of scenario (b), checked and printed.
 pub fn request(group: &str, rung: &Rung) -> Vec<String> {
     let (lines, bytes) = request_lines(group, rung);

@@ -31,10 +31,86 @@ pub fn emit_event() {
     );
 }
 
+/// Scenario (a)'s event with a fourth field named as a secret, `password`: the JSON layer writes
+/// `"[REDACTED]"` without formatting the value.
+#[inline(never)]
+pub fn emit_event_with_secret() {
+    tracing::info!(
+        order_id = black_box(42_i64),
+        customer = black_box("alice"),
+        express = black_box(true),
+        password = black_box("hunter2"),
+        "order placed"
+    );
+}
+
+/// [`emit_event_with_secret`]'s twin with a field that is not a secret, `passcode`.
+#[inline(never)]
+pub fn emit_event_with_plain() {
+    tracing::info!(
+        order_id = black_box(42_i64),
+        customer = black_box("alice"),
+        express = black_box(true),
+        passcode = black_box("hunter2"),
+        "order placed"
+    );
+}
+
+/// Scenario (b) whose request span has a third field named as a secret, `api_key`: the bridge
+/// hands `tracing-opentelemetry` a copy of the span's values with the marker in its place.
+#[inline(never)]
+pub fn request_with_secret() {
+    let request = tracing::info_span!(
+        "handle_request",
+        method = "GET",
+        route = "/orders/{id}",
+        api_key = black_box("k-123")
+    );
+    request_in(request);
+}
+
+/// [`request_with_secret`]'s twin with a field that is not a secret, `api_ref`.
+#[inline(never)]
+pub fn request_with_plain() {
+    let request = tracing::info_span!(
+        "handle_request",
+        method = "GET",
+        route = "/orders/{id}",
+        api_ref = black_box("k-123")
+    );
+    request_in(request);
+}
+
+/// The rest of scenario (b), in `request`.
+#[inline(always)]
+fn request_in(request: Span) {
+    let _request = request.enter();
+    tracing::info!(order_id = black_box(42_i64), "request received");
+    {
+        let child = tracing::info_span!("load_cart");
+        let _child = child.enter();
+        tracing::info!(
+            customer = black_box("alice"),
+            items = black_box(3_i64),
+            "cart loaded"
+        );
+    }
+    tracing::info!(
+        express = black_box(true),
+        status = black_box(200_i64),
+        "order placed"
+    );
+}
+
 /// Scenario (a), `iters` times, under the current dispatcher: the span is opened and entered
 /// before each batch of [`EVENTS_PER_SPAN`] events and closed after it, outside the clock; only
 /// the events are timed.
 pub fn events_in_spans(iters: u64) -> Duration {
+    events_in_spans_of(emit_event, iters)
+}
+
+/// [`events_in_spans`] with another event.
+pub fn events_in_spans_of(emit: fn(), iters: u64) -> Duration {
     let mut measured = Duration::ZERO;
     let mut left = iters;
     while left > 0 {
@@ -43,7 +119,7 @@ pub fn events_in_spans(iters: u64) -> Duration {
         let entered = span.enter();
         let start = Instant::now();
         for _ in 0..n {
-            emit_event();
+            emit();
         }
         measured += start.elapsed();
         drop(entered);
