@@ -464,6 +464,7 @@ fn http_429_with_retry_after_exports_nothing_and_every_span_is_reported_lost() {
     let fault = Fault::Status {
         code: 429,
         retry_after_secs: Some(1),
+        delay: Duration::ZERO,
     };
     assert_every_export_fails("HTTP 429 Retry-After: 1", fault, "http/protobuf");
 }
@@ -589,14 +590,23 @@ fn memory_stays_bounded_by_the_queue_against_a_collector_that_never_answers() {
 /// errors from its export thread, "dropping started" from inside a span's end on the emitting
 /// thread (while our layers are handling that span), and the drop count from the shutdown.
 /// Nothing deadlocks or loops: the child ends within its 60 s bound with every event line, and
-/// the SDK's lines are few (not one per span).
+/// the SDK's lines are few (not one per span). The 500 comes after 50 ms, so that the queue
+/// surely overflows (a 500 at once can be as fast as the emitting loop: one run dropped 1 span).
 #[test]
 fn the_sdks_own_logs_of_a_failing_export_are_lines_and_neither_deadlock_nor_loop() {
-    let (run, received) = against(Fault::status(500), "http/protobuf", SPANS, &[]);
+    let fault = Fault::Status {
+        code: 500,
+        retry_after_secs: None,
+        delay: Duration::from_millis(50),
+    };
+    let (run, received) = against(fault, "http/protobuf", SPANS, &[]);
     print_figures("HTTP 500, SDK logs", &run, Some(received));
     assert_lines_flow_and_spans_are_accounted(&run, SPANS);
     let shutdown = run.shutdown();
-    assert!(!timed_out(shutdown), "a 500 comes at once: {shutdown}");
+    assert!(
+        !timed_out(shutdown),
+        "the last export's 500 comes in time: {shutdown}"
+    );
     let errors = run.sdk_named("BatchSpanProcessor.ExportError");
     assert!(!errors.is_empty(), "{:#?}", run.sdk_lines());
     for line in &errors {

@@ -6,7 +6,7 @@
 //!
 //! - OTLP/HTTP, `POST /v1/traces` (protobuf or JSON): [`Fault::Answer`] (200 with an empty
 //!   response, at once or after a delay: a healthy or a slow collector), [`Fault::Status`] (500,
-//!   429 with or without `Retry-After`) or [`Fault::NeverAnswers`];
+//!   429 with or without `Retry-After`, at once or after a delay) or [`Fault::NeverAnswers`];
 //! - OTLP/gRPC, `POST /opentelemetry.proto.collector.trace.v1.TraceService/Export`:
 //!   [`Fault::Grpc`] (a trailers-only response with a `grpc-status`, e.g. `UNAVAILABLE`) or
 //!   [`Fault::NeverAnswers`]. gRPC needs HTTP/2 without TLS: `axum::serve` serves it when
@@ -50,10 +50,11 @@ pub enum Fault {
     /// HTTP 200 with an empty `ExportTraceServiceResponse`, after `delay` (zero: a healthy
     /// collector).
     Answer { delay: Duration },
-    /// This HTTP status, with `Retry-After: <seconds>` when given.
+    /// This HTTP status, with `Retry-After: <seconds>` when given, after `delay`.
     Status {
         code: u16,
         retry_after_secs: Option<u64>,
+        delay: Duration,
     },
     /// A gRPC trailers-only response with this `grpc-status`.
     Grpc { code: u32 },
@@ -74,6 +75,7 @@ impl Fault {
         Fault::Status {
             code,
             retry_after_secs: None,
+            delay: Duration::ZERO,
         }
     }
 }
@@ -249,7 +251,11 @@ async fn http_export(
         Fault::Status {
             code,
             retry_after_secs,
+            delay,
         } => {
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
             let status = StatusCode::from_u16(code).expect("a valid status code");
             let mut response = (status, "fault collector").into_response();
             if let Some(secs) = retry_after_secs {
