@@ -697,6 +697,8 @@ impl Drop for Guard {
         let spans_lost = ended.saturating_sub(exported);
         let logs_lost = Delivery::get(&d.logs_failed);
         let lines_lost = state.stats.write_errors() + state.stats.dropped_reentrant();
+        // Not lost (each written line of the callsite counts those before it), but reported.
+        let sdk_lines_suppressed = state.stats.sdk_lines_suppressed();
         let elapsed_ms = started.elapsed().as_millis() as u64;
         if spans_lost + logs_lost + lines_lost > 0 || !in_time {
             tracing::warn!(
@@ -705,6 +707,7 @@ impl Drop for Guard {
                 spans_lost,
                 logs_lost,
                 lines_lost,
+                sdk_lines_suppressed,
                 shutdown_ms = elapsed_ms,
                 timed_out = !in_time,
                 "telemetry shut down; some was not delivered"
@@ -716,6 +719,7 @@ impl Drop for Guard {
                 spans_lost,
                 logs_lost,
                 lines_lost,
+                sdk_lines_suppressed,
                 shutdown_ms = elapsed_ms,
                 "telemetry shut down"
             );
@@ -738,6 +742,7 @@ impl Drop for Guard {
                 "spans_lost": spans_lost,
                 "logs_lost": logs_lost,
                 "lines_lost": lines_lost,
+                "sdk_lines_suppressed": sdk_lines_suppressed,
                 "shutdown_ms": elapsed_ms,
                 "timed_out": !in_time,
             });

@@ -7,7 +7,8 @@
 
 use std::cell::{Cell, RefCell};
 use std::io::{self, Write};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use tracing::dispatcher::WeakDispatch;
 use tracing_core::field::{Field, Visit};
@@ -27,6 +28,7 @@ use crate::keys::Reserved;
 use crate::preset::{Preset, PresetConfig};
 use crate::redact::Redaction;
 use crate::stats::Stats;
+use crate::throttle::{Admit, Throttle, DEFAULT_SDK_LINE_INTERVAL};
 
 /// The service name a layer writes until [`JsonLayer::with_service_name`] sets one (the
 /// OpenTelemetry default for `service.name`).
@@ -57,6 +59,9 @@ pub struct JsonLayer<W = fn() -> io::Stdout> {
     preset: PresetConfig,
     dispatch: OnceLock<WeakDispatch>,
     stats: Stats,
+    /// The SDK's lines: at most one per callsite per `sdk_line_interval`.
+    throttle: Arc<Throttle>,
+    sdk_line_interval: Duration,
 }
 
 impl<W> std::fmt::Debug for JsonLayer<W> {
@@ -93,6 +98,8 @@ impl JsonLayer {
             preset: PresetConfig::default(),
             dispatch: OnceLock::new(),
             stats: Stats::default(),
+            throttle: Arc::default(),
+            sdk_line_interval: DEFAULT_SDK_LINE_INTERVAL,
         };
         layer.configure();
         layer
@@ -120,6 +127,8 @@ impl<W> JsonLayer<W> {
             preset: self.preset,
             dispatch: self.dispatch,
             stats: self.stats,
+            throttle: self.throttle,
+            sdk_line_interval: self.sdk_line_interval,
         }
     }
 
@@ -199,6 +208,18 @@ impl<W> JsonLayer<W> {
     /// By default, [`DEFAULT_MAX_FIELDS`] (128).
     pub fn with_max_fields(mut self, fields: usize) -> Self {
         self.limits.fields = fields;
+        self
+    }
+
+    /// Writes at most one line per `interval` for each callsite of the OpenTelemetry SDK (targets
+    /// starting with `opentelemetry`), which logs every export that fails: the next line written
+    /// carries `lines_suppressed`, how many of that callsite's lines were left out since the
+    /// previous one, and [`Stats::sdk_lines_suppressed`] counts them all. `Duration::ZERO` writes
+    /// every line. The service's own lines are never left out.
+    ///
+    /// By default, [`DEFAULT_SDK_LINE_INTERVAL`](crate::DEFAULT_SDK_LINE_INTERVAL) (10 s).
+    pub fn with_sdk_line_interval(mut self, interval: Duration) -> Self {
+        self.sdk_line_interval = interval;
         self
     }
 
@@ -393,14 +414,29 @@ where
             self.stats.reentrant_dropped();
             return;
         };
+        let meta = event.metadata();
+        let suppressed = if crate::throttle::is_throttled(meta.target()) {
+            match self
+                .throttle
+                .admit(meta, self.sdk_line_interval, Instant::now())
+            {
+                Admit::Write { suppressed } => suppressed,
+                Admit::Suppress => {
+                    self.stats.sdk_line_suppressed();
+                    return;
+                }
+            }
+        } else {
+            0
+        };
         let written = BUFFERS.try_with(|cell| match cell.try_borrow_mut() {
-            Ok(mut buffers) => self.write_event(event, &ctx, &mut buffers),
+            Ok(mut buffers) => self.write_event(event, &ctx, &mut buffers, suppressed),
             // A `Debug` impl that logs while this thread formats a line: a buffer of its own.
-            Err(_) => self.write_event(event, &ctx, &mut Buffers::default()),
+            Err(_) => self.write_event(event, &ctx, &mut Buffers::default(), suppressed),
         });
         if written.is_err() {
             // The thread is exiting and its buffers are gone.
-            self.write_event(event, &ctx, &mut Buffers::default());
+            self.write_event(event, &ctx, &mut Buffers::default(), suppressed);
         }
     }
 }
@@ -409,8 +445,15 @@ impl<W> JsonLayer<W>
 where
     W: for<'a> MakeWriter<'a> + 'static,
 {
-    fn write_event<S>(&self, event: &Event<'_>, ctx: &Context<'_, S>, buffers: &mut Buffers)
-    where
+    /// `suppressed`: the lines of this SDK callsite left out before this one (see
+    /// `src/throttle.rs`).
+    fn write_event<S>(
+        &self,
+        event: &Event<'_>,
+        ctx: &Context<'_, S>,
+        buffers: &mut Buffers,
+        suppressed: u64,
+    ) where
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
         let normalized = event.normalized_metadata();
@@ -423,7 +466,7 @@ where
                 &self.reserved,
                 &self.redaction,
                 |keys| {
-                    self.write_event_with(event, None, ctx, buffers, Some(keys));
+                    self.write_event_with(event, None, ctx, buffers, Some(keys), suppressed);
                     written = true;
                 },
             );
@@ -431,7 +474,7 @@ where
                 return;
             }
         }
-        self.write_event_with(event, normalized.as_ref(), ctx, buffers, None);
+        self.write_event_with(event, normalized.as_ref(), ctx, buffers, None, suppressed);
     }
 
     /// Writes the line; `keys` are the callsite's rendered strings when the cache could give them.
@@ -442,6 +485,7 @@ where
         ctx: &Context<'_, S>,
         buffers: &mut Buffers,
         keys: Option<&Keys>,
+        suppressed: u64,
     ) where
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
@@ -549,6 +593,10 @@ where
         if dropped > 0 {
             line.push_str(",\"fields_dropped\":");
             crate::fields::push_int(line, dropped as u64);
+        }
+        if suppressed > 0 {
+            line.push_str(",\"lines_suppressed\":");
+            crate::fields::push_int(line, suppressed);
         }
         line.push_str("}\n");
 

@@ -18,7 +18,9 @@ impl Reserved {
     pub(crate) fn contains(&self, name: &str) -> bool {
         match name {
             "timestamp" | "level" | "service" | "target" | "message" | "trace_id" | "span_id"
-            | "trace_flags" | "span_name" | "exception" | "fields_dropped" => true,
+            | "trace_flags" | "span_name" | "exception" | "fields_dropped" | "lines_suppressed" => {
+                true
+            }
             "file" => self.file,
             "line" => self.line,
             "thread_name" => self.thread_name,

@@ -120,6 +120,7 @@
 //! | span fields | inside a span | fields of every span from leaf to root, flattened; an inner span's field wins over an outer one's |
 //! | event fields | always | flattened at the top level; an event field wins over a span field of the same name |
 //! | `fields_dropped` | when fields were past the bound | how many span and event fields the line could not hold |
+//! | `lines_suppressed` | on a line of the OpenTelemetry SDK, when lines of its callsite were left out | how many: the SDK's lines are throttled to one per callsite per 10 s ([`JsonLayer::with_sdk_line_interval`]) |
 //!
 //! "Inside a span" means: the event's explicit parent (`parent: &span`), else the current span.
 //! Outside any span the id keys are absent (not zeros). The ids are those of the OpenTelemetry span
@@ -263,6 +264,7 @@ pub mod client;
 #[cfg(feature = "tower")]
 pub mod server;
 mod stats;
+mod throttle;
 mod timestamp;
 
 pub use exception::{record_dyn_exception, record_exception, SpanExt};
@@ -275,6 +277,7 @@ pub use otel::{otel_layer, OtelLayer, DEFAULT_SPAN_EVENTS};
 pub use preset::Preset;
 pub use redact::{DEFAULT_REDACTED_FIELDS, REDACTED};
 pub use stats::Stats;
+pub use throttle::DEFAULT_SDK_LINE_INTERVAL;
 
 pub use opentelemetry;
 pub use opentelemetry_sdk;

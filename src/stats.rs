@@ -18,6 +18,7 @@ pub struct Stats(Arc<Counters>);
 struct Counters {
     write_errors: AtomicU64,
     dropped_reentrant: AtomicU64,
+    sdk_lines_suppressed: AtomicU64,
 }
 
 impl Stats {
@@ -33,6 +34,13 @@ impl Stats {
         self.0.dropped_reentrant.load(Ordering::Relaxed)
     }
 
+    /// Lines of the OpenTelemetry SDK left out because their callsite had written one within
+    /// the interval ([`JsonLayer::with_sdk_line_interval`](crate::JsonLayer::with_sdk_line_interval)).
+    /// Not lost: the next line of the callsite says how many it stands for.
+    pub fn sdk_lines_suppressed(&self) -> u64 {
+        self.0.sdk_lines_suppressed.load(Ordering::Relaxed)
+    }
+
     /// A number unique to the layer these counters belong to, while it lives.
     pub(crate) fn key(&self) -> usize {
         Arc::as_ptr(&self.0) as usize
@@ -40,6 +48,10 @@ impl Stats {
 
     pub(crate) fn write_failed(&self) {
         self.0.write_errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn sdk_line_suppressed(&self) {
+        self.0.sdk_lines_suppressed.fetch_add(1, Ordering::Relaxed);
     }
 
     pub(crate) fn reentrant_dropped(&self) {

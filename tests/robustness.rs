@@ -113,3 +113,62 @@ fn two_json_layers_with_different_reserved_keys_keep_their_own_renames() {
     assert_eq!(with_line.lines().len(), 3);
     assert_eq!(plain.lines().len(), 3);
 }
+
+/// The OpenTelemetry SDK logs every failed export; the JSON layer writes one line per SDK
+/// callsite per interval, the next one counting those left out, and the service's own lines are
+/// never left out.
+#[test]
+fn the_sdks_repeated_lines_are_throttled_and_counted_the_services_never() {
+    let capture = Capture::default();
+    let layer = tracing_correlate::layer()
+        .with_writer(capture.clone())
+        .with_sdk_line_interval(std::time::Duration::from_millis(200));
+    let stats = layer.stats();
+    let subscriber = tracing_subscriber::registry().with(layer);
+    let export_failed = |n: u32| {
+        for _ in 0..n {
+            tracing::error!(name: "BatchSpanProcessor.ExportError", target: "opentelemetry_sdk", "export failed");
+        }
+    };
+    let service_failed = |n: u32| {
+        for _ in 0..n {
+            tracing::error!(target: "checkout", "payment failed");
+        }
+    };
+    tracing::subscriber::with_default(subscriber, || {
+        export_failed(100);
+        service_failed(100);
+        // Past the interval: not a speed goal, the interval's own length.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        export_failed(1);
+        export_failed(5);
+    });
+    let lines = capture.lines();
+    let sdk: Vec<_> = lines
+        .iter()
+        .filter(|l| l["target"] == "opentelemetry_sdk")
+        .collect();
+    assert_eq!(sdk.len(), 2, "{sdk:#?}");
+    assert!(sdk[0].get("lines_suppressed").is_none(), "{}", sdk[0]);
+    assert_eq!(sdk[1]["lines_suppressed"], 99, "{}", sdk[1]);
+    let service = lines.iter().filter(|l| l["target"] == "checkout").count();
+    assert_eq!(service, 100, "the service's own lines are never left out");
+    assert_eq!(stats.sdk_lines_suppressed(), 99 + 5);
+}
+
+#[test]
+fn a_zero_interval_writes_every_sdk_line() {
+    let capture = Capture::default();
+    let layer = tracing_correlate::layer()
+        .with_writer(capture.clone())
+        .with_sdk_line_interval(std::time::Duration::ZERO);
+    let stats = layer.stats();
+    let subscriber = tracing_subscriber::registry().with(layer);
+    tracing::subscriber::with_default(subscriber, || {
+        for _ in 0..50 {
+            tracing::warn!(target: "opentelemetry_sdk", "export failed");
+        }
+    });
+    assert_eq!(capture.lines().len(), 50);
+    assert_eq!(stats.sdk_lines_suppressed(), 0);
+}
