@@ -637,6 +637,13 @@ fn logger_provider(
 /// (stdout closed, a full disk), that report also goes to stderr, since the writer failed. A span
 /// line the console exporter could not write counts as a lost line and a lost span. It never
 /// panics.
+///
+/// The line's fields: `spans_exported`; `spans_lost` (ended and not exported: dropped at a full
+/// queue, refused by the collector, or still queued when the timeout came); `logs_lost` (OTLP
+/// log records not delivered); `lines_lost` (lines the writer refused, and re-entrant events
+/// dropped); `sdk_lines_suppressed` (the SDK's own lines left out by the throttle, see
+/// [`JsonLayer::with_sdk_line_interval`]); `shutdown_ms`; and `timed_out` when the report is a
+/// WARN.
 #[must_use = "dropping the guard at once shuts telemetry down at once: bind it for the whole of \
               `main` with `let _guard = ...` (not `let _ = ...`)"]
 pub struct Guard {
