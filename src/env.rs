@@ -374,10 +374,11 @@ impl Reader<'_> {
                 return (Vec::new(), None);
             }
         };
-        let mut attributes: Vec<(String, String)> = Vec::with_capacity(pairs.len());
+        // Grown as keys come, not sized for `pairs`: a list repeating one key keeps one.
+        let mut attributes: Vec<(String, String)> = Vec::new();
         // Where each key is in `attributes`: a search of the list for each key made reading
-        // 25,000 keys (a legal 128 KiB variable) take seconds: quadratic in the number of keys.
-        let mut index: HashMap<String, usize> = HashMap::with_capacity(pairs.len());
+        // 25,000 keys take seconds, quadratic in the number of keys.
+        let mut index: HashMap<String, usize> = HashMap::new();
         let mut service_name = None;
         for (key, value) in pairs {
             if key == "service.name" {
