@@ -260,8 +260,9 @@ impl<E: LogExporter> LogExporter for Counting<E> {
 /// attribute value length limit (`OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT`), which
 /// `opentelemetry_sdk` 0.33 does not implement.
 ///
-/// Redaction happens here because `tracing-opentelemetry` records field values into its spans
-/// itself, with no hook to change them on the way.
+/// The redaction here is the last line: `OtelLayer` already hands `tracing-opentelemetry` the
+/// marker in place of secret fields, but attributes set on the OpenTelemetry span directly
+/// (`OpenTelemetrySpanExt::set_attribute`, a library's own) reach the processor unchecked.
 #[derive(Debug)]
 pub(crate) struct Counted<P> {
     inner: P,
