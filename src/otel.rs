@@ -44,7 +44,7 @@ use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Layer;
 
 use crate::exception::Exception;
-use crate::redact::{with_redacted, Redaction, REDACTED};
+use crate::redact::{with_redacted, with_redacted_event, Redaction, REDACTED};
 
 /// Crates whose events and spans never become OpenTelemetry data: the SDK itself and the stacks
 /// its exporters use. A prefix matches the crate and its modules (`h2` and `h2::codec`, not `h2o`);
@@ -315,25 +315,9 @@ where
 
     /// Hands `event` to `tracing-opentelemetry` as a span event, its secret fields redacted.
     fn inner_on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        let meta = event.metadata();
-        let secrets = self.redaction.secrets(meta);
-        if secrets.is_empty() {
-            return self.inner.on_event(event, ctx);
-        }
-        with_redacted(
-            meta.fields(),
-            secrets,
-            &self.redaction,
-            |visitor| event.record(visitor),
-            |values| {
-                let redacted = if event.is_contextual() {
-                    Event::new(meta, values)
-                } else {
-                    Event::new_child_of(event.parent().cloned(), meta, values)
-                };
-                self.inner.on_event(&redacted, ctx);
-            },
-        );
+        with_redacted_event(event, &self.redaction, |event| {
+            self.inner.on_event(event, ctx)
+        });
     }
 
     /// Sets the span's final status from what its ERROR events said.

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use tracing_core::field::{display, DisplayValue, Field, FieldSet, Value, ValueSet, Visit};
-use tracing_core::Metadata;
+use tracing_core::{Event, Metadata};
 #[cfg(feature = "init")]
 use tracing_subscriber::layer::Context;
 
@@ -239,6 +239,34 @@ pub(crate) fn with_redacted<R>(
     f(&fields.value_set_all(&values))
 }
 
+/// Runs `f` with `event` itself when its callsite has no secret field, else with a copy whose
+/// secret fields hold [`REDACTED`] (same metadata, same parent).
+pub(crate) fn with_redacted_event(
+    event: &Event<'_>,
+    redaction: &Redaction,
+    f: impl FnOnce(&Event<'_>),
+) {
+    let meta = event.metadata();
+    let secrets = redaction.secrets(meta);
+    if secrets.is_empty() {
+        return f(event);
+    }
+    with_redacted(
+        meta.fields(),
+        secrets,
+        redaction,
+        |visitor| event.record(visitor),
+        |values| {
+            let redacted = if event.is_contextual() {
+                Event::new(meta, values)
+            } else {
+                Event::new_child_of(event.parent().cloned(), meta, values)
+            };
+            f(&redacted);
+        },
+    )
+}
+
 /// A field's value, copied.
 enum Owned {
     Bool(bool),
@@ -391,30 +419,14 @@ where
         self.inner.max_level_hint()
     }
 
-    fn event_enabled(&self, event: &tracing_core::Event<'_>, ctx: Context<'_, S>) -> bool {
+    fn event_enabled(&self, event: &Event<'_>, ctx: Context<'_, S>) -> bool {
         self.inner.event_enabled(event, ctx)
     }
 
-    fn on_event(&self, event: &tracing_core::Event<'_>, ctx: Context<'_, S>) {
-        let meta = event.metadata();
-        let secrets = self.redaction.secrets(meta);
-        if secrets.is_empty() {
-            return self.inner.on_event(event, ctx);
-        }
-        with_redacted(
-            meta.fields(),
-            secrets,
-            &self.redaction,
-            |visitor| event.record(visitor),
-            |values| {
-                let redacted = if event.is_contextual() {
-                    tracing_core::Event::new(meta, values)
-                } else {
-                    tracing_core::Event::new_child_of(event.parent().cloned(), meta, values)
-                };
-                self.inner.on_event(&redacted, ctx);
-            },
-        );
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        with_redacted_event(event, &self.redaction, |event| {
+            self.inner.on_event(event, ctx)
+        });
     }
 
     fn on_new_span(
