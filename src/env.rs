@@ -144,6 +144,44 @@ pub(crate) struct EnvConfig {
     pub(crate) warnings: Vec<String>,
 }
 
+/// Every variable [`read`] looks at (the fuzz targets read this list through
+/// [`crate::fuzzing::ENV_VARIABLES`]).
+pub(crate) const VARIABLES: [&str; 33] = [
+    "OTEL_SDK_DISABLED",
+    "OTEL_SERVICE_NAME",
+    "OTEL_RESOURCE_ATTRIBUTES",
+    "OTEL_TRACES_EXPORTER",
+    "OTEL_LOGS_EXPORTER",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_PROTOCOL",
+    "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+    "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL",
+    "OTEL_EXPORTER_OTLP_HEADERS",
+    "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+    "OTEL_EXPORTER_OTLP_LOGS_HEADERS",
+    "OTEL_EXPORTER_OTLP_TIMEOUT",
+    "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
+    "OTEL_EXPORTER_OTLP_LOGS_TIMEOUT",
+    "OTEL_EXPORTER_OTLP_COMPRESSION",
+    "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
+    "OTEL_EXPORTER_OTLP_LOGS_COMPRESSION",
+    "OTEL_PROPAGATORS",
+    "OTEL_TRACES_SAMPLER",
+    "OTEL_TRACES_SAMPLER_ARG",
+    "OTEL_BSP_SCHEDULE_DELAY",
+    "OTEL_BSP_MAX_QUEUE_SIZE",
+    "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+    "OTEL_BSP_EXPORT_TIMEOUT",
+    "OTEL_ATTRIBUTE_COUNT_LIMIT",
+    "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT",
+    "OTEL_SPAN_EVENT_COUNT_LIMIT",
+    "OTEL_SPAN_LINK_COUNT_LIMIT",
+    "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT",
+    "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT",
+];
+
 /// Reads the configuration through `get` (the process environment in the init, a map in tests).
 /// An empty value counts as unset.
 pub(crate) fn read(get: &dyn Fn(&str) -> Option<String>) -> EnvConfig {
@@ -1103,7 +1141,7 @@ mod tests {
 
     #[test]
     fn empty_and_blank_values_count_as_unset() {
-        let vars: Vec<(&str, &str)> = ALL_VARS
+        let vars: Vec<(&str, &str)> = all_vars()
             .iter()
             .enumerate()
             .map(|(i, &name)| (name, if i % 2 == 0 { "" } else { "  \t " }))
@@ -2078,46 +2116,14 @@ mod tests {
 
     // Never panics.
 
-    /// Every variable `read` looks at.
-    const ALL_VARS: [&str; 36] = [
-        "OTEL_SDK_DISABLED",
-        "OTEL_SERVICE_NAME",
-        "OTEL_RESOURCE_ATTRIBUTES",
-        "OTEL_TRACES_EXPORTER",
-        "OTEL_LOGS_EXPORTER",
-        "OTEL_EXPORTER_OTLP_ENDPOINT",
-        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-        "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
-        "OTEL_EXPORTER_OTLP_PROTOCOL",
-        "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
-        "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL",
-        "OTEL_EXPORTER_OTLP_HEADERS",
-        "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
-        "OTEL_EXPORTER_OTLP_LOGS_HEADERS",
-        "OTEL_EXPORTER_OTLP_TIMEOUT",
-        "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
-        "OTEL_EXPORTER_OTLP_LOGS_TIMEOUT",
-        "OTEL_EXPORTER_OTLP_COMPRESSION",
-        "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
-        "OTEL_EXPORTER_OTLP_LOGS_COMPRESSION",
-        "OTEL_PROPAGATORS",
-        "OTEL_TRACES_SAMPLER",
-        "OTEL_TRACES_SAMPLER_ARG",
-        "OTEL_BSP_SCHEDULE_DELAY",
-        "OTEL_BSP_MAX_QUEUE_SIZE",
-        "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
-        "OTEL_BSP_EXPORT_TIMEOUT",
-        "OTEL_ATTRIBUTE_COUNT_LIMIT",
-        "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT",
-        "OTEL_SPAN_EVENT_COUNT_LIMIT",
-        "OTEL_SPAN_LINK_COUNT_LIMIT",
-        "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT",
-        "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT",
-        // Unread: a variable `read` ignores must not matter.
-        "OTEL_EXPORTER_OTLP_INSECURE",
-        "OTEL_LOG_LEVEL",
-        "RUST_LOG",
-    ];
+    /// Every variable `read` looks at, then variables it ignores, which must not matter.
+    fn all_vars() -> Vec<&'static str> {
+        VARIABLES
+            .iter()
+            .copied()
+            .chain(["OTEL_EXPORTER_OTLP_INSECURE", "OTEL_LOG_LEVEL", "RUST_LOG"])
+            .collect()
+    }
 
     /// Arbitrary strings, and strings made of the characters the parsers care about.
     fn value() -> impl Strategy<Value = String> {
@@ -2136,9 +2142,9 @@ mod tests {
     proptest! {
         #[test]
         fn read_never_panics_and_keeps_its_invariants(
-            values in proptest::collection::vec(proptest::option::of(value()), ALL_VARS.len())
+            values in proptest::collection::vec(proptest::option::of(value()), all_vars().len())
         ) {
-            let vars: Vec<(&str, &str)> = ALL_VARS
+            let vars: Vec<(&str, &str)> = all_vars()
                 .iter()
                 .zip(&values)
                 .filter_map(|(&name, value)| Some((name, value.as_deref()?)))

@@ -19,3 +19,7 @@ pub fn read_env(vars: &[(&str, &str)]) -> usize {
     std::hint::black_box(&config);
     config.warnings.len()
 }
+
+/// Every `OTEL_*` variable [`read_env`] looks at.
+#[cfg(feature = "init")]
+pub const ENV_VARIABLES: &[&str] = &crate::env::VARIABLES;

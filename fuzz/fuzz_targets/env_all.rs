@@ -16,7 +16,7 @@ use libfuzzer_sys::fuzz_target;
 #[path = "env.rs"]
 mod env;
 
-use env::{ALL_VARS, READ_VARS};
+use env::{is_read, var};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(input) = std::str::from_utf8(data) else {
@@ -27,7 +27,7 @@ fuzz_target!(|data: &[u8]| {
         .filter_map(|line| {
             let mut chars = line.chars();
             let selector = u32::from(chars.next()?).wrapping_sub(u32::from('A'));
-            let name = ALL_VARS[selector as usize % ALL_VARS.len()];
+            let name = var(selector as usize);
             Some((name, chars.as_str()))
         })
         .collect();
@@ -36,7 +36,7 @@ fuzz_target!(|data: &[u8]| {
     let read_only: Vec<(&str, &str)> = vars
         .iter()
         .copied()
-        .filter(|(name, _)| ALL_VARS[..READ_VARS].contains(name))
+        .filter(|(name, _)| is_read(name))
         .collect();
     if read_only.len() != vars.len() {
         assert_eq!(
