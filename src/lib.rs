@@ -207,10 +207,19 @@
 //! Per thread, one line buffer is reused; the line is built whole, then written with one
 //! `write_all`. Span fields are serialised once per span and spliced into its lines; a span's ids
 //! are read once and cached; the current span comes from a thread-local stack of the layer's own,
-//! so threads never touch each other's memory on the event path; nothing is allocated per event. No lock on a span's extensions is held while a `Debug` impl, the
-//! OpenTelemetry SDK or the writer runs. A `Debug` impl that logs gets its line written; deeper
-//! nesting (a writer that logs each write) is dropped and counted in [`Stats`], as are failed
-//! writes. The layer never panics at runtime.
+//! so threads never touch each other's memory on the event path; nothing is allocated per event.
+//! No lock on a span's extensions is held while a `Debug` impl, the OpenTelemetry SDK or the
+//! writer runs. A `Debug` impl that logs gets its line written; deeper nesting (a writer that logs
+//! each write) is dropped and counted in [`Stats`], as are failed writes. The layer never panics at
+//! runtime.
+//!
+//! OTLP export never runs on the thread that ends a span: the init's spans wait in the SDK's
+//! bounded queue (`OTEL_BSP_MAX_QUEUE_SIZE`) and, while the collector is slow, failing or gone,
+//! those that do not fit are dropped and counted in the Guard's `spans_lost`. (Console spans are
+//! written as they end, by the thread that ends them, like its own lines.) The SDK logs each failed
+//! export; the JSON layer writes such a line at most once per 10 s per callsite
+//! ([`JsonLayer::with_sdk_line_interval`]), counting the others. `RELIABILITY.md` holds every
+//! fault, bad input and load the crate is tested against, with its figures.
 //!
 //! # Cargo features
 //!

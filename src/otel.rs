@@ -19,7 +19,9 @@
 //!   exception's type name (`_OTHER` when unknown);
 //! - WARN and below never change the status;
 //! - only events at WARN or more severe become span events by default
-//!   ([`OtelLayer::with_span_events`]): the JSON lines carry the rest.
+//!   ([`OtelLayer::with_span_events`]): the JSON lines carry the rest;
+//! - fields named as secrets reach the span as `"[REDACTED]"`, their values never formatted
+//!   ([`OtelLayer::with_redacted_fields`], [the crate docs](crate#redaction)).
 //!
 //! Events and spans of the SDK's own targets (and of the HTTP and gRPC stacks it exports with)
 //! never reach the exporter, so an exporter that logs cannot feed itself.
