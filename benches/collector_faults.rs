@@ -37,6 +37,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
+
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry::Context;
 use opentelemetry_otlp::WithExportConfig as _;
@@ -45,6 +46,7 @@ use opentelemetry_sdk::trace::{
     BatchSpanProcessor, SdkTracerProvider, Span, SpanData, SpanExporter, SpanProcessor,
 };
 use opentelemetry_sdk::Resource;
+use support::run::note_run;
 use tracing::Dispatch;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::EnvFilter;
@@ -98,51 +100,6 @@ fn rungs() -> Vec<(&'static str, Peer)> {
         ("refused", Peer::Refused),
         ("never_answers", Peer::Collector(Fault::NeverAnswers)),
     ]
-}
-
-/// Prints when the run starts or ends and the machine's load then, for `benches/report.py` (as
-/// `layer.rs` does), and at the start the commit and whatever else is running.
-fn note_run(when: &str) {
-    let unix = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs();
-    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    eprintln!("run {when}: unix {unix}, load average {}", load.trim());
-    // Whatever else could be taking the CPUs: a fuzzer, a build (process ids and names).
-    let others = std::process::Command::new("pgrep")
-        .args(["-lf", "fuzz|rustc"])
-        .output()
-        .map(|o| {
-            String::from_utf8_lossy(&o.stdout)
-                .trim()
-                .replace('\n', "; ")
-        })
-        .unwrap_or_default();
-    eprintln!(
-        "run {when} others: {}",
-        if others.is_empty() { "none" } else { &others }
-    );
-    if when == "start" {
-        let git = |args: &[&str]| {
-            std::process::Command::new("git")
-                .args(args)
-                .current_dir(env!("CARGO_MANIFEST_DIR"))
-                .output()
-                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-                .unwrap_or_default()
-        };
-        let changed = git(&["status", "--porcelain", "--", "../src", "../Cargo.toml"]);
-        eprintln!(
-            "run commit: {} ({})",
-            git(&["rev-parse", "--short", "HEAD"]),
-            if changed.is_empty() {
-                "src/ and Cargo.toml as committed".to_owned()
-            } else {
-                format!("uncommitted: {}", changed.replace('\n', "; "))
-            }
-        );
-    }
 }
 
 /// Counts the spans an exporter delivered and failed to (off the measured thread).

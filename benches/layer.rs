@@ -40,40 +40,10 @@ mod support;
 
 use support::checks;
 use support::floor::{self, FloorSpan, RequestBuffers};
+use support::run::note_run;
 use support::rungs::{self, Rung};
 use support::scenario;
 use support::sink::Sink;
-
-/// Prints when the run starts or ends and the machine's load then, for `benches/report.py`.
-fn note_run(when: &str) {
-    let unix = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs();
-    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    eprintln!("run {when}: unix {unix}, load average {}", load.trim());
-    if when == "start" {
-        let git = |args: &[&str]| {
-            std::process::Command::new("git")
-                .args(args)
-                .current_dir(env!("CARGO_MANIFEST_DIR"))
-                .output()
-                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-                .unwrap_or_default()
-        };
-        // The crate measured is the parent of this bench crate.
-        let changed = git(&["status", "--porcelain", "--", "../src", "../Cargo.toml"]);
-        eprintln!(
-            "run commit: {} ({})",
-            git(&["rev-parse", "--short", "HEAD"]),
-            if changed.is_empty() {
-                "src/ and Cargo.toml as committed".to_owned()
-            } else {
-                format!("uncommitted: {}", changed.replace('\n', "; "))
-            }
-        );
-    }
-}
 
 fn bench_a_event(c: &mut Criterion) {
     note_run("start");

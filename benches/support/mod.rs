@@ -3,6 +3,7 @@
 
 pub mod checks;
 pub mod floor;
+pub mod run;
 pub mod rungs;
 pub mod scenario;
 pub mod sink;
