@@ -31,60 +31,69 @@ pub fn emit_event() {
     );
 }
 
-/// Scenario (a)'s event with a fourth field named as a secret, `password`: the JSON layer writes
-/// `"[REDACTED]"` without formatting the value.
-#[inline(never)]
-pub fn emit_event_with_secret() {
-    tracing::info!(
-        order_id = black_box(42_i64),
-        customer = black_box("alice"),
-        express = black_box(true),
-        password = black_box("hunter2"),
-        "order placed"
-    );
+/// Defines a twin of scenario (a)'s event with a fourth field named `$field`.
+macro_rules! event_with_fourth_field {
+    ($(#[$doc:meta])* $name:ident, $field:ident) => {
+        $(#[$doc])*
+        #[inline(never)]
+        pub fn $name() {
+            tracing::info!(
+                order_id = black_box(42_i64),
+                customer = black_box("alice"),
+                express = black_box(true),
+                $field = black_box("hunter2"),
+                "order placed"
+            );
+        }
+    };
 }
 
-/// [`emit_event_with_secret`]'s twin with a field that is not a secret, `passcode`.
-#[inline(never)]
-pub fn emit_event_with_plain() {
-    tracing::info!(
-        order_id = black_box(42_i64),
-        customer = black_box("alice"),
-        express = black_box(true),
-        passcode = black_box("hunter2"),
-        "order placed"
-    );
+/// Defines a twin of scenario (b) whose request span has a third field named `$field`.
+macro_rules! request_with_third_field {
+    ($(#[$doc:meta])* $name:ident, $field:ident) => {
+        $(#[$doc])*
+        #[inline(never)]
+        pub fn $name() {
+            let request = tracing::info_span!(
+                "handle_request",
+                method = "GET",
+                route = "/orders/{id}",
+                $field = black_box("k-123")
+            );
+            request_in(request, |_| {});
+        }
+    };
 }
 
-/// Scenario (b) whose request span has a third field named as a secret, `api_key`: the bridge
-/// hands `tracing-opentelemetry` a copy of the span's values with the marker in its place.
-#[inline(never)]
-pub fn request_with_secret() {
-    let request = tracing::info_span!(
-        "handle_request",
-        method = "GET",
-        route = "/orders/{id}",
-        api_key = black_box("k-123")
-    );
-    request_in(request);
-}
+event_with_fourth_field!(
+    /// Scenario (a)'s event with a fourth field named as a secret, `password`: the JSON layer
+    /// writes `"[REDACTED]"` without formatting the value.
+    emit_event_with_secret,
+    password
+);
+event_with_fourth_field!(
+    /// [`emit_event_with_secret`]'s twin with a field that is not a secret, `passcode`.
+    emit_event_with_plain,
+    passcode
+);
+request_with_third_field!(
+    /// Scenario (b) whose request span has a third field named as a secret, `api_key`: the
+    /// bridge hands `tracing-opentelemetry` a copy of the span's values with the marker in its
+    /// place.
+    request_with_secret,
+    api_key
+);
+request_with_third_field!(
+    /// [`request_with_secret`]'s twin with a field that is not a secret, `api_ref`.
+    request_with_plain,
+    api_ref
+);
 
-/// [`request_with_secret`]'s twin with a field that is not a secret, `api_ref`.
-#[inline(never)]
-pub fn request_with_plain() {
-    let request = tracing::info_span!(
-        "handle_request",
-        method = "GET",
-        route = "/orders/{id}",
-        api_ref = black_box("k-123")
-    );
-    request_in(request);
-}
-
-/// The rest of scenario (b), in `request`.
+/// Scenario (b) in `request`, once it is made: `probe` sees it once it is entered.
 #[inline(always)]
-fn request_in(request: Span) {
+fn request_in(request: Span, probe: impl FnOnce(&Span)) {
     let _request = request.enter();
+    probe(&request);
     tracing::info!(order_id = black_box(42_i64), "request received");
     {
         let child = tracing::info_span!("load_cart");
@@ -172,23 +181,7 @@ pub fn events_on_threads(dispatch: &Dispatch, threads: usize, iters: u64) -> Dur
 #[inline(always)]
 pub fn request_with(probe: impl FnOnce(&Span)) {
     let request = tracing::info_span!("handle_request", method = "GET", route = "/orders/{id}");
-    let _request = request.enter();
-    probe(&request);
-    tracing::info!(order_id = black_box(42_i64), "request received");
-    {
-        let child = tracing::info_span!("load_cart");
-        let _child = child.enter();
-        tracing::info!(
-            customer = black_box("alice"),
-            items = black_box(3_i64),
-            "cart loaded"
-        );
-    }
-    tracing::info!(
-        express = black_box(true),
-        status = black_box(200_i64),
-        "order placed"
-    );
+    request_in(request, probe);
 }
 
 /// Scenario (b), as measured.
