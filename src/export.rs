@@ -91,6 +91,11 @@ impl Delivery {
     fn add(counter: &AtomicU64, n: usize) {
         counter.fetch_add(n as u64, Ordering::Relaxed);
     }
+
+    /// Counts `n` items of an export whose outcome is `result` as exported or as failed.
+    fn settle(result: &OTelSdkResult, exported: &AtomicU64, failed: &AtomicU64, n: usize) {
+        Delivery::add(if result.is_ok() { exported } else { failed }, n);
+    }
 }
 
 /// Runs an exporter's exports on the [`ExportRuntime`].
@@ -199,14 +204,7 @@ impl<E: SpanExporter> SpanExporter for Counting<E> {
         async move {
             let result = export.await;
             let d = &self.delivery;
-            Delivery::add(
-                if result.is_ok() {
-                    &d.spans_exported
-                } else {
-                    &d.spans_failed
-                },
-                n,
-            );
+            Delivery::settle(&result, &d.spans_exported, &d.spans_failed, n);
             result
         }
     }
@@ -234,14 +232,7 @@ impl<E: LogExporter> LogExporter for Counting<E> {
         async move {
             let result = export.await;
             let d = &self.delivery;
-            Delivery::add(
-                if result.is_ok() {
-                    &d.logs_exported
-                } else {
-                    &d.logs_failed
-                },
-                n,
-            );
+            Delivery::settle(&result, &d.logs_exported, &d.logs_failed, n);
             result
         }
     }

@@ -1,5 +1,5 @@
-//! What the propagator targets share: a carrier that holds a header as many times as it was
-//! sent, and the invariants of a `traceparent`/`tracestate` round trip.
+//! What the propagator targets share: the crate's carrier that holds a header as many times as it
+//! was sent, and the invariants of a `traceparent`/`tracestate` round trip.
 
 #![allow(dead_code)] // Each target uses part of this module.
 
@@ -10,37 +10,7 @@ use opentelemetry::trace::TraceContextExt;
 use opentelemetry::Context;
 use tracing_correlate::propagation::TraceContextPropagator;
 
-/// A carrier that holds each header as many times as it was sent, as HTTP does (the `HashMap`
-/// carrier gives one value per name). A copy of the crate's test carrier.
-#[derive(Debug, Default)]
-pub struct Headers(pub Vec<(String, String)>);
-
-impl Headers {
-    pub fn with(mut self, name: &str, value: &str) -> Self {
-        self.0.push((name.to_owned(), value.to_owned()));
-        self
-    }
-}
-
-impl Extractor for Headers {
-    fn get(&self, key: &str) -> Option<&str> {
-        self.get_all(key).map(|values| values[0])
-    }
-
-    fn keys(&self) -> Vec<&str> {
-        self.0.iter().map(|(k, _)| k.as_str()).collect()
-    }
-
-    fn get_all(&self, key: &str) -> Option<Vec<&str>> {
-        let values: Vec<&str> = self
-            .0
-            .iter()
-            .filter(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, v)| v.as_str())
-            .collect();
-        (!values.is_empty()).then_some(values)
-    }
-}
+pub use tracing_correlate::fuzzing::Headers;
 
 /// The `tracestate` headers' length joined with `,`: when at most 512, nothing can have been cut
 /// on inject (the injected header drops whitespace and empty members, so it is never longer).

@@ -228,7 +228,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::propagation::test_carrier::Headers;
+    use crate::fuzzing::Headers;
 
     type Members = BTreeMap<String, (String, String)>;
 
