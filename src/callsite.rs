@@ -11,9 +11,9 @@ use std::cell::RefCell;
 
 use tracing_core::Metadata;
 
-use crate::escape::escape_into;
-use crate::fields::push_key;
-use crate::keys::Reserved;
+use crate::line::escape::escape_into;
+use crate::line::keys::Reserved;
+use crate::line::span_fields::push_key;
 use crate::redact::Redaction;
 
 const SLOTS: usize = 64;

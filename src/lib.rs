@@ -245,26 +245,13 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod callsite;
-#[cfg(feature = "init")]
-mod console;
-#[cfg(feature = "init")]
-mod env;
-mod escape;
 mod exception;
-#[cfg(feature = "init")]
-mod export;
-mod fields;
 #[doc(hidden)]
 pub mod fuzzing;
-mod ids;
 #[cfg(feature = "init")]
 mod init;
-mod json;
-mod keys;
+mod line;
 mod otel;
-#[cfg(feature = "init")]
-mod panic;
-mod preset;
 pub mod propagation;
 mod redact;
 
@@ -272,21 +259,18 @@ mod redact;
 pub mod client;
 #[cfg(feature = "tower")]
 pub mod server;
-mod stats;
-mod throttle;
-mod timestamp;
 
 pub use exception::{record_dyn_exception, record_exception, SpanExt};
 #[cfg(feature = "init")]
 pub use init::{
     builder, init, try_init, Builder, Guard, InitError, DEFAULT_FILTER, DEFAULT_SHUTDOWN_TIMEOUT,
 };
-pub use json::{JsonLayer, DEFAULT_MAX_FIELDS, DEFAULT_MAX_VALUE_LEN, DEFAULT_SERVICE_NAME};
+pub use line::{
+    JsonLayer, Preset, Stats, DEFAULT_MAX_FIELDS, DEFAULT_MAX_VALUE_LEN, DEFAULT_SDK_LINE_INTERVAL,
+    DEFAULT_SERVICE_NAME,
+};
 pub use otel::{otel_layer, OtelLayer, DEFAULT_SPAN_EVENTS};
-pub use preset::Preset;
 pub use redact::{DEFAULT_REDACTED_FIELDS, REDACTED};
-pub use stats::Stats;
-pub use throttle::DEFAULT_SDK_LINE_INTERVAL;
 
 pub use opentelemetry;
 pub use opentelemetry_sdk;

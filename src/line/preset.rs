@@ -6,8 +6,8 @@
 //! CloudWatch Application Signals read them as they are, and a line keeps joining the trace when the
 //! backend changes. Nothing else in the line changes.
 
-use crate::escape::escape_into;
-use crate::ids::SpanIds;
+use crate::line::escape::escape_into;
+use crate::otel::ids::SpanIds;
 
 /// The shape of the correlation keys, chosen with [`JsonLayer::with_preset`](crate::JsonLayer::with_preset).
 ///
@@ -163,5 +163,5 @@ fn push_str_key(buf: &mut String, key: &str, value: &str) {
     buf.push_str(",\"");
     buf.push_str(key);
     buf.push_str("\":");
-    crate::escape::quoted_into(buf, value);
+    crate::line::escape::quoted_into(buf, value);
 }

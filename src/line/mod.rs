@@ -19,16 +19,29 @@ use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::{LookupSpan, SpanRef};
 use tracing_subscriber::Layer;
 
+pub(crate) mod escape;
+pub(crate) mod keys;
+mod preset;
+pub(crate) mod span_fields;
+mod stats;
+pub(crate) mod throttle;
+pub(crate) mod timestamp;
+
+pub use preset::Preset;
+pub use stats::Stats;
+pub use throttle::DEFAULT_SDK_LINE_INTERVAL;
+
 use crate::callsite::Keys;
-use crate::escape::{limited_debug_into, limited_display_into, limited_str_into, quoted_into};
 use crate::exception::Exception;
-use crate::fields::{push_key, push_redacted, Limits, SpanFields, ValueSink};
-use crate::ids::SpanIds;
-use crate::keys::Reserved;
-use crate::preset::{Preset, PresetConfig};
+use crate::line::escape::{
+    limited_debug_into, limited_display_into, limited_str_into, quoted_into,
+};
+use crate::line::keys::Reserved;
+use crate::line::preset::PresetConfig;
+use crate::line::span_fields::{push_key, push_redacted, Limits, SpanFields, ValueSink};
+use crate::line::throttle::{Admit, Throttle};
+use crate::otel::ids::SpanIds;
 use crate::redact::Redaction;
-use crate::stats::Stats;
-use crate::throttle::{Admit, Throttle, DEFAULT_SDK_LINE_INTERVAL};
 
 /// The service name a layer writes until [`JsonLayer::with_service_name`] sets one (the
 /// OpenTelemetry default for `service.name`).
@@ -415,7 +428,7 @@ where
             return;
         };
         let meta = event.metadata();
-        let suppressed = if crate::throttle::is_throttled(meta.target()) {
+        let suppressed = if crate::line::throttle::is_throttled(meta.target()) {
             match self
                 .throttle
                 .admit(meta, self.sdk_line_interval, Instant::now())
@@ -496,7 +509,7 @@ where
         seen.clear();
 
         line.push_str("{\"timestamp\":\"");
-        crate::timestamp::push_now(line);
+        crate::line::timestamp::push_now(line);
         line.push_str("\",\"level\":\"");
         line.push_str(meta.level().as_str());
         line.push_str("\",");
@@ -592,11 +605,11 @@ where
         line.push_str(fields);
         if dropped > 0 {
             line.push_str(",\"fields_dropped\":");
-            crate::fields::push_int(line, dropped as u64);
+            crate::line::span_fields::push_int(line, dropped as u64);
         }
         if suppressed > 0 {
             line.push_str(",\"lines_suppressed\":");
-            crate::fields::push_int(line, suppressed);
+            crate::line::span_fields::push_int(line, suppressed);
         }
         line.push_str("}\n");
 
@@ -684,7 +697,7 @@ where
             return None;
         }
         // No extension lock is held here: the lookup locks the span's extensions itself.
-        let ids = crate::ids::lookup(&span.id(), self.dispatch.get()?);
+        let ids = crate::otel::ids::lookup(&span.id(), self.dispatch.get()?);
         if let Some(state) = span.extensions().get::<SpanState>() {
             let _ = state.ids.set(ids);
         }

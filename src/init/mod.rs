@@ -24,12 +24,16 @@ use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::Layer as _;
 
-use crate::console::ConsoleExporter;
-use crate::env::{
-    self, Compression, EnvConfig, LogsExporter, OtlpConfig, PropagatorKind, Protocol,
-    SamplerConfig, TracesExporter,
+pub(crate) mod env;
+mod export;
+mod panic;
+
+use crate::init::env::{
+    Compression, EnvConfig, LogsExporter, OtlpConfig, PropagatorKind, Protocol, SamplerConfig,
+    TracesExporter,
 };
-use crate::export::{Counted, Counting, Delivery, ExportRuntime, OnRuntime};
+use crate::init::export::console::ConsoleExporter;
+use crate::init::export::{Counted, Counting, Delivery, ExportRuntime, OnRuntime};
 use crate::propagation::{BaggagePropagator, TraceContextPropagator};
 use crate::redact::{RedactEvents, Redaction};
 use crate::{JsonLayer, Preset, Stats};
@@ -295,7 +299,7 @@ where
         );
 
         if self.panic_hook {
-            crate::panic::install(tracer_provider.clone(), self.shutdown_timeout);
+            crate::init::panic::install(tracer_provider.clone(), self.shutdown_timeout);
         }
         let flush_writer: Box<dyn Fn() + Send + Sync> = Box::new(move || {
             let _ = io::Write::flush(&mut make_writer.make_writer());
@@ -476,7 +480,7 @@ macro_rules! otlp_exporter {
             Ok(built) => built.map_err(|e| InitError(ErrorKind::Exporter(e.to_string()))),
             Err(panic) => Err(InitError(ErrorKind::Exporter(format!(
                 "building it panicked: {}",
-                crate::panic::payload_message(&*panic)
+                crate::init::panic::payload_message(&*panic)
             )))),
         }
     }};
@@ -738,7 +742,7 @@ impl Drop for Guard {
         let lines_lost = state.stats.write_errors() + state.stats.dropped_reentrant();
         if lines_lost > 0 {
             let mut timestamp = String::new();
-            crate::timestamp::push_now(&mut timestamp);
+            crate::line::timestamp::push_now(&mut timestamp);
             let line = serde_json::json!({
                 "timestamp": timestamp,
                 "level": "WARN",

@@ -6,8 +6,8 @@ use std::fmt;
 
 use tracing_core::field::{Field, Visit};
 
-use crate::escape::{limited_debug_into, limited_display_into, limited_str_into};
-use crate::keys::Reserved;
+use crate::line::escape::{limited_debug_into, limited_display_into, limited_str_into};
+use crate::line::keys::Reserved;
 use crate::redact::Redaction;
 
 /// How much of a line user data may take: what keeps a line a line, whatever the fields hold.
@@ -41,7 +41,7 @@ pub(crate) fn push_key(buf: &mut String, name: &str, reserved: &Reserved) {
     if reserved.contains(name) {
         buf.push_str("fields.");
     }
-    crate::escape::escape_into(buf, name);
+    crate::line::escape::escape_into(buf, name);
     buf.push_str("\":");
 }
 

@@ -4,7 +4,7 @@
 //! one JSON line to the same `MakeWriter` as the log lines, so a person or a tool can rebuild the
 //! trace from the log alone: the span lines carry the ids the log lines are stamped with, plus the
 //! parent id, the times and the status. Like the log lines, a span line is built whole in one
-//! buffer, every key and string goes through [`crate::escape`], and it is written with one
+//! buffer, every key and string goes through [`crate::line::escape`], and it is written with one
 //! `write_all`.
 //!
 //! ```json
@@ -15,7 +15,7 @@
 //!  "duration_ms":1.501,"status":"unset","attributes":{"order_id":42}}
 //! ```
 
-use crate::stats::Stats;
+use crate::line::Stats;
 use std::collections::HashMap;
 use std::fmt;
 use std::io::Write as _;
@@ -30,10 +30,10 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use opentelemetry_sdk::Resource;
 use tracing_subscriber::fmt::MakeWriter;
 
-use crate::escape::{display_quoted_into, quoted_into};
-use crate::fields::{push_f64, push_int};
-use crate::ids::SpanIds;
-use crate::timestamp::push_rfc3339;
+use crate::line::escape::{display_quoted_into, quoted_into};
+use crate::line::span_fields::{push_f64, push_int};
+use crate::line::timestamp::push_rfc3339;
+use crate::otel::ids::SpanIds;
 
 /// The resource attribute that names the service (OpenTelemetry semantic conventions).
 const SERVICE_NAME: &str = "service.name";

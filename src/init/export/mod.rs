@@ -7,6 +7,8 @@
 //! runtime makes every protocol work the same way in all three, without the caller arranging
 //! anything, and keeps export work off the service's own runtime.
 
+pub(crate) mod console;
+
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

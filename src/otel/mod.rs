@@ -45,6 +45,8 @@ use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Layer;
 
+pub(crate) mod ids;
+
 use crate::exception::Exception;
 use crate::redact::{with_redacted, with_redacted_event, Redaction, REDACTED};
 
