@@ -51,11 +51,11 @@ pub fn read_env(vars: &[(&str, &str)]) -> usize {
             .find(|(n, _)| *n == name)
             .map(|(_, v)| (*v).to_owned())
     };
-    let config = crate::init::env::read(&get);
+    let config = crate::init::read_env(&get);
     std::hint::black_box(&config);
     config.warnings.len()
 }
 
 /// Every `OTEL_*` variable [`read_env`] looks at.
 #[cfg(feature = "init")]
-pub const ENV_VARIABLES: &[&str] = &crate::init::env::VARIABLES;
+pub const ENV_VARIABLES: &[&str] = &crate::init::ENV_VARIABLES;

@@ -270,7 +270,7 @@ pub use line::{
     DEFAULT_SERVICE_NAME,
 };
 pub use otel::{otel_layer, OtelLayer, DEFAULT_SPAN_EVENTS};
-pub use redact::{DEFAULT_REDACTED_FIELDS, REDACTED};
+pub use redact::{Redaction, DEFAULT_REDACTED_FIELDS, REDACTED};
 
 pub use opentelemetry;
 pub use opentelemetry_sdk;

@@ -1,21 +1,12 @@
 //! Redaction: field names that hold secrets have their values replaced by [`REDACTED`], in the
-//! JSON lines and in the exported trace, so neither carries them.
-//!
-//! A name is secret when, compared in lowercase with `-` read as `_`, it equals an entry of the
-//! list or ends with `.entry` or `_entry`: with the default list ([`DEFAULT_REDACTED_FIELDS`]),
-//! `password`, `db_password`, `user.password`, `access_token`, `x-api-key`,
-//! `http.request.header.authorization` and `set-cookie` are secret; `token_count` and `secretary`
-//! are not.
+//! JSON lines and in the exported trace, so neither carries them. One [`Redaction`] value holds
+//! the rules and is given to every layer that writes field values.
 
-use std::cell::Cell;
 use std::fmt;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use tracing_core::field::{display, DisplayValue, Field, FieldSet, Value, ValueSet, Visit};
 use tracing_core::{Event, Metadata};
-#[cfg(feature = "init")]
-use tracing_subscriber::layer::Context;
 
 /// What a secret field's value becomes.
 pub const REDACTED: &str = "[REDACTED]";
@@ -34,14 +25,48 @@ pub const DEFAULT_REDACTED_FIELDS: [&str; 8] = [
     "set-cookie",
 ];
 
-/// The redaction rules of a layer or of the init: the list of names, and an optional predicate.
+/// Which fields hold secrets: their values are written as [`REDACTED`] and never formatted.
+///
+/// One value, given to every layer that writes field values, so that the lines, the
+/// OpenTelemetry spans and the OTLP log records redact the same fields:
+///
+/// | where | how to give it |
+/// |---|---|
+/// | the JSON lines | [`JsonLayer::with_redaction`](crate::JsonLayer::with_redaction) |
+/// | span attributes and span events | [`OtelLayer::with_redaction`](crate::OtelLayer::with_redaction) |
+/// | all of the init's layers and its exported spans | [`Builder::with_redaction`](crate::Builder::with_redaction) (feature `init`) |
+///
+/// A name is secret when the predicate (if any) accepts it, or when, compared in lowercase with
+/// `-` read as `_`, it equals an entry of the list or ends with `.entry` or `_entry`. With the
+/// default list ([`DEFAULT_REDACTED_FIELDS`]), `password`, `db_password`, `user.password`,
+/// `access_token`, `x-api-key`, `http.request.header.authorization` and `set-cookie` are secret;
+/// `token_count` and `secretary` are not.
+///
+/// ```
+/// use tracing_correlate::Redaction;
+/// use tracing_subscriber::layer::SubscriberExt;
+/// # use opentelemetry::trace::TracerProvider as _;
+/// # let provider = tracing_correlate::opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+/// # let tracer = provider.tracer("checkout");
+///
+/// let redaction = Redaction::default()
+///     .with_names(["card", "ssn"])
+///     .with_predicate(|name| name.starts_with("pii."));
+/// assert!(redaction.is_secret("customer.card") && redaction.is_secret("pii.email"));
+/// assert!(redaction.is_secret("db_password")); // the default list stays
+///
+/// let subscriber = tracing_subscriber::registry()
+///     .with(tracing_correlate::otel_layer(tracer).with_redaction(redaction.clone()))
+///     .with(tracing_correlate::layer().with_redaction(redaction));
+/// # drop(subscriber);
+/// ```
+///
+/// By default, the names of [`DEFAULT_REDACTED_FIELDS`] and no predicate.
 #[derive(Clone)]
-pub(crate) struct Redaction {
+pub struct Redaction {
     /// Normalised: lowercase, `-` as `_`.
     names: Vec<String>,
     predicate: Option<Predicate>,
-    /// This set of rules' identity in the per-thread cache of [`Redaction::secrets`].
-    id: usize,
 }
 
 /// A user's rule: whether a field name holds a secret.
@@ -64,7 +89,6 @@ impl Default for Redaction {
                 .map(|n| normalise(n))
                 .collect(),
             predicate: None,
-            id: next_id(),
         }
     }
 }
@@ -82,27 +106,39 @@ fn normalise(name: &str) -> String {
 }
 
 impl Redaction {
-    pub(crate) fn add_names<I>(&mut self, names: I)
+    /// The default rules: the names of [`DEFAULT_REDACTED_FIELDS`], no predicate.
+    pub fn new() -> Self {
+        Redaction::default()
+    }
+
+    /// Redacts these names too (matched as the list's entries are). Calls add up.
+    ///
+    /// By default, the list is [`DEFAULT_REDACTED_FIELDS`].
+    pub fn with_names<I>(mut self, names: I) -> Self
     where
         I: IntoIterator,
         I::Item: AsRef<str>,
     {
         self.names
             .extend(names.into_iter().map(|n| normalise(n.as_ref())));
-        self.id = next_id();
+        self
     }
 
-    pub(crate) fn set_predicate(
-        &mut self,
+    /// Redacts, besides the list, every field whose name `predicate` accepts. A second call
+    /// replaces the first predicate.
+    ///
+    /// By default, none.
+    pub fn with_predicate(
+        mut self,
         predicate: impl Fn(&str) -> bool + Send + Sync + 'static,
-    ) {
+    ) -> Self {
         self.predicate = Some(Arc::new(predicate));
-        self.id = next_id();
+        self
     }
 
-    /// Whether the field `name` holds a secret. Compares byte by byte, without allocating: it runs
-    /// for every span field the JSON layer records.
-    pub(crate) fn is_secret(&self, name: &str) -> bool {
+    /// Whether the field `name` holds a secret by these rules.
+    pub fn is_secret(&self, name: &str) -> bool {
+        // Byte by byte, without allocating: this runs for every span field a layer records.
         if self.predicate.as_ref().is_some_and(|p| p(name)) {
             return true;
         }
@@ -119,26 +155,6 @@ impl Redaction {
             tail_matches && (start == 0 || matches!(name[start - 1], b'.' | b'_' | b'-'))
         })
     }
-
-    /// Which fields of `meta`'s callsite hold secrets, from a per-thread cache: the
-    /// OpenTelemetry layer asks on every span and span event, and only callsites with a secret
-    /// pay for a copy of their values ([`with_redacted`]).
-    pub(crate) fn secrets(&self, meta: &'static Metadata<'static>) -> Secrets {
-        let address = meta as *const Metadata<'static> as usize;
-        let compute = || Secrets::of(meta, self);
-        SECRETS
-            .try_with(|cache| {
-                let slot = &cache[(address >> 4) % SECRET_SLOTS];
-                let (slot_meta, slot_rules, secrets) = slot.get();
-                if slot_meta == address && slot_rules == self.id {
-                    return secrets;
-                }
-                let secrets = compute();
-                slot.set((address, self.id, secrets));
-                secrets
-            })
-            .unwrap_or_else(|_| compute())
-    }
 }
 
 /// `-` as `_`, ASCII lowercase: what [`normalise`] does to each byte (UTF-8 continuation and
@@ -151,23 +167,8 @@ fn normalise_byte(b: u8) -> u8 {
     }
 }
 
-/// Gives each set of rules its own identity, for the per-thread cache: a change to the rules
-/// (a name added, a predicate set) gives a new one.
-fn next_id() -> usize {
-    static NEXT: AtomicUsize = AtomicUsize::new(1);
-    NEXT.fetch_add(1, Ordering::Relaxed)
-}
-
-const SECRET_SLOTS: usize = 64;
-
-thread_local! {
-    /// Direct-mapped by callsite address: (callsite, rules id, secrets); 0 when empty.
-    static SECRETS: [Cell<(usize, usize, Secrets)>; SECRET_SLOTS] =
-        const { [const { Cell::new((0, 0, Secrets::NONE)) }; SECRET_SLOTS] };
-}
-
 /// The secret fields of one callsite.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Secrets {
     /// Bit `i` set: field `i` holds a secret.
     mask: u64,
@@ -177,12 +178,13 @@ pub(crate) struct Secrets {
 }
 
 impl Secrets {
-    const NONE: Secrets = Secrets {
+    pub(crate) const NONE: Secrets = Secrets {
         mask: 0,
         wide: false,
     };
 
-    fn of(meta: &Metadata<'_>, redaction: &Redaction) -> Secrets {
+    /// Which fields of `meta`'s callsite `redaction` calls secret.
+    pub(crate) fn of(meta: &Metadata<'_>, redaction: &Redaction) -> Secrets {
         let mut secrets = Secrets::NONE;
         for (i, field) in meta.fields().iter().enumerate() {
             if redaction.is_secret(field.name()) {
@@ -201,7 +203,8 @@ impl Secrets {
         self.mask == 0 && !self.wide
     }
 
-    fn contains(self, field: &Field, redaction: &Redaction) -> bool {
+    /// Whether `field` (of the callsite these secrets are of) is secret.
+    pub(crate) fn contains(self, field: &Field, redaction: &Redaction) -> bool {
         match field.index() {
             i if i < 64 => self.mask & (1 << i) != 0,
             _ => self.wide && redaction.is_secret(field.name()),
@@ -239,15 +242,15 @@ pub(crate) fn with_redacted<R>(
     f(&fields.value_set_all(&values))
 }
 
-/// Runs `f` with `event` itself when its callsite has no secret field, else with a copy whose
-/// secret fields hold [`REDACTED`] (same metadata, same parent).
+/// Runs `f` with `event` itself when its callsite has no secret field (`secrets`), else with a
+/// copy whose secret fields hold [`REDACTED`] (same metadata, same parent).
 pub(crate) fn with_redacted_event(
     event: &Event<'_>,
+    secrets: Secrets,
     redaction: &Redaction,
     f: impl FnOnce(&Event<'_>),
 ) {
     let meta = event.metadata();
-    let secrets = redaction.secrets(meta);
     if secrets.is_empty() {
         return f(event);
     }
@@ -383,116 +386,13 @@ impl Visit for Copier<'_> {
     }
 }
 
-/// Hands the layer it wraps every event with its secret fields redacted (see
-/// [`with_redacted`]); spans and everything else pass through unchanged. The init wraps the
-/// OpenTelemetry logs bridge in it: an OTLP log record carries every field of its event as an
-/// attribute, and a log processor cannot replace an attribute once it is recorded.
-#[cfg(feature = "init")]
-pub(crate) struct RedactEvents<L> {
-    pub(crate) inner: L,
-    pub(crate) redaction: Redaction,
-}
-
-#[cfg(feature = "init")]
-impl<S, L> tracing_subscriber::Layer<S> for RedactEvents<L>
-where
-    S: tracing_core::Subscriber,
-    L: tracing_subscriber::Layer<S>,
-{
-    fn on_register_dispatch(&self, subscriber: &tracing_core::Dispatch) {
-        self.inner.on_register_dispatch(subscriber);
-    }
-
-    fn on_layer(&mut self, subscriber: &mut S) {
-        self.inner.on_layer(subscriber);
-    }
-
-    fn register_callsite(&self, metadata: &'static Metadata<'static>) -> tracing_core::Interest {
-        self.inner.register_callsite(metadata)
-    }
-
-    fn enabled(&self, metadata: &Metadata<'_>, ctx: Context<'_, S>) -> bool {
-        self.inner.enabled(metadata, ctx)
-    }
-
-    fn max_level_hint(&self) -> Option<tracing_core::LevelFilter> {
-        self.inner.max_level_hint()
-    }
-
-    fn event_enabled(&self, event: &Event<'_>, ctx: Context<'_, S>) -> bool {
-        self.inner.event_enabled(event, ctx)
-    }
-
-    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        with_redacted_event(event, &self.redaction, |event| {
-            self.inner.on_event(event, ctx)
-        });
-    }
-
-    fn on_new_span(
-        &self,
-        attrs: &tracing_core::span::Attributes<'_>,
-        id: &tracing_core::span::Id,
-        ctx: Context<'_, S>,
-    ) {
-        self.inner.on_new_span(attrs, id, ctx);
-    }
-
-    fn on_record(
-        &self,
-        id: &tracing_core::span::Id,
-        values: &tracing_core::span::Record<'_>,
-        ctx: Context<'_, S>,
-    ) {
-        self.inner.on_record(id, values, ctx);
-    }
-
-    fn on_follows_from(
-        &self,
-        id: &tracing_core::span::Id,
-        follows: &tracing_core::span::Id,
-        ctx: Context<'_, S>,
-    ) {
-        self.inner.on_follows_from(id, follows, ctx);
-    }
-
-    fn on_enter(&self, id: &tracing_core::span::Id, ctx: Context<'_, S>) {
-        self.inner.on_enter(id, ctx);
-    }
-
-    fn on_exit(&self, id: &tracing_core::span::Id, ctx: Context<'_, S>) {
-        self.inner.on_exit(id, ctx);
-    }
-
-    fn on_close(&self, id: tracing_core::span::Id, ctx: Context<'_, S>) {
-        self.inner.on_close(id, ctx);
-    }
-
-    fn on_id_change(
-        &self,
-        old: &tracing_core::span::Id,
-        new: &tracing_core::span::Id,
-        ctx: Context<'_, S>,
-    ) {
-        self.inner.on_id_change(old, new, ctx);
-    }
-
-    unsafe fn downcast_raw(&self, id: std::any::TypeId) -> Option<*const ()> {
-        if id == std::any::TypeId::of::<Self>() {
-            return Some(self as *const Self as *const ());
-        }
-        // SAFETY: forwarded unchanged; the inner layer lives as long as `self`.
-        unsafe { self.inner.downcast_raw(id) }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn names_match_whole_or_as_the_last_segment() {
-        let r = Redaction::default();
+        let r = Redaction::new();
         for secret in [
             "password",
             "PASSWORD",
@@ -521,9 +421,9 @@ mod tests {
 
     #[test]
     fn the_list_extends_and_a_predicate_adds_rules() {
-        let mut r = Redaction::default();
-        r.add_names(["ssn"]);
-        r.set_predicate(|name| name.starts_with("pii."));
+        let r = Redaction::default()
+            .with_names(["ssn"])
+            .with_predicate(|name| name.starts_with("pii."));
         assert!(r.is_secret("customer.ssn") && r.is_secret("pii.email"));
         assert!(!r.is_secret("email"));
     }

@@ -65,7 +65,7 @@ fn child() {
         }
         "secrets" => {
             let _guard = tracing_correlate::builder("checkout")
-                .with_redacted_fields(["ssn"])
+                .with_redaction(tracing_correlate::Redaction::default().with_names(["ssn"]))
                 .try_init()
                 .unwrap();
             let span = info_span!("login", api_key = "k-123", user = "ada");

@@ -8,6 +8,7 @@ use std::fmt;
 use support::{line_with, Harness};
 use tracing::{info, info_span};
 use tracing_correlate::opentelemetry_sdk::trace::Sampler;
+use tracing_correlate::Redaction;
 
 /// A value whose formatting fails the test: proof that a secret is never formatted.
 struct MustNotBeFormatted;
@@ -79,8 +80,11 @@ fn the_json_layer_never_formats_a_secret_value() {
 #[test]
 fn the_list_extends_and_a_predicate_adds_rules() {
     let h = Harness::with(Sampler::AlwaysOn, |l| {
-        l.with_redacted_fields(["ssn"])
-            .with_redaction(|name| name.starts_with("pii."))
+        l.with_redaction(
+            Redaction::default()
+                .with_names(["ssn"])
+                .with_predicate(|name| name.starts_with("pii.")),
+        )
     });
     h.run(|| {
         info!(
@@ -118,6 +122,7 @@ mod otel_layer {
     use opentelemetry::Value;
     use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
     use tracing::{error, info_span, warn};
+    use tracing_correlate::Redaction;
     use tracing_subscriber::layer::SubscriberExt;
 
     fn exported(
@@ -162,7 +167,7 @@ mod otel_layer {
     #[test]
     fn secret_fields_reach_neither_span_attributes_nor_span_events() {
         let spans = exported(
-            |l| l.with_redacted_fields(["ssn"]),
+            |l| l.with_redaction(Redaction::default().with_names(["ssn"])),
             || {
                 let span = info_span!(
                     "login",
@@ -267,7 +272,11 @@ mod otel_layer {
     #[test]
     fn a_predicate_adds_rules_and_plain_callsites_pass_through_whole() {
         let spans = exported(
-            |l| l.with_redaction(|name| name.starts_with("pii.")),
+            |l| {
+                l.with_redaction(
+                    Redaction::default().with_predicate(|name| name.starts_with("pii.")),
+                )
+            },
             || {
                 let span = info_span!("signup", pii.email = "a@b.c", plan = "pro");
                 let _e = span.enter();

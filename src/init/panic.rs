@@ -31,9 +31,9 @@ pub(crate) fn install(provider: SdkTracerProvider, flush_timeout: Duration) {
             "{text}"
         );
         // Once the guard has shut the exporters down there is nothing left to flush.
-        if !crate::init::SHUT_DOWN.load(Ordering::SeqCst) {
+        if !crate::init::guard::SHUT_DOWN.load(Ordering::SeqCst) {
             let provider = provider.clone();
-            crate::init::bounded(flush_timeout, move || {
+            crate::init::guard::bounded(flush_timeout, move || {
                 let _ = provider.force_flush();
             });
         }

@@ -15,6 +15,15 @@ pub(crate) struct Reserved {
 }
 
 impl Reserved {
+    /// The name a field is known by for duplicate detection: a reserved name and the user's own
+    /// `fields.<reserved>` both become `fields.<reserved>` in the line, so they share one key.
+    pub(crate) fn dedupe_key(&self, name: &'static str) -> &'static str {
+        match name.strip_prefix("fields.") {
+            Some(rest) if self.contains(rest) => rest,
+            _ => name,
+        }
+    }
+
     pub(crate) fn contains(&self, name: &str) -> bool {
         match name {
             "timestamp" | "level" | "service" | "target" | "message" | "trace_id" | "span_id"

@@ -1,103 +1,14 @@
-//! Field values as JSON: the visitor that writes one `"key":value` pair, and the per-span store of
-//! a span's fields, serialised once when the span is created or recorded and spliced into every
+//! A span's fields, serialised once when the span is created or recorded and spliced into every
 //! line of the span afterwards (nothing is parsed back per event).
 
 use std::fmt;
 
 use tracing_core::field::{Field, Visit};
 
-use crate::line::escape::{limited_debug_into, limited_display_into, limited_str_into};
 use crate::line::keys::Reserved;
+use crate::line::value::{is_otel_meta, push_key, push_redacted, ValueSink, OTEL_NAME};
+use crate::line::Limits;
 use crate::redact::Redaction;
-
-/// How much of a line user data may take: what keeps a line a line, whatever the fields hold.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Limits {
-    /// String values longer than this many bytes are cut at a character boundary, with a marker.
-    pub(crate) value_len: usize,
-    /// At most this many fields per span, and per line (span and event fields together); the
-    /// others are counted in the line's `fields_dropped`.
-    pub(crate) fields: usize,
-}
-
-/// Fields of the `otel.*` family steer the OpenTelemetry span (name, kind, status); they are not
-/// data of the line. `otel.name` is kept apart as the span's display name.
-pub(crate) const OTEL_NAME: &str = "otel.name";
-
-pub(crate) fn is_otel_meta(name: &str) -> bool {
-    name.starts_with("otel.")
-}
-
-/// Appends the value of a secret field: the marker, as a JSON string.
-pub(crate) fn push_redacted(buf: &mut String) {
-    buf.push('"');
-    buf.push_str(crate::redact::REDACTED);
-    buf.push('"');
-}
-
-/// Appends `,"key":` with `key` renamed to `fields.<key>` when it is reserved.
-pub(crate) fn push_key(buf: &mut String, name: &str, reserved: &Reserved) {
-    buf.push_str(",\"");
-    if reserved.contains(name) {
-        buf.push_str("fields.");
-    }
-    crate::line::escape::escape_into(buf, name);
-    buf.push_str("\":");
-}
-
-pub(crate) fn push_f64(buf: &mut String, value: f64) {
-    use std::fmt::Write;
-    if value.is_nan() {
-        buf.push_str("\"NaN\"");
-    } else if value.is_infinite() {
-        buf.push_str(if value > 0.0 { "\"inf\"" } else { "\"-inf\"" });
-    } else {
-        // Rust's `Display` for a finite f64 never uses an exponent: always a valid JSON number.
-        let _ = write!(buf, "{value}");
-    }
-}
-
-/// Appends an integer: `itoa` formats it without the `fmt` machinery (this runs per field).
-pub(crate) fn push_int(buf: &mut String, value: impl itoa::Integer) {
-    buf.push_str(itoa::Buffer::new().format(value));
-}
-
-/// Writes the value half of a field (after the key) for each `Visit` method.
-pub(crate) trait ValueSink {
-    fn buf(&mut self) -> &mut String;
-    fn limit(&self) -> usize;
-
-    fn value_i64(&mut self, v: i64) {
-        push_int(self.buf(), v)
-    }
-    fn value_u64(&mut self, v: u64) {
-        push_int(self.buf(), v)
-    }
-    fn value_i128(&mut self, v: i128) {
-        push_int(self.buf(), v)
-    }
-    fn value_u128(&mut self, v: u128) {
-        push_int(self.buf(), v)
-    }
-    fn value_f64(&mut self, v: f64) {
-        push_f64(self.buf(), v)
-    }
-    fn value_bool(&mut self, v: bool) {
-        self.buf().push_str(if v { "true" } else { "false" })
-    }
-    fn value_str(&mut self, v: &str) {
-        let limit = self.limit();
-        limited_str_into(self.buf(), v, limit)
-    }
-    fn value_debug(&mut self, v: &dyn fmt::Debug) {
-        let limit = self.limit();
-        limited_debug_into(self.buf(), v, limit)
-    }
-    fn value_error(&mut self, v: &(dyn std::error::Error + 'static)) {
-        let limit = self.limit();
-        limited_display_into(self.buf(), &v, limit)
-    }
-}
 
 /// A span's own fields, as `,"key":value` fragments in one string, with an index by field name.
 #[derive(Debug, Default)]
@@ -291,21 +202,5 @@ mod tests {
                 ("c", ",\"c\":4".to_string())
             ]
         );
-    }
-
-    #[test]
-    fn floats_that_json_cannot_hold_become_strings() {
-        let render = |v: f64| {
-            let mut b = String::new();
-            push_f64(&mut b, v);
-            b
-        };
-        assert_eq!(render(f64::NAN), "\"NaN\"");
-        assert_eq!(render(f64::INFINITY), "\"inf\"");
-        assert_eq!(render(f64::NEG_INFINITY), "\"-inf\"");
-        let n: f64 = serde_json::from_str(&render(1e300)).unwrap();
-        assert_eq!(n, 1e300);
-        let n: f64 = serde_json::from_str(&render(-0.1)).unwrap();
-        assert_eq!(n, -0.1);
     }
 }

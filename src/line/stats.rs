@@ -41,11 +41,6 @@ impl Stats {
         self.0.sdk_lines_suppressed.load(Ordering::Relaxed)
     }
 
-    /// A number unique to the layer these counters belong to, while it lives.
-    pub(crate) fn key(&self) -> usize {
-        Arc::as_ptr(&self.0) as usize
-    }
-
     pub(crate) fn write_failed(&self) {
         self.0.write_errors.fetch_add(1, Ordering::Relaxed);
     }

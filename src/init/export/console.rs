@@ -31,8 +31,8 @@ use opentelemetry_sdk::Resource;
 use tracing_subscriber::fmt::MakeWriter;
 
 use crate::line::escape::{display_quoted_into, quoted_into};
-use crate::line::span_fields::{push_f64, push_int};
 use crate::line::timestamp::push_rfc3339;
+use crate::line::value::{push_f64, push_int};
 use crate::otel::ids::SpanIds;
 
 /// The resource attribute that names the service (OpenTelemetry semantic conventions).

@@ -1,0 +1,156 @@
+//! The guard the init returns: on drop, flushes and shuts the telemetry down within a bound,
+//! whatever the collector does, and reports in one line what was delivered and what was lost.
+
+use std::fmt;
+use std::io::{self, Write as _};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
+
+use opentelemetry_sdk::logs::SdkLoggerProvider;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+
+use crate::init::export::{Delivery, ExportRuntime};
+use crate::Stats;
+
+/// Flushes and shuts down the telemetry when dropped; returned by [`init`](crate::init) and friends.
+///
+/// Dropping it flushes the span and log exporters and the writer, then shuts them down, taking at
+/// most the shutdown timeout ([`Builder::with_shutdown_timeout`](crate::Builder::with_shutdown_timeout), 5 s by default) whatever the
+/// collector does (refuses connections, never answers), also inside a Tokio runtime. It then
+/// writes one line saying what was delivered and what was lost; when lines themselves were lost
+/// (stdout closed, a full disk), that report also goes to stderr, since the writer failed. A span
+/// line the console exporter could not write counts as a lost line and a lost span. It never
+/// panics.
+///
+/// The line's fields: `spans_exported`; `spans_lost` (ended and not exported: dropped at a full
+/// queue, refused by the collector, or still queued when the timeout came); `logs_lost` (OTLP
+/// log records not delivered); `lines_lost` (lines the writer refused, and re-entrant events
+/// dropped); `sdk_lines_suppressed` (the SDK's own lines left out by the throttle, see
+/// [`JsonLayer::with_sdk_line_interval`](crate::JsonLayer::with_sdk_line_interval)); `shutdown_ms`; and `timed_out` when the report is a
+/// WARN.
+#[must_use = "dropping the guard at once shuts telemetry down at once: bind it for the whole of \
+              `main` with `let _guard = ...` (not `let _ = ...`)"]
+pub struct Guard {
+    state: Option<GuardState>,
+}
+
+/// What the guard flushes, shuts down and reports on.
+pub(crate) struct GuardState {
+    pub(crate) tracer_provider: SdkTracerProvider,
+    pub(crate) logger_provider: Option<SdkLoggerProvider>,
+    pub(crate) runtime: Option<ExportRuntime>,
+    pub(crate) timeout: Duration,
+    pub(crate) delivery: Arc<Delivery>,
+    pub(crate) stats: Stats,
+    pub(crate) service: String,
+    pub(crate) flush_writer: Box<dyn Fn() + Send + Sync>,
+}
+
+impl Guard {
+    pub(crate) fn new(state: GuardState) -> Guard {
+        Guard { state: Some(state) }
+    }
+}
+
+impl fmt::Debug for Guard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Guard").finish_non_exhaustive()
+    }
+}
+
+/// Set once the guard has shut telemetry down, so a panic hook running later does not flush.
+pub(crate) static SHUT_DOWN: AtomicBool = AtomicBool::new(false);
+
+/// Runs `work` on a thread of its own and waits for it at most `timeout`: `true` when it ended
+/// in time. A thread that does not end in time is left to finish (or not) by itself.
+pub(crate) fn bounded(timeout: Duration, work: impl FnOnce() + Send + 'static) -> bool {
+    let (done, finished) = mpsc::channel();
+    let spawned = std::thread::Builder::new()
+        .name("tracing-correlate-shutdown".into())
+        .spawn(move || {
+            work();
+            let _ = done.send(());
+        });
+    spawned.is_ok() && finished.recv_timeout(timeout).is_ok()
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let Some(state) = self.state.take() else {
+            return;
+        };
+        SHUT_DOWN.store(true, Ordering::SeqCst);
+        let started = std::time::Instant::now();
+        let tracer_provider = state.tracer_provider.clone();
+        let logger_provider = state.logger_provider.clone();
+        let in_time = bounded(state.timeout, move || {
+            let _ = tracer_provider.shutdown();
+            if let Some(logger_provider) = logger_provider {
+                let _ = logger_provider.shutdown();
+            }
+        });
+        let d = &state.delivery;
+        let ended = Delivery::get(&d.spans_ended);
+        let exported = Delivery::get(&d.spans_exported);
+        let spans_lost = ended.saturating_sub(exported);
+        let logs_lost = Delivery::get(&d.logs_failed);
+        let lines_lost = state.stats.write_errors() + state.stats.dropped_reentrant();
+        // Not lost (each written line of the callsite counts those before it), but reported.
+        let sdk_lines_suppressed = state.stats.sdk_lines_suppressed();
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        if spans_lost + logs_lost + lines_lost > 0 || !in_time {
+            tracing::warn!(
+                target: "tracing_correlate",
+                spans_exported = exported,
+                spans_lost,
+                logs_lost,
+                lines_lost,
+                sdk_lines_suppressed,
+                shutdown_ms = elapsed_ms,
+                timed_out = !in_time,
+                "telemetry shut down; some was not delivered"
+            );
+        } else {
+            tracing::info!(
+                target: "tracing_correlate",
+                spans_exported = exported,
+                spans_lost,
+                logs_lost,
+                lines_lost,
+                sdk_lines_suppressed,
+                shutdown_ms = elapsed_ms,
+                "telemetry shut down"
+            );
+        }
+        (state.flush_writer)();
+        // The line above went to the writer; when that writer is what failed (stdout closed, disk
+        // full), the report is lost with it. Then the report goes to stderr, the one channel the
+        // process still has, as one JSON line (counting the shutdown line's own failure too).
+        let lines_lost = state.stats.write_errors() + state.stats.dropped_reentrant();
+        if lines_lost > 0 {
+            let mut timestamp = String::new();
+            crate::line::timestamp::push_now(&mut timestamp);
+            let line = serde_json::json!({
+                "timestamp": timestamp,
+                "level": "WARN",
+                "service": state.service,
+                "target": "tracing_correlate",
+                "message": "telemetry shut down; some was not delivered",
+                "spans_exported": exported,
+                "spans_lost": spans_lost,
+                "logs_lost": logs_lost,
+                "lines_lost": lines_lost,
+                "sdk_lines_suppressed": sdk_lines_suppressed,
+                "shutdown_ms": elapsed_ms,
+                "timed_out": !in_time,
+            });
+            let _ = writeln!(io::stderr(), "{line}");
+        }
+        match state.runtime {
+            // Exports may still be running on it: let them fail by themselves.
+            Some(runtime) if !in_time => runtime.leak(),
+            other => drop(other),
+        }
+    }
+}

@@ -1,0 +1,341 @@
+//! From the environment read to the SDK's parts: the resource, the sampler, the propagator, the
+//! OTLP or console exporters on the export runtime, the tracer and logger providers.
+
+use std::fmt;
+use std::sync::Arc;
+
+use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
+use opentelemetry::KeyValue;
+use opentelemetry_otlp::tonic_types::metadata::MetadataMap;
+use opentelemetry_otlp::{WithExportConfig, WithHttpConfig, WithTonicConfig};
+use opentelemetry_sdk::logs::{BatchLogProcessor, SdkLoggerProvider};
+use opentelemetry_sdk::trace::{
+    BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider, SimpleSpanProcessor,
+    SpanLimits,
+};
+use opentelemetry_sdk::Resource;
+use tracing_subscriber::fmt::MakeWriter;
+
+use crate::init::env::{
+    Compression, EnvConfig, LogsExporter, OtlpConfig, PropagatorKind, Protocol, SamplerConfig,
+    TracesExporter,
+};
+use crate::init::error::{ErrorKind, InitError};
+use crate::init::export::console::ConsoleExporter;
+use crate::init::export::{Counted, Counting, Delivery, ExportRuntime, OnRuntime};
+use crate::propagation::{BaggagePropagator, TraceContextPropagator};
+use crate::redact::Redaction;
+use crate::Stats;
+
+/// One writer shared by the JSON layer and the console exporter.
+pub(crate) struct Shared<W>(pub(crate) Arc<W>);
+
+impl<W> Clone for Shared<W> {
+    fn clone(&self) -> Self {
+        Shared(self.0.clone())
+    }
+}
+
+impl<'a, W: MakeWriter<'a>> MakeWriter<'a> for Shared<W> {
+    type Writer = W::Writer;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.0.make_writer()
+    }
+
+    fn make_writer_for(&'a self, meta: &tracing::Metadata<'_>) -> Self::Writer {
+        self.0.make_writer_for(meta)
+    }
+}
+
+/// Where the lines go: what the console span exporter shares with the JSON layer.
+pub(crate) struct LineSink<'a, W> {
+    pub(crate) make_writer: &'a Shared<W>,
+    pub(crate) service: &'a str,
+    pub(crate) stats: &'a Stats,
+}
+
+/// What the init chose for spans, for the startup line.
+pub(crate) enum TracesChoice {
+    Otlp {
+        protocol: Protocol,
+        endpoint: String,
+    },
+    Console,
+    None {
+        why: &'static str,
+    },
+}
+
+impl fmt::Display for TracesChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TracesChoice::Otlp { protocol, endpoint } => {
+                write!(f, "otlp {} to {endpoint}", protocol_name(*protocol))
+            }
+            TracesChoice::Console => f.write_str("console (no OTLP endpoint configured)"),
+            TracesChoice::None { why } => write!(f, "none ({why}); lines keep their trace ids"),
+        }
+    }
+}
+
+fn protocol_name(p: Protocol) -> &'static str {
+    match p {
+        Protocol::Grpc => "grpc",
+        Protocol::HttpProtobuf => "http/protobuf",
+        Protocol::HttpJson => "http/json",
+    }
+}
+
+pub(crate) fn propagator_names(kinds: &[PropagatorKind]) -> String {
+    if kinds.is_empty() {
+        return "none".to_owned();
+    }
+    let names: Vec<&str> = kinds
+        .iter()
+        .map(|k| match k {
+            PropagatorKind::TraceContext => "tracecontext",
+            PropagatorKind::Baggage => "baggage",
+        })
+        .collect();
+    names.join(",")
+}
+
+pub(crate) fn resource(service: &str, config: &EnvConfig) -> Resource {
+    // `Resource::builder()` would read OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME itself,
+    // undecoded and with the wrong precedence: start empty and add what `env` read.
+    Resource::builder_empty()
+        .with_detector(Box::new(
+            opentelemetry_sdk::resource::TelemetryResourceDetector,
+        ))
+        .with_attributes(
+            config
+                .resource_attributes
+                .iter()
+                .map(|(k, v)| KeyValue::new(k.clone(), v.clone())),
+        )
+        .with_service_name(service.to_owned())
+        .build()
+}
+
+fn sampler(config: SamplerConfig) -> Sampler {
+    match config {
+        SamplerConfig::AlwaysOn => Sampler::AlwaysOn,
+        SamplerConfig::AlwaysOff => Sampler::AlwaysOff,
+        SamplerConfig::TraceIdRatio(r) => Sampler::TraceIdRatioBased(r),
+        SamplerConfig::ParentBasedAlwaysOn => Sampler::ParentBased(Box::new(Sampler::AlwaysOn)),
+        SamplerConfig::ParentBasedAlwaysOff => Sampler::ParentBased(Box::new(Sampler::AlwaysOff)),
+        SamplerConfig::ParentBasedTraceIdRatio(r) => {
+            Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(r)))
+        }
+    }
+}
+
+pub(crate) fn propagator(kinds: &[PropagatorKind]) -> TextMapCompositePropagator {
+    let propagators: Vec<Box<dyn TextMapPropagator + Send + Sync>> = kinds
+        .iter()
+        .map(|k| -> Box<dyn TextMapPropagator + Send + Sync> {
+            match k {
+                PropagatorKind::TraceContext => Box::new(TraceContextPropagator::new()),
+                PropagatorKind::Baggage => Box::new(BaggagePropagator::new()),
+            }
+        })
+        .collect();
+    TextMapCompositePropagator::new(propagators)
+}
+
+fn export_runtime(slot: &mut Option<ExportRuntime>) -> Result<tokio::runtime::Handle, InitError> {
+    if slot.is_none() {
+        *slot = Some(ExportRuntime::new().map_err(|e| InitError(ErrorKind::Runtime(e)))?);
+    }
+    match slot {
+        Some(rt) => Ok(rt.handle()),
+        None => unreachable!("set just above"),
+    }
+}
+
+/// Builds an OTLP exporter (`SpanExporter` or `LogExporter`: same builders, no shared trait) for
+/// `otlp`, inside the export runtime's context, which the tonic exporter needs to build.
+macro_rules! otlp_exporter {
+    ($exporter:ident, $otlp:expr, $handle:expr) => {{
+        let otlp: &OtlpConfig = $otlp;
+        let _entered = $handle.enter();
+        // Building can panic inside a dependency (reqwest with the `rustls-no-provider` feature,
+        // turned on by another crate of the service, and no crypto provider installed): that is
+        // an init error to report, not a crash.
+        let built = std::panic::catch_unwind(|| match otlp.protocol {
+            Protocol::Grpc => tonic_compression(
+                opentelemetry_otlp::$exporter::builder()
+                    .with_tonic()
+                    .with_endpoint(otlp.endpoint.clone())
+                    .with_timeout(otlp.timeout)
+                    .with_metadata(metadata(&otlp.headers)),
+                otlp.compression,
+            )
+            .build(),
+            Protocol::HttpProtobuf | Protocol::HttpJson => http_compression(
+                opentelemetry_otlp::$exporter::builder()
+                    .with_http()
+                    .with_protocol(http_protocol(otlp.protocol))
+                    .with_endpoint(otlp.endpoint.clone())
+                    .with_timeout(otlp.timeout)
+                    .with_headers(otlp.headers.iter().cloned().collect()),
+                otlp.compression,
+            )
+            .build(),
+        });
+        match built {
+            Ok(built) => built.map_err(|e| InitError(ErrorKind::Exporter(e.to_string()))),
+            Err(panic) => Err(InitError(ErrorKind::Exporter(format!(
+                "building it panicked: {}",
+                crate::init::panic::payload_message(&*panic)
+            )))),
+        }
+    }};
+}
+
+pub(crate) fn tracer_provider<W>(
+    config: &EnvConfig,
+    resource: &Resource,
+    lines: &LineSink<'_, W>,
+    redaction: &Redaction,
+    delivery: &Arc<Delivery>,
+    runtime: &mut Option<ExportRuntime>,
+) -> Result<(SdkTracerProvider, TracesChoice), InitError>
+where
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
+    let limits = config.span_limits;
+    let builder = SdkTracerProvider::builder()
+        .with_resource(resource.clone())
+        .with_sampler(sampler(config.sampler))
+        .with_span_limits(SpanLimits {
+            max_attributes_per_span: limits.attribute_count,
+            max_events_per_span: limits.event_count,
+            max_links_per_span: limits.link_count,
+            ..SpanLimits::default()
+        });
+    let value_limit = limits.attribute_value_length;
+    let choice = if config.sdk_disabled {
+        TracesChoice::None {
+            why: "OTEL_SDK_DISABLED=true",
+        }
+    } else {
+        match config.traces_exporter {
+            TracesExporter::None => TracesChoice::None {
+                why: "OTEL_TRACES_EXPORTER=none",
+            },
+            TracesExporter::Console => TracesChoice::Console,
+            TracesExporter::Otlp => TracesChoice::Otlp {
+                protocol: config.traces_otlp.protocol,
+                endpoint: config.traces_otlp.endpoint.clone(),
+            },
+        }
+    };
+    let provider = match &choice {
+        // No processor: spans get real ids (lines keep correlating, context propagates) and
+        // nothing is exported.
+        TracesChoice::None { .. } => builder.build(),
+        TracesChoice::Console => builder
+            .with_span_processor(Counted::new(
+                SimpleSpanProcessor::new(Counting::new(
+                    ConsoleExporter::new(
+                        lines.make_writer.clone(),
+                        lines.service,
+                        lines.stats.clone(),
+                    ),
+                    delivery.clone(),
+                )),
+                delivery.clone(),
+                value_limit,
+                redaction.clone(),
+            ))
+            .build(),
+        TracesChoice::Otlp { .. } => {
+            let handle = export_runtime(runtime)?;
+            let exporter = otlp_exporter!(SpanExporter, &config.traces_otlp, handle)?;
+            let batch = BatchConfigBuilder::default()
+                .with_scheduled_delay(config.batch.schedule_delay)
+                .with_max_queue_size(config.batch.max_queue_size)
+                .with_max_export_batch_size(config.batch.max_export_batch_size)
+                .build();
+            let exporter = Counting::new(
+                OnRuntime::new(exporter, handle, config.batch.export_timeout),
+                delivery.clone(),
+            );
+            let processor = BatchSpanProcessor::builder(exporter)
+                .with_batch_config(batch)
+                .build();
+            builder
+                .with_span_processor(Counted::new(
+                    processor,
+                    delivery.clone(),
+                    value_limit,
+                    redaction.clone(),
+                ))
+                .build()
+        }
+    };
+    Ok((provider, choice))
+}
+
+fn http_protocol(p: Protocol) -> opentelemetry_otlp::Protocol {
+    match p {
+        Protocol::HttpJson => opentelemetry_otlp::Protocol::HttpJson,
+        _ => opentelemetry_otlp::Protocol::HttpBinary,
+    }
+}
+
+/// `OTEL_EXPORTER_OTLP_COMPRESSION` on a gRPC exporter builder; unset or `none` leaves it
+/// uncompressed.
+fn tonic_compression<B: WithTonicConfig>(builder: B, compression: Option<Compression>) -> B {
+    match compression {
+        Some(Compression::Gzip) => builder.with_compression(opentelemetry_otlp::Compression::Gzip),
+        None => builder,
+    }
+}
+
+/// The same for an HTTP exporter builder.
+fn http_compression<B: WithHttpConfig>(builder: B, compression: Option<Compression>) -> B {
+    match compression {
+        Some(Compression::Gzip) => builder.with_compression(opentelemetry_otlp::Compression::Gzip),
+        None => builder,
+    }
+}
+
+fn metadata(headers: &[(String, String)]) -> MetadataMap {
+    let mut map = http::HeaderMap::new();
+    for (key, value) in headers {
+        // `env` validated the pairs; a header gRPC metadata cannot carry is skipped, as the HTTP
+        // exporter skips it.
+        if let (Ok(key), Ok(value)) = (
+            http::HeaderName::from_bytes(key.as_bytes()),
+            http::HeaderValue::from_str(value),
+        ) {
+            map.insert(key, value);
+        }
+    }
+    MetadataMap::from_headers(map)
+}
+
+pub(crate) fn logger_provider(
+    config: &EnvConfig,
+    resource: &Resource,
+    delivery: &Arc<Delivery>,
+    runtime: &mut Option<ExportRuntime>,
+) -> Result<(Option<SdkLoggerProvider>, &'static str), InitError> {
+    if config.sdk_disabled || config.logs_exporter == LogsExporter::None {
+        return Ok((None, "none (the JSON lines are the log signal)"));
+    }
+    let handle = export_runtime(runtime)?;
+    let exporter = otlp_exporter!(LogExporter, &config.logs_otlp, handle)?;
+    let exporter = Counting::new(
+        OnRuntime::new(exporter, handle, config.batch.export_timeout),
+        delivery.clone(),
+    );
+    let provider = SdkLoggerProvider::builder()
+        .with_resource(resource.clone())
+        .with_log_processor(BatchLogProcessor::builder(exporter).build())
+        .build();
+    Ok((Some(provider), "otlp"))
+}

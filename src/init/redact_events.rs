@@ -1,0 +1,122 @@
+//! A layer wrapper that redacts the events it hands on: for the OpenTelemetry logs bridge, whose
+//! log records carry every field of their event as an attribute, which a log processor cannot
+//! replace once recorded.
+
+use tracing_core::{Event, Metadata};
+use tracing_subscriber::layer::Context;
+
+use crate::callsite::{self, LayerId};
+use crate::redact::{with_redacted_event, Redaction};
+
+/// Hands the layer it wraps every event with its secret fields redacted (see
+/// `with_redacted`); spans and everything else pass through unchanged. The init wraps the
+/// OpenTelemetry logs bridge in it: an OTLP log record carries every field of its event as an
+/// attribute, and a log processor cannot replace an attribute once it is recorded.
+pub(crate) struct RedactEvents<L> {
+    inner: L,
+    redaction: Redaction,
+    id: LayerId,
+}
+
+impl<L> RedactEvents<L> {
+    pub(crate) fn new(inner: L, redaction: Redaction) -> Self {
+        RedactEvents {
+            inner,
+            redaction,
+            id: LayerId::next(),
+        }
+    }
+}
+
+impl<S, L> tracing_subscriber::Layer<S> for RedactEvents<L>
+where
+    S: tracing_core::Subscriber,
+    L: tracing_subscriber::Layer<S>,
+{
+    fn on_register_dispatch(&self, subscriber: &tracing_core::Dispatch) {
+        self.inner.on_register_dispatch(subscriber);
+    }
+
+    fn on_layer(&mut self, subscriber: &mut S) {
+        self.inner.on_layer(subscriber);
+    }
+
+    fn register_callsite(&self, metadata: &'static Metadata<'static>) -> tracing_core::Interest {
+        self.inner.register_callsite(metadata)
+    }
+
+    fn enabled(&self, metadata: &Metadata<'_>, ctx: Context<'_, S>) -> bool {
+        self.inner.enabled(metadata, ctx)
+    }
+
+    fn max_level_hint(&self) -> Option<tracing_core::LevelFilter> {
+        self.inner.max_level_hint()
+    }
+
+    fn event_enabled(&self, event: &Event<'_>, ctx: Context<'_, S>) -> bool {
+        self.inner.event_enabled(event, ctx)
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        let secrets = callsite::secrets(event.metadata(), self.id, &self.redaction);
+        with_redacted_event(event, secrets, &self.redaction, |event| {
+            self.inner.on_event(event, ctx)
+        });
+    }
+
+    fn on_new_span(
+        &self,
+        attrs: &tracing_core::span::Attributes<'_>,
+        id: &tracing_core::span::Id,
+        ctx: Context<'_, S>,
+    ) {
+        self.inner.on_new_span(attrs, id, ctx);
+    }
+
+    fn on_record(
+        &self,
+        id: &tracing_core::span::Id,
+        values: &tracing_core::span::Record<'_>,
+        ctx: Context<'_, S>,
+    ) {
+        self.inner.on_record(id, values, ctx);
+    }
+
+    fn on_follows_from(
+        &self,
+        id: &tracing_core::span::Id,
+        follows: &tracing_core::span::Id,
+        ctx: Context<'_, S>,
+    ) {
+        self.inner.on_follows_from(id, follows, ctx);
+    }
+
+    fn on_enter(&self, id: &tracing_core::span::Id, ctx: Context<'_, S>) {
+        self.inner.on_enter(id, ctx);
+    }
+
+    fn on_exit(&self, id: &tracing_core::span::Id, ctx: Context<'_, S>) {
+        self.inner.on_exit(id, ctx);
+    }
+
+    fn on_close(&self, id: tracing_core::span::Id, ctx: Context<'_, S>) {
+        self.inner.on_close(id, ctx);
+    }
+
+    fn on_id_change(
+        &self,
+        old: &tracing_core::span::Id,
+        new: &tracing_core::span::Id,
+        ctx: Context<'_, S>,
+    ) {
+        self.inner.on_id_change(old, new, ctx);
+    }
+
+    unsafe fn downcast_raw(&self, id: std::any::TypeId) -> Option<*const ()> {
+        if id == std::any::TypeId::of::<Self>() {
+            return Some(self as *const Self as *const ());
+        }
+        // SAFETY: forwarded unchanged; the inner layer lives as long as `self`.
+        unsafe { self.inner.downcast_raw(id) }
+    }
+}

@@ -1,0 +1,304 @@
+//! The JSON line, built block by block in the schema's order (see [`JsonLayer`]'s docs): the
+//! head, the event's message, the optional keys, the preset's keys, the ids, the span name, the
+//! exception, the span fields, the event fields, and the counters that close it.
+//!
+//! [`Format`] is what a layer's settings make of a line; [`Line`] writes one line into a thread's
+//! [`Buffers`]. The layer decides which span the event belongs to and hands its parts to the
+//! `Line`; nothing here knows the registry, the writer or the thread's state.
+//!
+//! [`JsonLayer`]: crate::JsonLayer
+
+use std::fmt::Write as _;
+
+use tracing_core::{Event, Metadata};
+
+use crate::callsite::Entry;
+use crate::exception::Exception;
+use crate::line::escape::{escape_into, limited_str_into, quoted_into};
+use crate::line::keys::Reserved;
+use crate::line::preset::{Preset, PresetConfig};
+use crate::line::span_fields::SpanFields;
+use crate::line::value::{push_int, push_key};
+use crate::line::visitor::EventVisitor;
+use crate::line::{Limits, DEFAULT_MAX_FIELDS, DEFAULT_MAX_VALUE_LEN, DEFAULT_SERVICE_NAME};
+use crate::otel::ids::SpanIds;
+use crate::redact::{Redaction, Secrets};
+
+/// A layer's settings, as they shape its lines.
+#[derive(Debug)]
+pub(crate) struct Format {
+    pub(crate) service: Box<str>,
+    /// `"service":"..."`, escaped once.
+    service_kv: Box<str>,
+    pub(crate) reserved: Reserved,
+    pub(crate) limits: Limits,
+    pub(crate) redaction: Redaction,
+    pub(crate) gcp_project_id: Option<String>,
+    pub(crate) preset: PresetConfig,
+}
+
+impl Default for Format {
+    fn default() -> Self {
+        let mut format = Format {
+            service: DEFAULT_SERVICE_NAME.into(),
+            service_kv: Box::default(),
+            reserved: Reserved::default(),
+            limits: Limits {
+                value_len: DEFAULT_MAX_VALUE_LEN,
+                fields: DEFAULT_MAX_FIELDS,
+            },
+            redaction: Redaction::default(),
+            gcp_project_id: None,
+            preset: PresetConfig::default(),
+        };
+        format.configure();
+        format
+    }
+}
+
+impl Format {
+    /// Derives what depends on several settings (the escaped service, the preset's keys); called
+    /// after any of them changes.
+    pub(crate) fn configure(&mut self) {
+        let mut kv = String::from("\"service\":");
+        quoted_into(&mut kv, &self.service);
+        self.service_kv = kv.into_boxed_str();
+        self.preset = PresetConfig::new(
+            self.preset.preset,
+            self.gcp_project_id.clone(),
+            &self.service,
+        );
+        self.reserved.preset_keys = self.preset.written_keys();
+    }
+
+    /// Fills a callsite cache entry: the escaped target, each field's key, the secret fields.
+    pub(crate) fn render(&self, meta: &'static Metadata<'static>, entry: &mut Entry) {
+        escape_into(&mut entry.target, meta.target());
+        for field in meta.fields().iter() {
+            push_key(&mut entry.keys, field.name(), &self.reserved);
+            entry.ends.push(entry.keys.len());
+        }
+        entry.secrets = Secrets::of(meta, &self.redaction);
+    }
+
+    /// Whether lines carry the ids of the local root span too (ECS's `transaction.id`).
+    pub(crate) fn needs_root(&self) -> bool {
+        self.preset.preset == Preset::Ecs
+    }
+}
+
+/// A thread's buffers, reused line after line.
+#[derive(Default)]
+pub(crate) struct Buffers {
+    line: String,
+    /// The event's own fields, written after the span fields.
+    fields: String,
+    /// Names already written in this line (after renaming), so no key appears twice.
+    seen: Vec<&'static str>,
+}
+
+thread_local! {
+    static THREAD_ID: u64 = thread_id_number();
+}
+
+fn thread_id_number() -> u64 {
+    // `ThreadId::as_u64` is unstable; its `Debug` form is `ThreadId(N)`. Parsed once per thread.
+    let debug = format!("{:?}", std::thread::current().id());
+    debug
+        .trim_start_matches("ThreadId(")
+        .trim_end_matches(')')
+        .parse()
+        .unwrap_or(0)
+}
+
+/// One line being written, block by block, into a thread's [`Buffers`].
+pub(crate) struct Line<'a> {
+    format: &'a Format,
+    line: &'a mut String,
+    fields: &'a mut String,
+    seen: &'a mut Vec<&'static str>,
+    /// Fields not written because the line already held [`Limits::fields`] of them.
+    dropped: usize,
+}
+
+impl<'a> Line<'a> {
+    /// Starts a line in `buffers`, emptying them (their capacity is kept).
+    pub(crate) fn start(format: &'a Format, buffers: &'a mut Buffers) -> Line<'a> {
+        let Buffers { line, fields, seen } = buffers;
+        line.clear();
+        fields.clear();
+        seen.clear();
+        Line {
+            format,
+            line,
+            fields,
+            seen,
+            dropped: 0,
+        }
+    }
+
+    /// `{"timestamp":..,"level":..,"service":..,"target":..`; `target` is the target already
+    /// escaped, when the callsite cache had it.
+    pub(crate) fn head(&mut self, meta: &Metadata<'_>, target: Option<&str>) {
+        let line = &mut *self.line;
+        line.push_str("{\"timestamp\":\"");
+        crate::line::timestamp::push_now(line);
+        line.push_str("\",\"level\":\"");
+        line.push_str(meta.level().as_str());
+        line.push_str("\",");
+        line.push_str(&self.format.service_kv);
+        line.push_str(",\"target\":");
+        match target {
+            Some(target) => {
+                line.push('"');
+                line.push_str(target);
+                line.push('"');
+            }
+            None => quoted_into(line, meta.target()),
+        }
+    }
+
+    /// The event's fields: `message` into the line at its place, the others kept for the end of
+    /// the line. `entry` is the callsite's cache entry, when the cache could give it; the fields
+    /// `exception` holds, and a `log` record's `log.*` fields, are not written.
+    pub(crate) fn event_fields(
+        &mut self,
+        event: &Event<'_>,
+        entry: Option<&Entry>,
+        exception: Option<&Exception>,
+        is_log: bool,
+    ) {
+        let mut visitor = EventVisitor {
+            line: self.line,
+            fields: self.fields,
+            seen: self.seen,
+            reserved: &self.format.reserved,
+            limits: self.format.limits,
+            redaction: &self.format.redaction,
+            dropped: 0,
+            entry,
+            exception,
+            is_log,
+        };
+        event.record(&mut visitor);
+        self.dropped += visitor.dropped;
+    }
+
+    /// `file`, `line`, `thread_name`, `thread_id`, each when the layer writes it.
+    pub(crate) fn optional_keys(&mut self, meta: &Metadata<'_>) {
+        let r = &self.format.reserved;
+        let line = &mut *self.line;
+        if r.file {
+            if let Some(file) = meta.file() {
+                line.push_str(",\"file\":");
+                quoted_into(line, file);
+            }
+        }
+        if r.line {
+            if let Some(n) = meta.line() {
+                let _ = write!(line, ",\"line\":{n}");
+            }
+        }
+        if r.thread_name {
+            if let Some(name) = std::thread::current().name() {
+                line.push_str(",\"thread_name\":");
+                quoted_into(line, name);
+            }
+        }
+        if r.thread_id {
+            if let Ok(id) = THREAD_ID.try_with(|id| *id) {
+                let _ = write!(line, ",\"thread_id\":{id}");
+            }
+        }
+    }
+
+    /// The preset's keys that every line carries, inside a span or not (Datadog's `dd.service`).
+    pub(crate) fn preset_keys(&mut self) {
+        self.format.preset.write_always(self.line);
+    }
+
+    /// `trace_id`, `span_id`, `trace_flags`, then the preset's id keys; `root` is the local root
+    /// span's ids, for presets that name it.
+    pub(crate) fn ids(&mut self, ids: &SpanIds, root: Option<&SpanIds>) {
+        let line = &mut *self.line;
+        line.push_str(",\"trace_id\":\"");
+        line.push_str(ids.trace_hex());
+        line.push_str("\",\"span_id\":\"");
+        line.push_str(ids.span_hex());
+        line.push_str("\",\"trace_flags\":\"");
+        line.push_str(ids.flags_hex());
+        line.push('"');
+        self.format.preset.write_ids(line, ids, root);
+    }
+
+    /// `span_name`: the name of the span the event belongs to (its `otel.name` when it has one,
+    /// as the exported span is named).
+    pub(crate) fn span_name(&mut self, name: &str) {
+        self.line.push_str(",\"span_name\":");
+        quoted_into(self.line, name);
+    }
+
+    /// The `exception` object.
+    pub(crate) fn exception(&mut self, exception: &Exception) {
+        let limit = self.format.limits.value_len;
+        let line = &mut *self.line;
+        line.push_str(",\"exception\":{");
+        if let Some(type_name) = &exception.type_name {
+            line.push_str("\"type\":");
+            limited_str_into(line, type_name, limit);
+            line.push(',');
+        }
+        line.push_str("\"message\":");
+        limited_str_into(line, &exception.message, limit);
+        if !exception.causes.is_empty() {
+            line.push_str(",\"causes\":[");
+            for (i, cause) in exception.causes.iter().enumerate() {
+                if i > 0 {
+                    line.push(',');
+                }
+                limited_str_into(line, cause, limit);
+            }
+            line.push(']');
+        }
+        if let Some(stacktrace) = &exception.stacktrace {
+            line.push_str(",\"stacktrace\":");
+            limited_str_into(line, stacktrace, limit);
+        }
+        line.push('}');
+    }
+
+    /// One span's fields, spans given from the leaf out: a name already written (by the event or
+    /// an inner span) is skipped, and fields past [`Limits::fields`] are counted, not written.
+    pub(crate) fn span_fields(&mut self, fields: &SpanFields) {
+        self.dropped += fields.dropped;
+        for (name, fragment) in fields.iter() {
+            let key = self.format.reserved.dedupe_key(name);
+            if self.seen.contains(&key) {
+                continue;
+            }
+            if self.seen.len() >= self.format.limits.fields {
+                self.dropped += 1;
+                continue;
+            }
+            self.seen.push(key);
+            self.line.push_str(fragment);
+        }
+    }
+
+    /// The event's fields, `fields_dropped`, `lines_suppressed` (the lines of this SDK callsite
+    /// left out before this one), and the closing `}` and newline: the whole line.
+    pub(crate) fn finish(self, suppressed: u64) -> &'a str {
+        let line = self.line;
+        line.push_str(self.fields);
+        if self.dropped > 0 {
+            line.push_str(",\"fields_dropped\":");
+            push_int(line, self.dropped as u64);
+        }
+        if suppressed > 0 {
+            line.push_str(",\"lines_suppressed\":");
+            push_int(line, suppressed);
+        }
+        line.push_str("}\n");
+        line
+    }
+}

@@ -1,0 +1,338 @@
+//! The JSON layer's `Layer` impl: what it keeps per span and per thread, which span an event
+//! belongs to, and the one `make_writer` + `write_all` per line.
+//!
+//! Per thread one reused set of [`Buffers`]; the line is built whole by a [`Line`], then handed
+//! to the writer with one `write_all`. Span fields are serialised once (when the span is created
+//! or recorded) and spliced in; a span's ids are read once and cached in the span. No extension
+//! lock is held while foreign code runs (`Debug` impls, the OpenTelemetry SDK, the writer).
+
+use std::cell::{Cell, RefCell};
+use std::io::Write as _;
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use tracing_core::{span, Dispatch, Event, Subscriber};
+use tracing_log::NormalizeEvent;
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::Context;
+use tracing_subscriber::registry::{LookupSpan, SpanRef};
+use tracing_subscriber::Layer;
+
+use crate::callsite::{self, Entry, LayerId};
+use crate::exception::Exception;
+use crate::line::format::{Buffers, Line};
+use crate::line::span_fields::SpanFields;
+use crate::line::throttle::{self, Admit};
+use crate::line::JsonLayer;
+use crate::otel::ids::SpanIds;
+use crate::otel::sdk::is_sdk_target;
+
+/// What this layer keeps in each span's extensions.
+#[derive(Debug)]
+struct SpanState {
+    fields: SpanFields,
+    /// The span's ids, once read (`None`: the span has no OpenTelemetry context).
+    ids: OnceLock<Option<SpanIds>>,
+}
+
+impl SpanState {
+    /// The span's name in lines: its `otel.name` when it has one, as the exported span is named.
+    fn name<'a>(state: Option<&'a SpanState>, name: &'a str) -> &'a str {
+        state
+            .and_then(|s| s.fields.otel_name.as_deref())
+            .unwrap_or(name)
+    }
+}
+
+thread_local! {
+    static BUFFERS: RefCell<Buffers> = RefCell::new(Buffers::default());
+    /// How many of this layer's `on_event` calls are running on this thread.
+    static DEPTH: Cell<u8> = const { Cell::new(0) };
+    /// The spans entered on this thread, innermost last, each with the layer that saw it
+    /// entered: this layer's own record of the current span, so that the event path does not
+    /// read the registry's, whose per-thread stacks share cache lines across threads.
+    static ENTERED: RefCell<Vec<(LayerId, span::Id)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Events nested deeper than this in our own formatting (a writer that logs each write) are
+/// dropped and counted instead of recursing.
+const MAX_DEPTH: u8 = 2;
+
+/// Holds one level of [`DEPTH`] for the duration of an `on_event` call.
+struct DepthGuard;
+
+impl DepthGuard {
+    fn enter() -> Option<DepthGuard> {
+        DEPTH
+            .try_with(|depth| {
+                let d = depth.get();
+                (d < MAX_DEPTH).then(|| {
+                    depth.set(d + 1);
+                    DepthGuard
+                })
+            })
+            .ok()
+            .flatten()
+    }
+}
+
+impl Drop for DepthGuard {
+    fn drop(&mut self) {
+        let _ = DEPTH.try_with(|depth| depth.set(depth.get().saturating_sub(1)));
+    }
+}
+
+impl<S, W> Layer<S> for JsonLayer<W>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    W: for<'a> MakeWriter<'a> + 'static,
+{
+    fn on_register_dispatch(&self, subscriber: &Dispatch) {
+        let _ = self.dispatch.set(subscriber.downgrade());
+    }
+
+    fn on_new_span(&self, attrs: &span::Attributes<'_>, id: &span::Id, ctx: Context<'_, S>) {
+        // Field values are formatted before any lock is taken: their `Debug` impls may log.
+        let format = &self.format;
+        let fields = SpanFields::collect(
+            |v| attrs.record(v),
+            &format.reserved,
+            format.limits,
+            &format.redaction,
+        );
+        if let Some(span) = ctx.span(id) {
+            span.extensions_mut().insert(SpanState {
+                fields,
+                ids: OnceLock::new(),
+            });
+        }
+    }
+
+    fn on_record(&self, id: &span::Id, values: &span::Record<'_>, ctx: Context<'_, S>) {
+        let format = &self.format;
+        let later = SpanFields::collect(
+            |v| values.record(v),
+            &format.reserved,
+            format.limits,
+            &format.redaction,
+        );
+        if let Some(span) = ctx.span(id) {
+            if let Some(state) = span.extensions_mut().get_mut::<SpanState>() {
+                state.fields.merge(later, format.limits);
+            }
+        }
+    }
+
+    fn on_exit(&self, id: &span::Id, _ctx: Context<'_, S>) {
+        let _ = ENTERED.try_with(|entered| {
+            if let Ok(mut entered) = entered.try_borrow_mut() {
+                if let Some(pos) = entered
+                    .iter()
+                    .rposition(|(layer, i)| *layer == self.id && i == id)
+                {
+                    entered.remove(pos);
+                }
+            }
+        });
+    }
+
+    fn on_enter(&self, id: &span::Id, ctx: Context<'_, S>) {
+        let _ = ENTERED.try_with(|entered| {
+            if let Ok(mut entered) = entered.try_borrow_mut() {
+                entered.push((self.id, id.clone()));
+            }
+        });
+        // Entering starts the OpenTelemetry span anyway (the OpenTelemetry layer, below, has just
+        // done so): reading its ids now changes nothing, and caches them for every event of the
+        // span, the SDK's own included (those never trigger a lookup themselves).
+        if let Some(span) = ctx.span(id) {
+            let may_start = !is_sdk_target(span.metadata().target());
+            self.span_ids(&span, may_start);
+        }
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        let Some(_depth) = DepthGuard::enter() else {
+            self.stats.reentrant_dropped();
+            return;
+        };
+        let meta = event.metadata();
+        let suppressed = if throttle::is_throttled(meta.target()) {
+            match self
+                .throttle
+                .admit(meta, self.sdk_line_interval, Instant::now())
+            {
+                Admit::Write { suppressed } => suppressed,
+                Admit::Suppress => {
+                    self.stats.sdk_line_suppressed();
+                    return;
+                }
+            }
+        } else {
+            0
+        };
+        let written = BUFFERS.try_with(|cell| match cell.try_borrow_mut() {
+            Ok(mut buffers) => self.write_event(event, &ctx, &mut buffers, suppressed),
+            // A `Debug` impl that logs while this thread formats a line: a buffer of its own.
+            Err(_) => self.write_event(event, &ctx, &mut Buffers::default(), suppressed),
+        });
+        if written.is_err() {
+            // The thread is exiting and its buffers are gone.
+            self.write_event(event, &ctx, &mut Buffers::default(), suppressed);
+        }
+    }
+}
+
+impl<W> JsonLayer<W>
+where
+    W: for<'a> MakeWriter<'a> + 'static,
+{
+    /// Writes the event's line, with its callsite's cache entry when the cache can give it.
+    fn write_event<S>(
+        &self,
+        event: &Event<'_>,
+        ctx: &Context<'_, S>,
+        buffers: &mut Buffers,
+        suppressed: u64,
+    ) where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        // A record of the `log` crate has metadata built per record: nothing to cache.
+        if !event.is_log() {
+            let meta = event.metadata();
+            let written = callsite::with_entry(
+                meta,
+                self.id,
+                |entry| self.format.render(meta, entry),
+                |entry| self.write_line(event, Some(entry), ctx, buffers, suppressed),
+            );
+            if written.is_some() {
+                return;
+            }
+        }
+        self.write_line(event, None, ctx, buffers, suppressed);
+    }
+
+    /// Builds the line and writes it; `suppressed` is the number of lines of this SDK callsite
+    /// left out before this one (see `throttle.rs`).
+    fn write_line<S>(
+        &self,
+        event: &Event<'_>,
+        entry: Option<&Entry>,
+        ctx: &Context<'_, S>,
+        buffers: &mut Buffers,
+        suppressed: u64,
+    ) where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        let normalized = event.normalized_metadata();
+        let meta = normalized.as_ref().unwrap_or_else(|| event.metadata());
+        let exception = Exception::from_event(event);
+        let mut line = Line::start(&self.format, buffers);
+        line.head(meta, entry.map(|e| e.target.as_str()));
+        line.event_fields(event, entry, exception.as_ref(), normalized.is_some());
+        line.optional_keys(meta);
+        line.preset_keys();
+
+        let span = event.parent().and_then(|id| ctx.span(id)).or_else(|| {
+            event
+                .is_contextual()
+                .then(|| self.current_span(ctx))
+                .flatten()
+        });
+        if let Some(span) = &span {
+            // The SDK's own events may come while `tracing-opentelemetry` holds this span's
+            // lock: for them only ids already known are written, never looked up.
+            let may_start = !is_sdk_target(meta.target());
+            // ECS names the local root span too: read before the leaf's lock is taken.
+            let root = self
+                .format
+                .needs_root()
+                .then(|| span.scope().last())
+                .flatten()
+                .and_then(|root| self.span_ids(&root, may_start));
+            // One lock on the leaf's state for its cached ids and its name: the common path.
+            let extensions = span.extensions();
+            let state = extensions.get::<SpanState>();
+            match state.and_then(|s| s.ids.get().copied()) {
+                Some(ids) => {
+                    if let Some(ids) = &ids {
+                        line.ids(ids, root.as_ref());
+                    }
+                    line.span_name(SpanState::name(state, span.name()));
+                }
+                None => {
+                    // No lock may be held while the ids are looked up.
+                    drop(extensions);
+                    if let Some(ids) = self.span_ids(span, may_start) {
+                        line.ids(&ids, root.as_ref());
+                    }
+                    let extensions = span.extensions();
+                    line.span_name(SpanState::name(extensions.get(), span.name()));
+                }
+            }
+        }
+
+        if let Some(exception) = &exception {
+            line.exception(exception);
+        }
+
+        if let Some(span) = &span {
+            for span in span.scope() {
+                let extensions = span.extensions();
+                if let Some(state) = extensions.get::<SpanState>() {
+                    line.span_fields(&state.fields);
+                }
+            }
+        }
+
+        let text = line.finish(suppressed);
+        let mut writer = self.make_writer.make_writer_for(meta);
+        if writer.write_all(text.as_bytes()).is_err() {
+            self.stats.write_failed();
+        }
+    }
+
+    /// The current span as this layer saw it entered on this thread (see [`ENTERED`]).
+    fn current_span<'a, S>(&self, ctx: &'a Context<'_, S>) -> Option<SpanRef<'a, S>>
+    where
+        S: Subscriber + for<'l> LookupSpan<'l>,
+    {
+        let entered = ENTERED.try_with(|entered| {
+            let entered = entered.try_borrow().ok()?;
+            entered
+                .iter()
+                .rev()
+                .find(|(layer, _)| *layer == self.id)
+                .map(|(_, id)| id.clone())
+        });
+        match entered {
+            Ok(id) => ctx.span(&id?),
+            // The thread is being torn down: ask the registry.
+            Err(_) => ctx.lookup_current(),
+        }
+    }
+
+    /// The span's ids: cached, or read from its OpenTelemetry span (starting it) and cached.
+    fn span_ids<S>(&self, span: &SpanRef<'_, S>, may_start: bool) -> Option<SpanIds>
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        if let Some(ids) = span
+            .extensions()
+            .get::<SpanState>()
+            .and_then(|s| s.ids.get().copied())
+        {
+            return ids;
+        }
+        if !may_start {
+            return None;
+        }
+        // No extension lock is held here: the lookup locks the span's extensions itself.
+        let ids = crate::otel::ids::lookup(&span.id(), self.dispatch.get()?);
+        if let Some(state) = span.extensions().get::<SpanState>() {
+            let _ = state.ids.set(ids);
+        }
+        ids
+    }
+}

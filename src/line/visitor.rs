@@ -1,0 +1,114 @@
+//! The event's fields into a line: `message` written in place, the others kept for the end of
+//! the line, renamed when reserved, redacted when secret, bounded in number and length.
+
+use tracing_core::field::{Field, Visit};
+
+use crate::callsite::Entry;
+use crate::exception::Exception;
+use crate::line::escape::{limited_debug_into, limited_display_into};
+use crate::line::keys::Reserved;
+use crate::line::value::{push_key, push_redacted, ValueSink};
+use crate::line::Limits;
+use crate::redact::Redaction;
+
+/// Writes an event's fields: `message` into the line at its place, the others into `fields`.
+pub(crate) struct EventVisitor<'a> {
+    pub(crate) line: &'a mut String,
+    pub(crate) fields: &'a mut String,
+    pub(crate) seen: &'a mut Vec<&'static str>,
+    pub(crate) reserved: &'a Reserved,
+    pub(crate) limits: Limits,
+    pub(crate) redaction: &'a Redaction,
+    /// Fields not written because the line already had [`Limits::fields`] of them.
+    pub(crate) dropped: usize,
+    /// The callsite's cache entry, when the cache gave it.
+    pub(crate) entry: Option<&'a Entry>,
+    pub(crate) exception: Option<&'a Exception>,
+    pub(crate) is_log: bool,
+}
+
+impl EventVisitor<'_> {
+    /// Starts the field `field`, returning whether it is written as a plain field.
+    fn begin(&mut self, field: &Field) -> bool {
+        let name = field.name();
+        if (self.is_log && name.starts_with("log."))
+            || self.exception.is_some_and(|e| e.owns_field(name))
+        {
+            return false;
+        }
+        let key = self.reserved.dedupe_key(name);
+        if self.seen.contains(&key) {
+            return false;
+        }
+        if self.seen.len() >= self.limits.fields {
+            self.dropped += 1;
+            return false;
+        }
+        self.seen.push(key);
+        match self.entry.and_then(|entry| entry.key(field.index())) {
+            Some(rendered) => self.fields.push_str(rendered),
+            None => push_key(self.fields, name, self.reserved),
+        }
+        let secret = match self.entry {
+            Some(entry) => entry.secrets.contains(field, self.redaction),
+            None => self.redaction.is_secret(name),
+        };
+        if secret {
+            // The value is never formatted.
+            push_redacted(self.fields);
+            return false;
+        }
+        true
+    }
+
+    fn message(&mut self, value: &dyn std::fmt::Display) {
+        self.line.push_str(",\"message\":");
+        limited_display_into(self.line, value, self.limits.value_len);
+    }
+}
+
+impl ValueSink for EventVisitor<'_> {
+    fn buf(&mut self) -> &mut String {
+        self.fields
+    }
+
+    fn limit(&self) -> usize {
+        self.limits.value_len
+    }
+}
+
+macro_rules! visit_event_field {
+    ($($method:ident($ty:ty) => $sink:ident;)*) => {
+        $(
+            fn $method(&mut self, field: &Field, value: $ty) {
+                if field.name() == "message" {
+                    self.message(&value);
+                } else if self.begin(field) {
+                    self.$sink(value);
+                }
+            }
+        )*
+    };
+}
+
+impl Visit for EventVisitor<'_> {
+    visit_event_field! {
+        record_i64(i64) => value_i64;
+        record_u64(u64) => value_u64;
+        record_i128(i128) => value_i128;
+        record_u128(u128) => value_u128;
+        record_f64(f64) => value_f64;
+        record_bool(bool) => value_bool;
+        record_str(&str) => value_str;
+        record_error(&(dyn std::error::Error + 'static)) => value_error;
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "message" {
+            self.line.push_str(",\"message\":");
+            limited_debug_into(self.line, value, self.limits.value_len);
+        } else if self.begin(field) {
+            self.value_debug(value);
+        }
+    }
+}
