@@ -217,6 +217,37 @@ fn concrete_type_name<E: ?Sized>() -> Option<&'static str> {
 /// Outside any span only the line is written. For a trait object (`Box<dyn Error>`,
 /// `anyhow::Error`), use [`record_dyn_exception`].
 ///
+/// # How errors become exceptions
+///
+/// An ERROR event *carries an exception* when it has an error value: a field recorded as
+/// `&dyn Error`, a field named `error` (what `#[instrument(err)]` and `#[instrument(err(Debug))]`
+/// emit), or the fields [`record_exception`] emits. Each such event gives, consistently:
+///
+/// | where | what |
+/// |---|---|
+/// | the line | `"exception":{"type":..,"message":..,"causes":[..],"stacktrace":..}`; the error field is not repeated as a plain field |
+/// | the OpenTelemetry span | one `exception` event: `exception.type` (when known), `exception.message`, `exception.stacktrace` (when captured), `exception.causes` (when any), plus the event's other fields |
+/// | its status | `Error`, described by the exception message; `error.type` = the type name, or `_OTHER` |
+///
+/// - `type` is known for [`record_exception`] (`std::any::type_name` of the error) and for events
+///   with an `exception.type` field; `#[instrument(err)]` and `&dyn Error` fields do not name it.
+/// - `message` is the error's `Display` form (its `Debug` form for `#[instrument(err(Debug))]`).
+/// - `causes` keeps the `source()` chain, outermost first: `message` is only the error itself.
+/// - `stacktrace` is a [`std::backtrace::Backtrace`], captured only when `RUST_BACKTRACE` or
+///   `RUST_LIB_BACKTRACE` enable capture: by [`record_exception`] at its call, for other events
+///   when each layer handles the event (so its first frames are inside the logging call).
+/// - An ERROR event without an error value sets the status `Error` with its message as
+///   description, and stays an ordinary span event. WARN and below never change the status, and an
+///   error value below ERROR is an ordinary field.
+/// - Which other events become span events is [`OtelLayer::with_span_events`](crate::OtelLayer::with_span_events): by default WARN and
+///   ERROR ([`DEFAULT_SPAN_EVENTS`](crate::DEFAULT_SPAN_EVENTS)). INFO and below stay in the JSON lines only, which already are
+///   the log signal joined to the trace by `trace_id`: copying every event into its span is the
+///   largest per-event cost of `tracing-opentelemetry` (figures in `BENCHMARKS.md`).
+/// - The status is set when the span closes: the last exception's message, else the first ERROR
+///   event's. The same exception (same message) is recorded once per span, however many times it is
+///   logged on its way up.
+///
+///
 /// ```
 /// # use tracing_correlate::record_exception;
 /// let span = tracing::info_span!("charge");

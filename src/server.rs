@@ -105,6 +105,14 @@ impl TraceLayer {
         self.map_config(|c| c.response_trace_context = on)
     }
 
+    /// Records the recorded request headers that `redaction` calls secret as `"[REDACTED]"`:
+    /// give it the value the layers have, so a header is redacted wherever a field of its name is.
+    ///
+    /// By default, [`Redaction::default()`](crate::Redaction).
+    pub fn with_redaction(self, redaction: Redaction) -> Self {
+        self.map_config(|c| c.redaction = redaction)
+    }
+
     /// Records these request headers (names matched case-insensitively) as the span attributes
     /// `http.request.header.<name>`, each an array of the header's values; no other header is
     /// recorded. Secret-named headers are recorded as `"[REDACTED]"` (see [the module

@@ -50,7 +50,7 @@ pub const DEFAULT_FILTER: &str = "info";
 /// exporters).
 ///
 /// Bad environment values never make it panic: they are warned about and ignored. See
-/// [`try_init`] for the `Result` form and [the crate docs](crate#one-line-init) for what is read.
+/// [`try_init`] for the `Result` form and [`Builder`] for what is read.
 ///
 /// ```no_run
 /// let _guard = tracing_correlate::init("checkout"); // first line of `main`
@@ -98,6 +98,47 @@ pub fn builder(service_name: impl Into<String>) -> Builder {
 }
 
 /// The init's settings; see [`builder`].
+///
+/// # What the init installs
+///
+/// It installs the global subscriber (`RUST_LOG` filter, default `info`; the OpenTelemetry layer;
+/// the JSON layer on stdout; records of the `log` crate bridged in), the global tracer provider, the
+/// global propagator, and a panic hook, all configured by the standard OpenTelemetry environment,
+/// read as the specification says (where `opentelemetry_sdk` 0.33 does not):
+///
+/// | variable | default | what it does |
+/// |---|---|---|
+/// | `OTEL_SERVICE_NAME` | the init's argument | the `service` of every line and the resource's `service.name`; wins over `service.name` in `OTEL_RESOURCE_ATTRIBUTES` |
+/// | `OTEL_RESOURCE_ATTRIBUTES` | none | `k=v,k2=v2` resource attributes, percent-decoded; discarded whole (with a warning) when it cannot be decoded |
+/// | `OTEL_TRACES_EXPORTER` | `otlp` when an OTLP endpoint variable is set, else `console` | `otlp`; `console`: each finished span as a JSON line in the log stream; `none`: nothing exported, lines keep real ids |
+/// | `OTEL_EXPORTER_OTLP_ENDPOINT` | `http://localhost:4318` (`:4317` for gRPC) | base URL; `/v1/traces` (`/v1/logs`) appended for HTTP |
+/// | `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, `_LOGS_ENDPOINT` | from the base | used as is (no path means `/`) |
+/// | `OTEL_EXPORTER_OTLP_PROTOCOL` (and `_TRACES_`, `_LOGS_`) | `http/protobuf` | `grpc`, `http/protobuf`, `http/json` |
+/// | `OTEL_EXPORTER_OTLP_HEADERS` (and `_TRACES_`, `_LOGS_`) | none | `k=v,...`, percent-decoded |
+/// | `OTEL_EXPORTER_OTLP_TIMEOUT` (and `_TRACES_`, `_LOGS_`) | `10000` | per export, milliseconds |
+/// | `OTEL_EXPORTER_OTLP_COMPRESSION` (and `_TRACES_`, `_LOGS_`) | none | `gzip` or `none` |
+/// | `OTEL_LOGS_EXPORTER` | `none` | `otlp`: also send each event as an OpenTelemetry log record with its trace context; the JSON lines are the log signal otherwise |
+/// | `OTEL_TRACES_SAMPLER`, `OTEL_TRACES_SAMPLER_ARG` | `parentbased_always_on` | `always_on`, `always_off`, `traceidratio`, `parentbased_*`; ratio in [0, 1] |
+/// | `OTEL_PROPAGATORS` | `tracecontext,baggage` | `tracecontext`, `baggage`, `none` |
+/// | `OTEL_SDK_DISABLED` | `false` | `true`: nothing exported; lines keep real ids and context still propagates |
+/// | `OTEL_BSP_SCHEDULE_DELAY`, `_MAX_QUEUE_SIZE`, `_MAX_EXPORT_BATCH_SIZE`, `_EXPORT_TIMEOUT` | `5000`, `2048`, `512`, `30000` | the span batch processor |
+/// | `OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT`, `_EVENT_COUNT_LIMIT`, `_LINK_COUNT_LIMIT` | `128` | span limits |
+/// | `OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT`, `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT` | no limit | longer string values are cut |
+/// | `RUST_LOG` | `info` | which events become lines (`EnvFilter` directives) |
+///
+/// Enum values are case-insensitive; an empty value is unset. A bad value never stops a service:
+/// it is warned about once in a line that names the variable and the value, and treated as unset.
+/// The choice made (exporter, protocol, endpoint, propagators, sampler) is logged once at startup.
+///
+/// The returned [`Guard`] flushes and shuts down on drop, bounded in time
+/// ([`Builder::with_shutdown_timeout`], 5 s by default) whatever the collector does, also inside a
+/// Tokio runtime, and writes one line with what was delivered and what was lost. Every protocol
+/// works from a plain `fn main` and inside `#[tokio::main]` (multi-thread or current-thread): the
+/// exporters run on a one-thread runtime of the crate's own.
+///
+/// A panic becomes an ERROR line with `"exception":{"type":"panic",...}` and its `location`, on the
+/// current span, which is marked as an error; the exporters are flushed; then the previous hook runs.
+///
 pub struct Builder<W = fn() -> io::Stdout> {
     service_name: String,
     make_writer: W,

@@ -56,11 +56,88 @@ pub(crate) struct Limits {
     pub(crate) fields: usize,
 }
 
-/// A [`Layer`] that writes one JSON object per event, one line each, in the schema of the
-/// [crate documentation](crate#the-json-line).
+/// A [`Layer`](tracing_subscriber::Layer) that writes one JSON object per event, one line each, with the ids of the span
+/// the event belongs to.
 ///
 /// Built with [`layer()`](crate::layer) and configured by value; `W` is the
 /// [`MakeWriter`] the lines go to (stdout by default).
+///
+/// # The line
+///
+///
+/// One event is one line, one JSON object, ending in `\n`, written with one `write_all`:
+///
+/// ```json
+/// {"timestamp":"2026-11-21T10:23:45.123456Z","level":"INFO","service":"checkout","target":"checkout::orders",
+///  "message":"order placed","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7",
+///  "trace_flags":"01","span_name":"create_order","order_id":42,"items":3}
+/// ```
+///
+/// | key | when | value |
+/// |---|---|---|
+/// | `timestamp` | always | RFC 3339, UTC, microseconds, `Z` suffix, in every build profile |
+/// | `level` | always | `ERROR`, `WARN`, `INFO`, `DEBUG`, `TRACE` |
+/// | `service` | always | [`JsonLayer::with_service_name`], else `unknown_service` |
+/// | `target` | always | the event's target (for records of the `log` crate, the record's target) |
+/// | `message` | when the event has one | the `message` field, as a string |
+/// | `file`, `line`, `thread_name`, `thread_id` | when switched on ([`JsonLayer::with_file`], ...) | source file, line number, thread name, thread number |
+/// | `trace_id` | inside a span | 32 lowercase hex chars |
+/// | `span_id` | inside a span | 16 lowercase hex chars: the span the event belongs to |
+/// | `trace_flags` | inside a span | 2 lowercase hex chars, W3C flags (`01` sampled, `00` not) |
+/// | preset keys | with a [`Preset`] | the backend's own correlation keys |
+/// | `span_name` | inside a span | the span's name (its `otel.name` field when it has one, as the exported span) |
+/// | `exception` | ERROR events that carry an error | object: `type` (when known), `message`, `causes` (the `source()` chain, when not empty), `stacktrace` (when captured) |
+/// | span fields | inside a span | fields of every span from leaf to root, flattened; an inner span's field wins over an outer one's |
+/// | event fields | always | flattened at the top level; an event field wins over a span field of the same name |
+/// | `fields_dropped` | when fields were past the bound | how many span and event fields the line could not hold |
+/// | `lines_suppressed` | on a line of the OpenTelemetry SDK, when lines of its callsite were left out | how many: the SDK's lines are throttled to one per callsite per 10 s ([`JsonLayer::with_sdk_line_interval`]) |
+///
+/// "Inside a span" means: the event's explicit parent (`parent: &span`), else the current span.
+/// Outside any span the id keys are absent (not zeros). The ids are those of the OpenTelemetry span
+/// exported for that span, so `trace_id`/`span_id` always find their span in the tracing backend:
+/// for root spans, children, spans created but never entered, events with an explicit parent on
+/// another thread, and spans whose remote parent was set with
+/// [`set_parent`](tracing_opentelemetry::OpenTelemetrySpanExt::set_parent) before they started.
+/// Unsampled spans still give their lines ids, with `trace_flags` `00`.
+///
+/// **Reserved keys** are the keys of the table (the optional and preset ones only when the layer
+/// writes them). A user field never overwrites one: a field named like one is written as
+/// `fields.<name>` (an event field `level` becomes `"fields.level"`), and no line holds a key
+/// twice. Fields named `otel.*` steer the OpenTelemetry span (`otel.name`, `otel.kind`,
+/// `otel.status_code`) and are not written.
+///
+/// **Bounds**: a string value longer than [`DEFAULT_MAX_VALUE_LEN`] bytes (16 KiB;
+/// [`JsonLayer::with_max_value_len`]) is cut at a character boundary and ends in
+/// `…[truncated N bytes]`; a span keeps, and a line writes, at most [`DEFAULT_MAX_FIELDS`] fields
+/// (128; [`JsonLayer::with_max_fields`]), event fields first, then from the inner span out, and the
+/// line counts the rest in `fields_dropped`.
+///
+/// **Values**: integers and floats as JSON numbers (non-finite floats as the strings `"NaN"`,
+/// `"inf"`, `"-inf"`), booleans as booleans, strings and `Display`/`Debug`-recorded values as JSON
+/// strings. Every key and string goes through one escaping routine: quotes, backslashes, every
+/// control character (C0, DEL and C1, so ANSI sequences cannot reach a terminal) and U+2028/U+2029
+/// are escaped, so no field can break a line or forge a key.
+///
+///
+/// # What the layer costs, and what it never does
+///
+/// Per thread, one line buffer is reused; the line is built whole, then written with one
+/// `write_all`. Span fields are serialised once per span and spliced into its lines; a span's ids
+/// are read once and cached; the current span comes from a thread-local stack of the layer's own,
+/// so threads never touch each other's memory on the event path; nothing is allocated per event.
+/// No lock on a span's extensions is held while a `Debug` impl, the OpenTelemetry SDK or the
+/// writer runs. A `Debug` impl that logs gets its line written; deeper nesting (a writer that logs
+/// each write) is dropped and counted in [`Stats`], as are failed writes. The layer never panics at
+/// runtime.
+///
+/// OTLP export never runs on the thread that ends a span: the init's spans wait in the SDK's
+/// bounded queue (`OTEL_BSP_MAX_QUEUE_SIZE`) and, while the collector is slow, failing or gone,
+/// those that do not fit are dropped and counted in the Guard's `spans_lost`. (Console spans are
+/// written as they end, by the thread that ends them, like its own lines.) The SDK logs each failed
+/// export; the JSON layer writes such a line at most once per 10 s per callsite
+/// ([`JsonLayer::with_sdk_line_interval`]), counting the others. `RELIABILITY.md` holds every
+/// fault, bad input and load the crate is tested against, with its figures.
+///
 pub struct JsonLayer<W = fn() -> io::Stdout> {
     make_writer: W,
     format: Format,
@@ -232,4 +309,25 @@ impl<W> JsonLayer<W> {
     pub fn stats(&self) -> Stats {
         self.stats.clone()
     }
+}
+
+/// Builds the JSON layer: one line per event, to stdout, with the default settings.
+///
+/// Configure it by value: [`with_writer`](JsonLayer::with_writer),
+/// [`with_service_name`](JsonLayer::with_service_name), [`with_preset`](JsonLayer::with_preset),
+/// and switches for the optional keys. Add it after (above) [`otel_layer()`](crate::otel_layer).
+///
+/// ```
+/// use tracing_subscriber::layer::SubscriberExt;
+///
+/// let subscriber = tracing_subscriber::registry().with(
+///     tracing_correlate::layer()
+///         .with_service_name("checkout")
+///         .with_line_number(true)
+///         .with_writer(std::io::stderr),
+/// );
+/// # drop(subscriber);
+/// ```
+pub fn layer() -> JsonLayer {
+    JsonLayer::new()
 }

@@ -69,7 +69,7 @@ impl<S, T> fmt::Debug for OtelLayer<S, T> {
 }
 
 /// Builds the layer that turns `tracing` spans into OpenTelemetry spans with `tracer`, mapping
-/// errors once, the OpenTelemetry way (see [the module docs](crate#errors-become-exceptions)).
+/// errors once, the OpenTelemetry way (see [`record_exception`](crate::record_exception) for the mapping).
 ///
 /// Add it *before* (below) [`layer()`](crate::layer), so the JSON layer sees the spans it made.
 ///
