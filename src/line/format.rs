@@ -16,11 +16,11 @@ use crate::callsite::Entry;
 use crate::exception::Exception;
 use crate::line::escape::{escape_into, limited_str_into, quoted_into};
 use crate::line::keys::Reserved;
+use crate::line::limits::Limits;
 use crate::line::preset::{Preset, PresetConfig};
 use crate::line::span_fields::SpanFields;
 use crate::line::value::{push_int, push_key};
 use crate::line::visitor::EventVisitor;
-use crate::line::{Limits, DEFAULT_MAX_FIELDS, DEFAULT_MAX_VALUE_LEN, DEFAULT_SERVICE_NAME};
 use crate::otel::ids::SpanIds;
 use crate::redact::{Redaction, Secrets};
 
@@ -37,16 +37,13 @@ pub(crate) struct Format {
     pub(crate) preset: PresetConfig,
 }
 
-impl Default for Format {
-    fn default() -> Self {
+impl Format {
+    pub(crate) fn new(service: &str, limits: Limits) -> Format {
         let mut format = Format {
-            service: DEFAULT_SERVICE_NAME.into(),
+            service: service.into(),
             service_kv: Box::default(),
             reserved: Reserved::default(),
-            limits: Limits {
-                value_len: DEFAULT_MAX_VALUE_LEN,
-                fields: DEFAULT_MAX_FIELDS,
-            },
+            limits,
             redaction: Redaction::default(),
             gcp_project_id: None,
             preset: PresetConfig::default(),
@@ -54,9 +51,7 @@ impl Default for Format {
         format.configure();
         format
     }
-}
 
-impl Format {
     /// Derives what depends on several settings (the escaped service, the preset's keys); called
     /// after any of them changes.
     pub(crate) fn configure(&mut self) {

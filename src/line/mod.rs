@@ -2,14 +2,15 @@
 //!
 //! [`JsonLayer`] holds the settings (its docs are the schema's reference); `layer.rs` is its
 //! `Layer` impl (per-span state, the thread's buffers, the writer); `format.rs` builds the line
-//! block by block; `visitor.rs`, `span_fields.rs` and `value.rs` write fields; `keys.rs` says
-//! which keys are reserved; `preset.rs` adds a backend's keys; `throttle.rs` bounds the SDK's own
+//! block by block; `visitor.rs`, `span_fields.rs` and `value.rs` write fields, within the bounds
+//! of `limits.rs`; `keys.rs` says which keys are reserved; `preset.rs` adds a backend's keys; `throttle.rs` bounds the SDK's own
 //! lines; `stats.rs` counts what could not be delivered.
 
 pub(crate) mod escape;
 mod format;
 pub(crate) mod keys;
 mod layer;
+mod limits;
 mod preset;
 pub(crate) mod span_fields;
 mod stats;
@@ -31,6 +32,7 @@ use tracing_subscriber::fmt::MakeWriter;
 
 use crate::callsite::LayerId;
 use crate::line::format::Format;
+use crate::line::limits::Limits;
 use crate::line::throttle::Throttle;
 use crate::redact::Redaction;
 
@@ -45,16 +47,6 @@ pub const DEFAULT_MAX_VALUE_LEN: usize = 16 * 1024;
 /// The most fields a span keeps, and a line writes (span and event fields together), unless
 /// [`JsonLayer::with_max_fields`] says otherwise; the others are counted in `fields_dropped`.
 pub const DEFAULT_MAX_FIELDS: usize = 128;
-
-/// How much of a line user data may take: what keeps a line a line, whatever the fields hold.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Limits {
-    /// String values longer than this many bytes are cut at a character boundary, with a marker.
-    pub(crate) value_len: usize,
-    /// At most this many fields per span, and per line (span and event fields together); the
-    /// others are counted in the line's `fields_dropped`.
-    pub(crate) fields: usize,
-}
 
 /// A [`Layer`](tracing_subscriber::Layer) that writes one JSON object per event, one line each, with the ids of the span
 /// the event belongs to.
@@ -172,7 +164,13 @@ impl JsonLayer {
     pub fn new() -> Self {
         JsonLayer {
             make_writer: io::stdout as fn() -> io::Stdout,
-            format: Format::default(),
+            format: Format::new(
+                DEFAULT_SERVICE_NAME,
+                Limits {
+                    value_len: DEFAULT_MAX_VALUE_LEN,
+                    fields: DEFAULT_MAX_FIELDS,
+                },
+            ),
             id: LayerId::next(),
             dispatch: OnceLock::new(),
             stats: Stats::default(),

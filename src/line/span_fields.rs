@@ -6,8 +6,8 @@ use std::fmt;
 use tracing_core::field::{Field, Visit};
 
 use crate::line::keys::Reserved;
+use crate::line::limits::Limits;
 use crate::line::value::{is_otel_meta, push_key, push_redacted, ValueSink, OTEL_NAME};
-use crate::line::Limits;
 use crate::redact::Redaction;
 
 /// A span's own fields, as `,"key":value` fragments in one string, with an index by field name.

@@ -7,8 +7,8 @@ use crate::callsite::Entry;
 use crate::exception::Exception;
 use crate::line::escape::{limited_debug_into, limited_display_into};
 use crate::line::keys::Reserved;
+use crate::line::limits::Limits;
 use crate::line::value::{push_key, push_redacted, ValueSink};
-use crate::line::Limits;
 use crate::redact::Redaction;
 
 /// Writes an event's fields: `message` into the line at its place, the others into `fields`.

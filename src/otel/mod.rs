@@ -131,8 +131,8 @@ where
     /// Records `busy_ns` and `idle_ns` on spans: how long each span was entered, and not.
     ///
     /// By default, off (`tracing-opentelemetry` has it on): a span's start and end already give
-    /// its duration, and tracking entries and exits costs a clock read on each, about a seventh
-    /// of a request's span cost (`BENCHMARKS.md`, "What each setting of the bridge costs").
+    /// its duration, and tracking entries and exits costs a clock read on each (its share of a
+    /// request's cost is in `BENCHMARKS.md`, "What each setting of the bridge costs").
     pub fn with_tracked_inactivity(self, tracked: bool) -> Self {
         self.map_inner(|l| l.with_tracked_inactivity(tracked))
     }
