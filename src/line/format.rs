@@ -19,7 +19,7 @@ use crate::line::keys::Reserved;
 use crate::line::limits::Limits;
 use crate::line::preset::{Preset, PresetConfig};
 use crate::line::span_fields::SpanFields;
-use crate::line::value::{push_int, push_key};
+use crate::line::value::{push_ids, push_int, push_key};
 use crate::line::visitor::EventVisitor;
 use crate::otel::ids::SpanIds;
 use crate::redact::{Redaction, Secrets};
@@ -215,15 +215,8 @@ impl<'a> Line<'a> {
     /// `trace_id`, `span_id`, `trace_flags`, then the preset's id keys; `root` is the local root
     /// span's ids, for presets that name it.
     pub(crate) fn ids(&mut self, ids: &SpanIds, root: Option<&SpanIds>) {
-        let line = &mut *self.line;
-        line.push_str(",\"trace_id\":\"");
-        line.push_str(ids.trace_hex());
-        line.push_str("\",\"span_id\":\"");
-        line.push_str(ids.span_hex());
-        line.push_str("\",\"trace_flags\":\"");
-        line.push_str(ids.flags_hex());
-        line.push('"');
-        self.format.preset.write_ids(line, ids, root);
+        push_ids(self.line, ids);
+        self.format.preset.write_ids(self.line, ids, root);
     }
 
     /// `span_name`: the name of the span the event belongs to (its `otel.name` when it has one,

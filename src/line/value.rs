@@ -7,6 +7,7 @@ use crate::line::escape::{
     escape_into, limited_debug_into, limited_display_into, limited_str_into,
 };
 use crate::line::keys::Reserved;
+use crate::otel::ids::SpanIds;
 use crate::redact::REDACTED;
 
 /// Fields of the `otel.*` family steer the OpenTelemetry span (name, kind, status); they are not
@@ -86,6 +87,18 @@ pub(crate) trait ValueSink {
         let limit = self.limit();
         limited_display_into(self.buf(), &v, limit)
     }
+}
+
+/// Appends `,"trace_id":"..","span_id":"..","trace_flags":".."`: the ids as every line of the
+/// log stream carries them (event lines and console span lines).
+pub(crate) fn push_ids(buf: &mut String, ids: &SpanIds) {
+    buf.push_str(",\"trace_id\":\"");
+    buf.push_str(ids.trace_hex());
+    buf.push_str("\",\"span_id\":\"");
+    buf.push_str(ids.span_hex());
+    buf.push_str("\",\"trace_flags\":\"");
+    buf.push_str(ids.flags_hex());
+    buf.push('"');
 }
 
 #[cfg(test)]

@@ -32,7 +32,7 @@ use tracing_subscriber::fmt::MakeWriter;
 
 use crate::line::escape::{display_quoted_into, quoted_into};
 use crate::line::timestamp::push_rfc3339;
-use crate::line::value::{push_f64, push_int};
+use crate::line::value::{push_f64, push_ids, push_int};
 use crate::otel::ids::SpanIds;
 
 /// The resource attribute that names the service (OpenTelemetry semantic conventions).
@@ -170,13 +170,7 @@ fn write_span(line: &mut String, span: &SpanData, service: &str) {
     quoted_into(line, span.instrumentation_scope.name());
     line.push_str(",\"kind\":\"span\",\"name\":");
     quoted_into(line, &span.name);
-    line.push_str(",\"trace_id\":\"");
-    line.push_str(ids.trace_hex());
-    line.push_str("\",\"span_id\":\"");
-    line.push_str(ids.span_hex());
-    line.push_str("\",\"trace_flags\":\"");
-    line.push_str(ids.flags_hex());
-    line.push('"');
+    push_ids(line, &ids);
     if span.parent_span_id != SpanId::INVALID {
         let parent = SpanIds::new(sc.trace_id(), span.parent_span_id, sc.trace_flags());
         line.push_str(",\"parent_span_id\":\"");
