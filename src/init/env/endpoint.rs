@@ -1,6 +1,11 @@
-//! OTLP endpoint URLs: validated, and cut where the signal path goes.
+//! OTLP endpoint URLs: judged by the `url` and `http` crates, then cut, on the text as given, where
+//! the signal path goes.
+//!
+//! The endpoint is passed on spelled as the user wrote it: a `url::Url` would serialise it
+//! normalised (scheme and host lowercased, a default port dropped, `.` and `..` segments resolved,
+//! characters percent-encoded, a `/` added), which is not what the variable says.
 
-/// An `http://` or `https://` URL with a host, cut where the signal path goes.
+/// An endpoint, as given, cut where the signal path goes.
 #[derive(Debug, PartialEq)]
 pub(super) struct Endpoint<'a> {
     /// Scheme and authority: `http://host:4318`.
@@ -17,86 +22,64 @@ impl Endpoint<'_> {
         let path = if self.path.is_empty() { "/" } else { self.path };
         format!("{}{path}{}", self.origin, self.rest)
     }
+
+    /// With `path` (`v1/<signal>`) appended after exactly one `/`.
+    pub(super) fn with_path_appended(&self, path: &str) -> String {
+        let base = self.path.trim_end_matches('/');
+        format!("{}{base}/{path}{}", self.origin, self.rest)
+    }
 }
 
-/// The base endpoint with `path` (`v1/<signal>`) appended after exactly one `/`; `None` when
-/// `base` is not a valid endpoint.
-pub(super) fn with_path_appended(base: &str, path: &str) -> Option<String> {
-    let url = parse(base).ok()?;
-    Some(format!(
-        "{}{}/{path}{}",
-        url.origin,
-        url.path.trim_end_matches('/'),
-        url.rest
-    ))
-}
-
+/// `value` cut into its parts, if it is an `http://` or `https://` URL with a host that both
+/// parsers accept:
+///
+/// - `url::Url` (the WHATWG rules, as reqwest reads URLs) checks the host (an IP literal, IPv4
+///   address or domain name) and the port;
+/// - `http::Uri` is what opentelemetry-otlp and tonic build the exporters from: an endpoint it
+///   refuses would fail the init instead of being warned about here.
 pub(super) fn parse(value: &str) -> Result<Endpoint<'_>, String> {
-    const NOT_A_URL: &str = "not an http:// or https:// URL with a host";
-    let not_a_url = || NOT_A_URL.to_owned();
+    let not_a_url = || "not an http:// or https:// URL with a host".to_owned();
+    // `url::Url::parse` removes tabs and newlines anywhere and trims controls and spaces at both
+    // ends: what it accepted would not be the text passed on.
     if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(not_a_url());
     }
-    let has_prefix = |prefix: &str| {
-        value
-            .as_bytes()
-            .get(..prefix.len())
-            .is_some_and(|start| start.eq_ignore_ascii_case(prefix.as_bytes()))
-    };
-    let scheme_len = if has_prefix("http://") {
-        "http://".len()
-    } else if has_prefix("https://") {
-        "https://".len()
-    } else {
-        return Err(not_a_url());
-    };
-    let after_scheme = &value[scheme_len..];
-    let authority_len = after_scheme
-        .find(['/', '?', '#'])
-        .unwrap_or(after_scheme.len());
-    let authority = &after_scheme[..authority_len];
-    let host_port = authority.rsplit_once('@').map_or(authority, |(_, hp)| hp);
-    let (host_ok, port) = match host_port.strip_prefix('[') {
-        // An IP literal: `[::1]:4318`.
-        Some(literal) => match literal.split_once(']') {
-            Some((ip, after)) => {
-                let ip_ok = !ip.is_empty()
-                    && ip.contains(':')
-                    && ip
-                        .bytes()
-                        .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.');
-                match after.strip_prefix(':') {
-                    Some(port) => (ip_ok, Some(port)),
-                    None => (ip_ok && after.is_empty(), None),
-                }
-            }
-            None => (false, None),
-        },
-        None => {
-            let (host, port) = match host_port.split_once(':') {
-                Some((host, port)) => (host, Some(port)),
-                None => (host_port, None),
-            };
-            let host_char = |c: char| {
-                !c.is_ascii() || c.is_ascii_alphanumeric() || "-._~%!$&'()*+,;=".contains(c)
-            };
-            (!host.is_empty() && host.chars().all(host_char), port)
-        }
-    };
-    // An empty port (`http://host:/`) is allowed by RFC 3986 and means the default port.
-    let port_ok = port.map_or(true, |p| {
-        p.is_empty() || (p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u16>().is_ok())
-    });
-    if !host_ok || !port_ok {
+    let url = url::Url::parse(value).map_err(|_| not_a_url())?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
         return Err(not_a_url());
     }
-    let origin_len = scheme_len + authority_len;
+    // WHATWG also reads `http:host`, `http:/host` and `http:///host` as `http://host`; the text
+    // passed on must itself be `scheme://authority`.
+    let scheme_len = url.scheme().len();
+    if value.get(scheme_len..scheme_len + "://".len()) != Some("://") {
+        return Err(not_a_url());
+    }
+    if value.parse::<http::Uri>().is_err() {
+        return Err(not_a_url());
+    }
+    let endpoint = cut(value);
+    if endpoint.origin.len() == scheme_len + "://".len() {
+        // An empty authority: `url` skipped slashes to find a host in the path.
+        return Err(not_a_url());
+    }
+    Ok(endpoint)
+}
+
+/// Cuts an endpoint [`parse`] accepted (any other text gives meaningless parts, without panicking).
+///
+/// The authority ends at the first `/`, `?` or `#`, where both parsers end it (`url` also ends it
+/// at a `\`, which `http::Uri` refuses in an authority).
+pub(super) fn cut(value: &str) -> Endpoint<'_> {
+    let authority_start = value.find("://").map_or(0, |i| i + "://".len());
+    let origin_len = value[authority_start..]
+        .find(['/', '?', '#'])
+        .map_or(value.len(), |i| authority_start + i);
     let rest_start = value[origin_len..]
         .find(['?', '#'])
         .map_or(value.len(), |i| origin_len + i);
-    Ok(Endpoint {
+    Endpoint {
         origin: &value[..origin_len],
         path: &value[origin_len..rest_start],
         rest: &value[rest_start..],
-    })
+    }
 }

@@ -73,8 +73,9 @@ pub(crate) struct OtlpConfig {
     /// `http://localhost:4318/v1/<signal>` (HTTP), `http://localhost:4317` (gRPC).
     pub(crate) endpoint: String,
     /// Percent-decoded `key=value` pairs, in the order given (a repeated name is kept twice).
-    /// Every name is an HTTP token and every value visible ASCII, spaces and tabs: what
-    /// `http::HeaderName::from_bytes` and `http::HeaderValue::from_str` accept.
+    /// Every name is an HTTP token (what `http::HeaderName::from_bytes` accepts) and every value
+    /// visible ASCII, spaces and tabs (what `http::HeaderValue::from_str` accepts, less the bytes
+    /// above 0x7F).
     pub(crate) headers: Vec<(String, String)>,
     /// Default 10 s. `0` means no limit (the specification's "indefinite"), given as
     /// 2³¹ − 1 ms (about 24.8 days).
@@ -317,7 +318,8 @@ impl Signal {
 /// signals; `None` where unset or invalid.
 struct GeneralOtlp {
     protocol: Option<Protocol>,
-    /// Validated, trimmed; the signal path is added per signal and protocol.
+    /// Trimmed, accepted by [`endpoint::parse`]; the signal path is added per signal and
+    /// protocol.
     endpoint: Option<String>,
     headers: Option<Vec<(String, String)>>,
     timeout: Option<Duration>,
@@ -490,8 +492,7 @@ impl Reader<'_> {
 
         let fallback = match (&general.endpoint, protocol) {
             (Some(base), Protocol::Grpc) => base.clone(),
-            (Some(base), _) => endpoint::with_path_appended(base, signal.vars().path)
-                .unwrap_or_else(|| format!("{DEFAULT_HTTP_BASE}/{}", signal.vars().path)),
+            (Some(base), _) => endpoint::cut(base).with_path_appended(signal.vars().path),
             (None, Protocol::Grpc) => DEFAULT_GRPC_ENDPOINT.to_owned(),
             (None, _) => format!("{DEFAULT_HTTP_BASE}/{}", signal.vars().path),
         };

@@ -32,8 +32,9 @@ pub(super) fn parse(
     Ok(pairs)
 }
 
-/// Strict percent-decoding: `percent_decode_str` passes a `%` without two hex digits through
-/// unchanged, which the specification counts as a decoding failure.
+/// Strict percent-decoding. The escapes are checked here because `percent_decode_str` passes a `%`
+/// without two hex digits through unchanged, and the specification counts that as a decoding
+/// failure (the whole variable is then discarded).
 fn percent_decode(s: &str) -> Result<String, &'static str> {
     let bytes = s.as_bytes();
     let escapes_ok = bytes.iter().enumerate().all(|(i, &b)| {
@@ -52,17 +53,16 @@ fn percent_decode(s: &str) -> Result<String, &'static str> {
         .map_err(|_| "is not UTF-8 once percent-decoded")
 }
 
-/// What `http::HeaderName::from_bytes` and `http::HeaderValue::from_str` accept, so that no
-/// header is dropped silently later.
+/// Whether the header can be sent: opentelemetry-otlp (and this crate, for tonic's metadata)
+/// builds each pair with `http::HeaderName::from_bytes` and `http::HeaderValue::from_str` and drops
+/// without a word any pair they refuse. Values are also kept to ASCII: `from_str` takes bytes above
+/// 0x7F, which HTTP only tolerates as obsolete text (RFC 9110, section 5.5) and gRPC's ASCII
+/// metadata values do not allow.
 pub(super) fn check_header(name: &str, value: &str) -> Result<(), &'static str> {
-    let token = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
-    if !name.bytes().all(token) {
+    if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
         return Err("the header name is not an HTTP token");
     }
-    if !value
-        .bytes()
-        .all(|b| b == b'\t' || (b' '..=b'~').contains(&b))
-    {
+    if !value.is_ascii() || http::HeaderValue::from_str(value).is_err() {
         return Err("the header value has a control or non-ASCII character");
     }
     Ok(())

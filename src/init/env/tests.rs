@@ -526,6 +526,83 @@ fn valid_endpoint_forms() {
 }
 
 #[test]
+fn endpoints_keep_their_spelling() {
+    // What `url::Url` would normalise: case, default ports, dot segments, escapes, empty ports.
+    for (base, traces) in [
+        (
+            "HTTP://Collector.Example:4318",
+            "HTTP://Collector.Example:4318/v1/traces",
+        ),
+        (
+            "https://c:443/a/./b/../",
+            "https://c:443/a/./b/../v1/traces",
+        ),
+        ("http://c/%7Etenant", "http://c/%7Etenant/v1/traces"),
+        ("http://c:/", "http://c:/v1/traces"),
+        ("http://[::1]:", "http://[::1]:/v1/traces"),
+        ("http://user:p%40ss@c", "http://user:p%40ss@c/v1/traces"),
+    ] {
+        let config = read_env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", base)]);
+        assert_no_warnings(&config);
+        assert_eq!(config.traces_otlp.endpoint, traces, "{base}");
+        let config = read_env(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", base),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+        ]);
+        assert_eq!(config.traces_otlp.endpoint, base);
+    }
+    let config = read_env(&[("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "HTTPS://C:443?Q=%41")]);
+    assert_eq!(config.traces_otlp.endpoint, "HTTPS://C:443/?Q=%41");
+}
+
+#[test]
+fn endpoints_a_parser_reads_otherwise_or_refuses_are_invalid() {
+    for value in [
+        // `url` reads these as `http://c/...`; the exporters would not.
+        "http:c",
+        "http:/c",
+        "http:\\\\c",
+        "http://c\\x",
+        "http://u\\p@c",
+        // `url` would drop the tab, or encode the spaces.
+        "http://c\td:4318",
+        "http://c/a b",
+        "http://c/a\u{2003}b",
+        // `url` refuses these hosts: not an IPv4 address, not an IPv6 address, a bad escape.
+        "http://c.1:4318",
+        "http://1.2.3.256",
+        "http://[1:2]",
+        "http://a%zz",
+        // `http::Uri`, which the exporters are built from, refuses these.
+        "http://c{}:4318",
+        "http://c\"",
+        "http://caf\u{e9}.example",
+        "http://c/a<b>",
+    ] {
+        let config = read_env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", value)]);
+        assert_eq!(
+            only_warning(&config, "OTEL_EXPORTER_OTLP_ENDPOINT"),
+            format!(
+                "OTEL_EXPORTER_OTLP_ENDPOINT=\"{value}\": not an http:// or https:// URL \
+                 with a host; using the default endpoints"
+            )
+        );
+        assert_eq!(
+            config.traces_otlp.endpoint,
+            "http://localhost:4318/v1/traces"
+        );
+    }
+}
+
+#[test]
+fn headers_longer_than_http_allows_are_discarded_whole() {
+    let name = "x".repeat(1 << 16 | 1);
+    let config = read_env(&[("OTEL_EXPORTER_OTLP_HEADERS", &format!("{name}=1"))]);
+    assert!(config.traces_otlp.headers.is_empty());
+    only_warning(&config, "OTEL_EXPORTER_OTLP_HEADERS");
+}
+
+#[test]
 fn invalid_signal_endpoint_falls_back_to_the_base_endpoint() {
     let config = read_env(&[
         ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://base:4318"),
