@@ -41,7 +41,7 @@ impl Extractor for Headers {
 }
 
 /// Reads the `OTEL_*` configuration from `vars` alone, as the init would from the process
-/// environment, and returns how many warnings it gave. Runs every parser of `src/env.rs`
+/// environment, and returns how many warnings it gave. Runs every parser of `src/init/env/`
 /// (`OTEL_RESOURCE_ATTRIBUTES`, `OTEL_EXPORTER_OTLP_HEADERS`, endpoints, numbers, lists).
 #[cfg(feature = "init")]
 pub fn read_env(vars: &[(&str, &str)]) -> usize {

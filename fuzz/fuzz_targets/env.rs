@@ -1,4 +1,4 @@
-//! What the `OTEL_*` targets share: the variables `src/env.rs` reads, and the reader run with
+//! What the `OTEL_*` targets share: the variables `src/init/env/` reads, and the reader run with
 //! its invariant.
 
 #![allow(dead_code)] // Each target uses part of this module.

@@ -6,7 +6,7 @@
 //! `OTEL_SDK_DISABLED`, `C` `OTEL_RESOURCE_ATTRIBUTES`, `L` `OTEL_EXPORTER_OTLP_HEADERS`; the
 //! last three are variables the reader ignores), and the rest of the line is its value; a name
 //! given twice keeps its last value. Checks that reading never panics (every parser of
-//! `src/env.rs` and the fallbacks between them), that it gives at most one warning per variable
+//! `src/init/env/` and the fallbacks between them), that it gives at most one warning per variable
 //! it reads, and that the variables it ignores change nothing.
 
 #![no_main]

@@ -1,0 +1,85 @@
+//! OTLP endpoint URLs: judged by the `url` and `http` crates, then cut, on the text as given, where
+//! the signal path goes.
+//!
+//! The endpoint is passed on spelled as the user wrote it: a `url::Url` would serialise it
+//! normalised (scheme and host lowercased, a default port dropped, `.` and `..` segments resolved,
+//! characters percent-encoded, a `/` added), which is not what the variable says.
+
+/// An endpoint, as given, cut where the signal path goes.
+#[derive(Debug, PartialEq)]
+pub(super) struct Endpoint<'a> {
+    /// Scheme and authority: `http://host:4318`.
+    pub(super) origin: &'a str,
+    /// From the first `/` after the authority to the query or fragment; may be empty.
+    pub(super) path: &'a str,
+    /// The query and fragment, from `?` or `#`; may be empty.
+    pub(super) rest: &'a str,
+}
+
+impl Endpoint<'_> {
+    /// As given, with `/` for an empty path.
+    pub(super) fn with_root_path(&self) -> String {
+        let path = if self.path.is_empty() { "/" } else { self.path };
+        format!("{}{path}{}", self.origin, self.rest)
+    }
+
+    /// With `path` (`v1/<signal>`) appended after exactly one `/`.
+    pub(super) fn with_path_appended(&self, path: &str) -> String {
+        let base = self.path.trim_end_matches('/');
+        format!("{}{base}/{path}{}", self.origin, self.rest)
+    }
+}
+
+/// `value` cut into its parts, if it is an `http://` or `https://` URL with a host that both
+/// parsers accept:
+///
+/// - `url::Url` (the WHATWG rules, as reqwest reads URLs) checks the host (an IP literal, IPv4
+///   address or domain name) and the port;
+/// - `http::Uri` is what opentelemetry-otlp and tonic build the exporters from: an endpoint it
+///   refuses would fail the init instead of being warned about here.
+pub(super) fn parse(value: &str) -> Result<Endpoint<'_>, String> {
+    let not_a_url = || "not an http:// or https:// URL with a host".to_owned();
+    // `url::Url::parse` removes tabs and newlines anywhere and trims controls and spaces at both
+    // ends: what it accepted would not be the text passed on.
+    if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(not_a_url());
+    }
+    let url = url::Url::parse(value).map_err(|_| not_a_url())?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(not_a_url());
+    }
+    // WHATWG also reads `http:host`, `http:/host` and `http:///host` as `http://host`; the text
+    // passed on must itself be `scheme://authority`.
+    let scheme_len = url.scheme().len();
+    if value.get(scheme_len..scheme_len + "://".len()) != Some("://") {
+        return Err(not_a_url());
+    }
+    if value.parse::<http::Uri>().is_err() {
+        return Err(not_a_url());
+    }
+    let endpoint = cut(value);
+    if endpoint.origin.len() == scheme_len + "://".len() {
+        // An empty authority: `url` skipped slashes to find a host in the path.
+        return Err(not_a_url());
+    }
+    Ok(endpoint)
+}
+
+/// Cuts an endpoint [`parse`] accepted (any other text gives meaningless parts, without panicking).
+///
+/// The authority ends at the first `/`, `?` or `#`, where both parsers end it (`url` also ends it
+/// at a `\`, which `http::Uri` refuses in an authority).
+pub(super) fn cut(value: &str) -> Endpoint<'_> {
+    let authority_start = value.find("://").map_or(0, |i| i + "://".len());
+    let origin_len = value[authority_start..]
+        .find(['/', '?', '#'])
+        .map_or(value.len(), |i| authority_start + i);
+    let rest_start = value[origin_len..]
+        .find(['?', '#'])
+        .map_or(value.len(), |i| origin_len + i);
+    Endpoint {
+        origin: &value[..origin_len],
+        path: &value[origin_len..rest_start],
+        rest: &value[rest_start..],
+    }
+}

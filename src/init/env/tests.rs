@@ -1,0 +1,1196 @@
+use super::endpoint::Endpoint;
+use super::pairs::check_header;
+use super::*;
+use std::collections::HashMap;
+
+use proptest::prelude::*;
+
+/// Reads a configuration from these variables only.
+fn read_env(vars: &[(&str, &str)]) -> EnvConfig {
+    let map: HashMap<String, String> = vars
+        .iter()
+        .map(|&(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    read(&|name| map.get(name).cloned())
+}
+
+fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|&(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// The one warning, which must name `var`.
+fn only_warning(config: &EnvConfig, var: &str) -> String {
+    assert_eq!(config.warnings.len(), 1, "{:?}", config.warnings);
+    let warning = config.warnings[0].clone();
+    assert!(
+        warning.starts_with(&format!("{var}=")),
+        "{warning:?} does not name {var}"
+    );
+    warning
+}
+
+fn assert_no_warnings(config: &EnvConfig) {
+    assert!(config.warnings.is_empty(), "{:?}", config.warnings);
+}
+
+// General rules.
+
+#[test]
+fn no_variables_give_the_defaults_and_no_warnings() {
+    let config = read_env(&[]);
+    let otlp = |signal: &str| OtlpConfig {
+        protocol: Protocol::HttpProtobuf,
+        endpoint: format!("http://localhost:4318/v1/{signal}"),
+        headers: Vec::new(),
+        timeout: ms(10_000),
+        compression: None,
+    };
+    assert_eq!(
+        config,
+        EnvConfig {
+            sdk_disabled: false,
+            service_name: None,
+            resource_attributes: Vec::new(),
+            traces_exporter: TracesExporter::Console,
+            traces_exporter_explicit: false,
+            logs_exporter: LogsExporter::None,
+            traces_otlp: otlp("traces"),
+            logs_otlp: otlp("logs"),
+            propagators: vec![PropagatorKind::TraceContext, PropagatorKind::Baggage],
+            sampler: SamplerConfig::ParentBasedAlwaysOn,
+            batch: BatchConfig {
+                schedule_delay: ms(5_000),
+                max_queue_size: 2_048,
+                max_export_batch_size: 512,
+                export_timeout: ms(30_000),
+            },
+            span_limits: SpanLimitsConfig {
+                attribute_count: 128,
+                event_count: 128,
+                link_count: 128,
+                attribute_value_length: None,
+            },
+            warnings: Vec::new(),
+        }
+    );
+}
+
+#[test]
+fn empty_and_blank_values_count_as_unset() {
+    let vars: Vec<(&str, &str)> = all_vars()
+        .iter()
+        .enumerate()
+        .map(|(i, &name)| (name, if i % 2 == 0 { "" } else { "  \t " }))
+        .collect();
+    assert_eq!(read_env(&vars), read_env(&[]));
+}
+
+#[test]
+fn values_are_trimmed() {
+    let config = read_env(&[
+        ("OTEL_TRACES_SAMPLER", " always_off\n"),
+        ("OTEL_BSP_MAX_QUEUE_SIZE", " 100 "),
+        ("OTEL_SERVICE_NAME", "  checkout "),
+    ]);
+    assert_no_warnings(&config);
+    assert_eq!(config.sampler, SamplerConfig::AlwaysOff);
+    assert_eq!(config.batch.max_queue_size, 100);
+    assert_eq!(config.service_name.as_deref(), Some("checkout"));
+}
+
+#[test]
+fn warnings_quote_the_value_exactly_as_given() {
+    let config = read_env(&[("OTEL_TRACES_SAMPLER", " alwayz_on ")]);
+    assert_eq!(
+        config.warnings,
+        ["OTEL_TRACES_SAMPLER=\" alwayz_on \": unknown sampler; using parentbased_always_on"]
+    );
+    // No escaping here: the JSON layer escapes the whole message.
+    let config = read_env(&[("OTEL_SDK_DISABLED", "x\"\n{\"level\":\"ERROR\"}")]);
+    assert_eq!(
+        config.warnings,
+        ["OTEL_SDK_DISABLED=\"x\"\n{\"level\":\"ERROR\"}\": not a boolean (true or false); using false"]
+    );
+}
+
+#[test]
+fn each_bad_variable_warns_once_even_when_shared_by_both_signals() {
+    let config = read_env(&[
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "udp"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318"),
+        ("OTEL_EXPORTER_OTLP_HEADERS", "novalue"),
+        ("OTEL_EXPORTER_OTLP_TIMEOUT", "10s"),
+        ("OTEL_EXPORTER_OTLP_COMPRESSION", "zstd"),
+    ]);
+    let names: Vec<&str> = config
+        .warnings
+        .iter()
+        .map(|w| w.split('=').next().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "OTEL_EXPORTER_OTLP_PROTOCOL",
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "OTEL_EXPORTER_OTLP_HEADERS",
+            "OTEL_EXPORTER_OTLP_TIMEOUT",
+            "OTEL_EXPORTER_OTLP_COMPRESSION",
+        ]
+    );
+}
+
+// OTEL_SDK_DISABLED.
+
+#[test]
+fn sdk_disabled_is_true_only_for_true_in_any_case() {
+    for value in ["true", "TRUE", "True", " tRuE "] {
+        let config = read_env(&[("OTEL_SDK_DISABLED", value)]);
+        assert!(config.sdk_disabled, "{value:?}");
+        assert_no_warnings(&config);
+    }
+}
+
+#[test]
+fn sdk_disabled_false_is_false_without_warning() {
+    for value in ["false", "FALSE", "False"] {
+        let config = read_env(&[("OTEL_SDK_DISABLED", value)]);
+        assert!(!config.sdk_disabled);
+        assert_no_warnings(&config);
+    }
+}
+
+#[test]
+fn sdk_disabled_other_values_warn_and_are_false() {
+    for value in ["1", "yes", "on", "truee"] {
+        let config = read_env(&[("OTEL_SDK_DISABLED", value)]);
+        assert!(!config.sdk_disabled, "{value:?}");
+        assert_eq!(
+            only_warning(&config, "OTEL_SDK_DISABLED"),
+            format!("OTEL_SDK_DISABLED=\"{value}\": not a boolean (true or false); using false")
+        );
+    }
+}
+
+// OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES.
+
+#[test]
+fn service_name_wins_over_resource_attributes() {
+    let config = read_env(&[
+        ("OTEL_SERVICE_NAME", "checkout"),
+        ("OTEL_RESOURCE_ATTRIBUTES", "service.name=cart,team=shop"),
+    ]);
+    assert_eq!(config.service_name.as_deref(), Some("checkout"));
+    assert_eq!(config.resource_attributes, pairs(&[("team", "shop")]));
+    assert_no_warnings(&config);
+}
+
+#[test]
+fn service_name_comes_from_resource_attributes_without_otel_service_name() {
+    let config = read_env(&[("OTEL_RESOURCE_ATTRIBUTES", "service.name=cart%20v2")]);
+    assert_eq!(config.service_name.as_deref(), Some("cart v2"));
+    assert!(config.resource_attributes.is_empty());
+}
+
+#[test]
+fn resource_attributes_are_trimmed_then_percent_decoded() {
+    let config = read_env(&[(
+        "OTEL_RESOURCE_ATTRIBUTES",
+        " deployment.environment = prod , note=a%2Cb%3Dc%20d ,k%C3%A9y=%E2%9C%93,,",
+    )]);
+    assert_no_warnings(&config);
+    assert_eq!(
+        config.resource_attributes,
+        pairs(&[
+            ("deployment.environment", "prod"),
+            ("note", "a,b=c d"),
+            ("kéy", "✓"),
+        ])
+    );
+}
+
+#[test]
+fn resource_attributes_keep_a_raw_equals_sign_in_values_and_empty_values() {
+    let config = read_env(&[("OTEL_RESOURCE_ATTRIBUTES", "token=YWJj==,empty=")]);
+    assert_no_warnings(&config);
+    assert_eq!(
+        config.resource_attributes,
+        pairs(&[("token", "YWJj=="), ("empty", "")])
+    );
+}
+
+#[test]
+fn resource_attributes_repeated_key_last_value_wins() {
+    let config = read_env(&[("OTEL_RESOURCE_ATTRIBUTES", "a=1,b=2,a=3")]);
+    assert_eq!(config.resource_attributes, pairs(&[("a", "3"), ("b", "2")]));
+}
+
+#[test]
+fn resource_attributes_of_the_largest_legal_variable_are_all_kept_in_order() {
+    // 25,000 distinct keys in 189 KB, more than one environment string may hold on Linux
+    // (128 KiB); the first and last keys repeated at the end with new values.
+    let keys: Vec<String> = (0..25_000).map(|i| format!("k{i}")).collect();
+    let mut value: String = keys.iter().map(|k| format!("{k}=,")).collect();
+    value.push_str("k0=first,k24999=last");
+    let config = read_env(&[("OTEL_RESOURCE_ATTRIBUTES", &value)]);
+    assert_no_warnings(&config);
+    assert_eq!(config.resource_attributes.len(), 25_000);
+    assert!(config
+        .resource_attributes
+        .iter()
+        .zip(&keys)
+        .all(|((k, _), expected)| k == expected));
+    assert_eq!(config.resource_attributes[0].1, "first");
+    assert_eq!(config.resource_attributes[24_999].1, "last");
+    assert_eq!(config.resource_attributes[1].1, "");
+}
+
+#[test]
+fn resource_attributes_with_a_malformed_pair_are_discarded_whole() {
+    for (value, why) in [
+        ("a=1,b", "entry 2 is not key=value"),
+        ("a=1, =2", "entry 2 has an empty key"),
+        ("=2", "entry 1 has an empty key"),
+    ] {
+        let config = read_env(&[
+            ("OTEL_RESOURCE_ATTRIBUTES", value),
+            ("OTEL_SERVICE_NAME", ""),
+        ]);
+        assert!(config.resource_attributes.is_empty(), "{value:?}");
+        assert_eq!(
+            only_warning(&config, "OTEL_RESOURCE_ATTRIBUTES"),
+            format!("OTEL_RESOURCE_ATTRIBUTES=\"{value}\": {why}; the whole variable is ignored")
+        );
+    }
+}
+
+#[test]
+fn resource_attributes_with_a_bad_percent_escape_are_discarded_whole() {
+    for value in [
+        "a=1,b=50%",
+        "a=1,b=%4",
+        "a=%zz",
+        "k%g1=v",
+        "service.name=x,b=%%41",
+    ] {
+        let config = read_env(&[("OTEL_RESOURCE_ATTRIBUTES", value)]);
+        assert!(config.resource_attributes.is_empty(), "{value:?}");
+        assert_eq!(config.service_name, None, "{value:?}");
+        let warning = only_warning(&config, "OTEL_RESOURCE_ATTRIBUTES");
+        assert!(
+            warning.contains("has a % not followed by two hex digits"),
+            "{warning}"
+        );
+    }
+}
+
+#[test]
+fn resource_attributes_not_utf8_once_decoded_are_discarded_whole() {
+    let config = read_env(&[("OTEL_RESOURCE_ATTRIBUTES", "a=1,b=%FF%FE")]);
+    assert!(config.resource_attributes.is_empty());
+    assert_eq!(
+        only_warning(&config, "OTEL_RESOURCE_ATTRIBUTES"),
+        "OTEL_RESOURCE_ATTRIBUTES=\"a=1,b=%FF%FE\": entry 2: the value is not UTF-8 once \
+         percent-decoded; the whole variable is ignored"
+    );
+}
+
+// Headers.
+
+#[test]
+fn headers_are_percent_decoded_and_go_to_both_signals() {
+    let config = read_env(&[(
+        "OTEL_EXPORTER_OTLP_HEADERS",
+        "Authorization=Basic%20dXNlcg==, x-team = shop ",
+    )]);
+    assert_no_warnings(&config);
+    let expected = pairs(&[("Authorization", "Basic dXNlcg=="), ("x-team", "shop")]);
+    assert_eq!(config.traces_otlp.headers, expected);
+    assert_eq!(config.logs_otlp.headers, expected);
+}
+
+#[test]
+fn signal_headers_replace_the_general_headers_entirely() {
+    let config = read_env(&[
+        ("OTEL_EXPORTER_OTLP_HEADERS", "a=1,b=2"),
+        ("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "c=3"),
+        ("OTEL_EXPORTER_OTLP_LOGS_HEADERS", "d=4"),
+    ]);
+    assert_no_warnings(&config);
+    assert_eq!(config.traces_otlp.headers, pairs(&[("c", "3")]));
+    assert_eq!(config.logs_otlp.headers, pairs(&[("d", "4")]));
+}
+
+#[test]
+fn malformed_headers_are_discarded_whole_without_showing_the_value() {
+    let config = read_env(&[("OTEL_EXPORTER_OTLP_HEADERS", "api-key=secret,broken")]);
+    assert!(config.traces_otlp.headers.is_empty());
+    assert!(config.logs_otlp.headers.is_empty());
+    let warning = only_warning(&config, "OTEL_EXPORTER_OTLP_HEADERS");
+    assert_eq!(
+        warning,
+        "OTEL_EXPORTER_OTLP_HEADERS=<hidden>: entry 2 is not key=value; no headers are sent"
+    );
+    assert!(!warning.contains("secret"));
+}
+
+#[test]
+fn malformed_signal_headers_fall_back_to_the_general_headers() {
+    let config = read_env(&[
+        ("OTEL_EXPORTER_OTLP_HEADERS", "a=1"),
+        ("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "b=%x"),
+    ]);
+    assert_eq!(config.traces_otlp.headers, pairs(&[("a", "1")]));
+    assert_eq!(
+        only_warning(&config, "OTEL_EXPORTER_OTLP_TRACES_HEADERS"),
+        "OTEL_EXPORTER_OTLP_TRACES_HEADERS=<hidden>: entry 1: the value has a % not followed \
+         by two hex digits; using OTEL_EXPORTER_OTLP_HEADERS"
+    );
+}
+
+#[test]
+fn headers_an_http_client_would_reject_are_discarded_whole() {
+    for (value, why) in [
+        (
+            "a=1,x-inject=v%0D%0AHost: evil",
+            "the header value has a control",
+        ),
+        ("bad%20name=1", "the header name is not an HTTP token"),
+        ("b=caf%C3%A9", "the header value has a control or non-ASCII"),
+    ] {
+        let config = read_env(&[("OTEL_EXPORTER_OTLP_HEADERS", value)]);
+        assert!(config.traces_otlp.headers.is_empty(), "{value:?}");
+        let warning = only_warning(&config, "OTEL_EXPORTER_OTLP_HEADERS");
+        assert!(warning.contains(why), "{warning}");
+    }
+}
+
+// Endpoints.
+
+#[test]
+fn base_endpoint_gets_the_signal_path_after_exactly_one_slash_for_http() {
+    for (base, traces, logs) in [
+        (
+            "http://c:4318",
+            "http://c:4318/v1/traces",
+            "http://c:4318/v1/logs",
+        ),
+        (
+            "http://c:4318/",
+            "http://c:4318/v1/traces",
+            "http://c:4318/v1/logs",
+        ),
+        (
+            "http://c:4318//",
+            "http://c:4318/v1/traces",
+            "http://c:4318/v1/logs",
+        ),
+        (
+            "https://c/prefix",
+            "https://c/prefix/v1/traces",
+            "https://c/prefix/v1/logs",
+        ),
+        (
+            "https://c/prefix/",
+            "https://c/prefix/v1/traces",
+            "https://c/prefix/v1/logs",
+        ),
+        (
+            "http://c:4318?tenant=a",
+            "http://c:4318/v1/traces?tenant=a",
+            "http://c:4318/v1/logs?tenant=a",
+        ),
+    ] {
+        for protocol in ["http/protobuf", "http/json"] {
+            let config = read_env(&[
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", base),
+                ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
+            ]);
+            assert_no_warnings(&config);
+            assert_eq!(config.traces_otlp.endpoint, traces, "{base} {protocol}");
+            assert_eq!(config.logs_otlp.endpoint, logs, "{base} {protocol}");
+        }
+    }
+}
+
+#[test]
+fn base_endpoint_is_used_as_is_for_grpc() {
+    for base in ["http://c:4317", "https://c:4317/", "http://c:4317/prefix"] {
+        let config = read_env(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", base),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+        ]);
+        assert_eq!(config.traces_otlp.endpoint, base);
+        assert_eq!(config.logs_otlp.endpoint, base);
+    }
+}
+
+#[test]
+fn signal_endpoint_is_used_as_is_and_no_path_means_root() {
+    for protocol in ["grpc", "http/protobuf", "http/json"] {
+        for (value, expected) in [
+            ("http://c:4318", "http://c:4318/"),
+            ("http://c:4318/", "http://c:4318/"),
+            ("http://c:4318/custom", "http://c:4318/custom"),
+            ("https://c/v1/traces", "https://c/v1/traces"),
+            ("http://c:4318?x=1", "http://c:4318/?x=1"),
+        ] {
+            let config = read_env(&[
+                ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", value),
+                ("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", value),
+                ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
+            ]);
+            assert_no_warnings(&config);
+            assert_eq!(config.traces_otlp.endpoint, expected, "{value} {protocol}");
+            assert_eq!(config.logs_otlp.endpoint, expected, "{value} {protocol}");
+        }
+    }
+}
+
+#[test]
+fn signal_endpoint_wins_over_the_base_endpoint() {
+    let config = read_env(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://base:4318"),
+        ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://traces:4318/t"),
+    ]);
+    assert_eq!(config.traces_otlp.endpoint, "http://traces:4318/t");
+    assert_eq!(config.logs_otlp.endpoint, "http://base:4318/v1/logs");
+}
+
+#[test]
+fn default_endpoints_depend_on_the_protocol() {
+    let config = read_env(&[("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "grpc")]);
+    assert_eq!(config.traces_otlp.endpoint, "http://localhost:4317");
+    assert_eq!(config.logs_otlp.endpoint, "http://localhost:4318/v1/logs");
+    let config = read_env(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")]);
+    assert_eq!(
+        config.traces_otlp.endpoint,
+        "http://localhost:4318/v1/traces"
+    );
+}
+
+#[test]
+fn invalid_endpoints_are_warned_about_and_unset() {
+    for value in [
+        "collector:4318",
+        "localhost",
+        "ftp://c:4318",
+        "http://",
+        "http:///v1/traces",
+        "http://:4318",
+        "http://user@:4318",
+        "http://c:port",
+        "http://c:99999",
+        "http://c:4318:1",
+        "http://c d:4318",
+        "http://[::1",
+        "http://[]:4318",
+        "http://[::1]x",
+        "http://c<:4318",
+    ] {
+        let config = read_env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", value)]);
+        assert_eq!(
+            only_warning(&config, "OTEL_EXPORTER_OTLP_ENDPOINT"),
+            format!(
+                "OTEL_EXPORTER_OTLP_ENDPOINT=\"{value}\": not an http:// or https:// URL \
+                 with a host; using the default endpoints"
+            )
+        );
+        assert_eq!(
+            config.traces_otlp.endpoint,
+            "http://localhost:4318/v1/traces"
+        );
+        assert_eq!(config.traces_exporter, TracesExporter::Console, "{value}");
+    }
+}
+
+#[test]
+fn valid_endpoint_forms() {
+    for value in [
+        "HTTP://c:4318",
+        "https://user:pw@c.example.com:443/p",
+        "http://[::1]:4318",
+        "http://[::1]",
+        "http://127.0.0.1:4318",
+        "http://c:/",
+        "http://c#frag",
+    ] {
+        let config = read_env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", value)]);
+        assert_no_warnings(&config);
+    }
+}
+
+#[test]
+fn endpoints_keep_their_spelling() {
+    // What `url::Url` would normalise: case, default ports, dot segments, escapes, empty ports.
+    for (base, traces) in [
+        (
+            "HTTP://Collector.Example:4318",
+            "HTTP://Collector.Example:4318/v1/traces",
+        ),
+        (
+            "https://c:443/a/./b/../",
+            "https://c:443/a/./b/../v1/traces",
+        ),
+        ("http://c/%7Etenant", "http://c/%7Etenant/v1/traces"),
+        ("http://c:/", "http://c:/v1/traces"),
+        ("http://[::1]:", "http://[::1]:/v1/traces"),
+        ("http://user:p%40ss@c", "http://user:p%40ss@c/v1/traces"),
+    ] {
+        let config = read_env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", base)]);
+        assert_no_warnings(&config);
+        assert_eq!(config.traces_otlp.endpoint, traces, "{base}");
+        let config = read_env(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", base),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+        ]);
+        assert_eq!(config.traces_otlp.endpoint, base);
+    }
+    let config = read_env(&[("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "HTTPS://C:443?Q=%41")]);
+    assert_eq!(config.traces_otlp.endpoint, "HTTPS://C:443/?Q=%41");
+}
+
+#[test]
+fn endpoints_a_parser_reads_otherwise_or_refuses_are_invalid() {
+    for value in [
+        // `url` reads these as `http://c/...`; the exporters would not.
+        "http:c",
+        "http:/c",
+        "http:\\\\c",
+        "http://c\\x",
+        "http://u\\p@c",
+        // `url` would drop the tab, or encode the spaces.
+        "http://c\td:4318",
+        "http://c/a b",
+        "http://c/a\u{2003}b",
+        // `url` refuses these hosts: not an IPv4 address, not an IPv6 address, a bad escape.
+        "http://c.1:4318",
+        "http://1.2.3.256",
+        "http://[1:2]",
+        "http://a%zz",
+        // `http::Uri`, which the exporters are built from, refuses these.
+        "http://c{}:4318",
+        "http://c\"",
+        "http://caf\u{e9}.example",
+        "http://c/a<b>",
+    ] {
+        let config = read_env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", value)]);
+        assert_eq!(
+            only_warning(&config, "OTEL_EXPORTER_OTLP_ENDPOINT"),
+            format!(
+                "OTEL_EXPORTER_OTLP_ENDPOINT=\"{value}\": not an http:// or https:// URL \
+                 with a host; using the default endpoints"
+            )
+        );
+        assert_eq!(
+            config.traces_otlp.endpoint,
+            "http://localhost:4318/v1/traces"
+        );
+    }
+}
+
+#[test]
+fn headers_longer_than_http_allows_are_discarded_whole() {
+    let name = "x".repeat(1 << 16 | 1);
+    let config = read_env(&[("OTEL_EXPORTER_OTLP_HEADERS", &format!("{name}=1"))]);
+    assert!(config.traces_otlp.headers.is_empty());
+    only_warning(&config, "OTEL_EXPORTER_OTLP_HEADERS");
+}
+
+#[test]
+fn invalid_signal_endpoint_falls_back_to_the_base_endpoint() {
+    let config = read_env(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://base:4318"),
+        ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "base:4318"),
+    ]);
+    assert_eq!(config.traces_otlp.endpoint, "http://base:4318/v1/traces");
+    assert_eq!(
+        only_warning(&config, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=\"base:4318\": not an http:// or https:// URL \
+         with a host; using http://base:4318/v1/traces"
+    );
+}
+
+// Protocol, timeout, compression.
+
+#[test]
+fn protocol_signal_variable_wins_and_values_are_case_insensitive() {
+    let config = read_env(&[
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "GRPC"),
+        ("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL", " HTTP/JSON "),
+    ]);
+    assert_no_warnings(&config);
+    assert_eq!(config.traces_otlp.protocol, Protocol::Grpc);
+    assert_eq!(config.logs_otlp.protocol, Protocol::HttpJson);
+    let config = read_env(&[("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/protobuf")]);
+    assert_eq!(config.traces_otlp.protocol, Protocol::HttpProtobuf);
+}
+
+#[test]
+fn unknown_protocol_is_warned_about_and_ignored() {
+    let config = read_env(&[
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+        ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http"),
+    ]);
+    assert_eq!(config.traces_otlp.protocol, Protocol::Grpc);
+    assert_eq!(
+        only_warning(&config, "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"),
+        "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=\"http\": unknown protocol (grpc, http/protobuf \
+         or http/json); using grpc"
+    );
+    let config = read_env(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "http/proto")]);
+    assert_eq!(config.logs_otlp.protocol, Protocol::HttpProtobuf);
+    only_warning(&config, "OTEL_EXPORTER_OTLP_PROTOCOL");
+}
+
+#[test]
+fn timeout_signal_variable_wins_over_the_general_one() {
+    let config = read_env(&[
+        ("OTEL_EXPORTER_OTLP_TIMEOUT", "2000"),
+        ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "500"),
+    ]);
+    assert_no_warnings(&config);
+    assert_eq!(config.traces_otlp.timeout, ms(500));
+    assert_eq!(config.logs_otlp.timeout, ms(2_000));
+}
+
+#[test]
+fn invalid_timeouts_are_warned_about_and_ignored() {
+    for value in ["-1", "1.5", "10s", "2147483648", "99999999999999999999999"] {
+        let config = read_env(&[("OTEL_EXPORTER_OTLP_TIMEOUT", value)]);
+        assert_eq!(config.traces_otlp.timeout, ms(10_000), "{value}");
+        assert_eq!(
+            only_warning(&config, "OTEL_EXPORTER_OTLP_TIMEOUT"),
+            format!(
+                "OTEL_EXPORTER_OTLP_TIMEOUT=\"{value}\": not a timeout in milliseconds from \
+                 0 to 2147483647; using 10000"
+            )
+        );
+    }
+    let config = read_env(&[
+        ("OTEL_EXPORTER_OTLP_TIMEOUT", "3000"),
+        ("OTEL_EXPORTER_OTLP_LOGS_TIMEOUT", "-5"),
+    ]);
+    assert_eq!(config.logs_otlp.timeout, ms(3_000));
+    assert!(only_warning(&config, "OTEL_EXPORTER_OTLP_LOGS_TIMEOUT").ends_with("; using 3000"));
+}
+
+#[test]
+fn zero_timeout_means_no_limit() {
+    let config = read_env(&[
+        ("OTEL_EXPORTER_OTLP_TIMEOUT", "0"),
+        ("OTEL_BSP_EXPORT_TIMEOUT", "0"),
+    ]);
+    assert_no_warnings(&config);
+    assert_eq!(config.traces_otlp.timeout, ms(2_147_483_647));
+    assert_eq!(config.batch.export_timeout, ms(2_147_483_647));
+}
+
+#[test]
+fn compression_signal_variable_wins_and_none_disables() {
+    let config = read_env(&[
+        ("OTEL_EXPORTER_OTLP_COMPRESSION", "GZIP"),
+        ("OTEL_EXPORTER_OTLP_LOGS_COMPRESSION", "none"),
+    ]);
+    assert_no_warnings(&config);
+    assert_eq!(config.traces_otlp.compression, Some(Compression::Gzip));
+    assert_eq!(config.logs_otlp.compression, None);
+    let config = read_env(&[("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "gzip")]);
+    assert_eq!(config.traces_otlp.compression, Some(Compression::Gzip));
+    assert_eq!(config.logs_otlp.compression, None);
+}
+
+#[test]
+fn unknown_compression_is_warned_about_and_ignored() {
+    let config = read_env(&[
+        ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip"),
+        ("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "zstd"),
+    ]);
+    assert_eq!(config.traces_otlp.compression, Some(Compression::Gzip));
+    assert_eq!(
+        only_warning(&config, "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION"),
+        "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION=\"zstd\": unknown compression (gzip or none); \
+         using gzip"
+    );
+}
+
+// Exporters.
+
+#[test]
+fn traces_exporter_defaults_to_otlp_only_with_an_endpoint() {
+    assert_eq!(read_env(&[]).traces_exporter, TracesExporter::Console);
+    for var in [
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    ] {
+        let config = read_env(&[(var, "http://c:4318")]);
+        assert_eq!(config.traces_exporter, TracesExporter::Otlp, "{var}");
+        assert!(!config.traces_exporter_explicit);
+    }
+    // The logs endpoint says nothing about traces.
+    let config = read_env(&[("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "http://c:4318")]);
+    assert_eq!(config.traces_exporter, TracesExporter::Console);
+}
+
+#[test]
+fn traces_exporter_explicit_values_are_case_insensitive() {
+    for (value, expected) in [
+        ("otlp", TracesExporter::Otlp),
+        ("Console", TracesExporter::Console),
+        (" NONE ", TracesExporter::None),
+    ] {
+        let config = read_env(&[
+            ("OTEL_TRACES_EXPORTER", value),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318"),
+        ]);
+        assert_no_warnings(&config);
+        assert_eq!(config.traces_exporter, expected, "{value}");
+        assert!(config.traces_exporter_explicit);
+    }
+}
+
+#[test]
+fn traces_exporter_list_takes_the_first_known_value() {
+    let config = read_env(&[("OTEL_TRACES_EXPORTER", "jaeger, otlp,otlp")]);
+    assert_eq!(config.traces_exporter, TracesExporter::Otlp);
+    assert!(config.traces_exporter_explicit);
+    assert_eq!(
+        only_warning(&config, "OTEL_TRACES_EXPORTER"),
+        "OTEL_TRACES_EXPORTER=\"jaeger, otlp,otlp\": unknown exporter jaeger; using otlp"
+    );
+    let config = read_env(&[("OTEL_TRACES_EXPORTER", "none,console,zipkin")]);
+    assert_eq!(config.traces_exporter, TracesExporter::None);
+    assert_eq!(
+        only_warning(&config, "OTEL_TRACES_EXPORTER"),
+        "OTEL_TRACES_EXPORTER=\"none,console,zipkin\": console ignored (one exporter per \
+         signal), zipkin is not implemented by tracing-correlate; using none"
+    );
+}
+
+#[test]
+fn traces_exporter_with_no_known_value_uses_the_default() {
+    let config = read_env(&[
+        ("OTEL_TRACES_EXPORTER", "logging"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318"),
+    ]);
+    assert_eq!(config.traces_exporter, TracesExporter::Otlp);
+    assert!(!config.traces_exporter_explicit);
+    assert_eq!(
+        only_warning(&config, "OTEL_TRACES_EXPORTER"),
+        "OTEL_TRACES_EXPORTER=\"logging\": unknown exporter logging; using otlp"
+    );
+    let config = read_env(&[("OTEL_TRACES_EXPORTER", ",,")]);
+    assert_eq!(config.traces_exporter, TracesExporter::Console);
+    assert!(only_warning(&config, "OTEL_TRACES_EXPORTER").contains("no exporter named"));
+}
+
+#[test]
+fn logs_exporter_defaults_to_none_and_reads_otlp_and_none() {
+    assert_eq!(read_env(&[]).logs_exporter, LogsExporter::None);
+    let config = read_env(&[("OTEL_LOGS_EXPORTER", "OTLP")]);
+    assert_eq!(config.logs_exporter, LogsExporter::Otlp);
+    assert_no_warnings(&config);
+    let config = read_env(&[("OTEL_LOGS_EXPORTER", "none")]);
+    assert_eq!(config.logs_exporter, LogsExporter::None);
+    assert_no_warnings(&config);
+}
+
+#[test]
+fn logs_exporter_console_is_none_with_a_warning() {
+    let config = read_env(&[("OTEL_LOGS_EXPORTER", "console")]);
+    assert_eq!(config.logs_exporter, LogsExporter::None);
+    assert_eq!(
+        only_warning(&config, "OTEL_LOGS_EXPORTER"),
+        "OTEL_LOGS_EXPORTER=\"console\": console: the JSON lines are the console log output; \
+         using none"
+    );
+    // Listed with otlp, console does not hide it.
+    let config = read_env(&[("OTEL_LOGS_EXPORTER", "console,otlp")]);
+    assert_eq!(config.logs_exporter, LogsExporter::Otlp);
+    only_warning(&config, "OTEL_LOGS_EXPORTER");
+}
+
+#[test]
+fn logs_exporter_unknown_is_warned_about_and_ignored() {
+    let config = read_env(&[("OTEL_LOGS_EXPORTER", "loki,otlp")]);
+    assert_eq!(config.logs_exporter, LogsExporter::Otlp);
+    assert_eq!(
+        only_warning(&config, "OTEL_LOGS_EXPORTER"),
+        "OTEL_LOGS_EXPORTER=\"loki,otlp\": unknown exporter loki; using otlp"
+    );
+}
+
+// Sampler.
+
+#[test]
+fn sampler_names_are_case_insensitive() {
+    for (value, expected) in [
+        ("always_on", SamplerConfig::AlwaysOn),
+        ("ALWAYS_OFF", SamplerConfig::AlwaysOff),
+        ("TraceIdRatio", SamplerConfig::TraceIdRatio(1.0)),
+        ("parentbased_always_on", SamplerConfig::ParentBasedAlwaysOn),
+        (
+            "parentbased_always_off",
+            SamplerConfig::ParentBasedAlwaysOff,
+        ),
+        (
+            "parentbased_traceidratio",
+            SamplerConfig::ParentBasedTraceIdRatio(1.0),
+        ),
+    ] {
+        let config = read_env(&[("OTEL_TRACES_SAMPLER", value)]);
+        assert_no_warnings(&config);
+        assert_eq!(config.sampler, expected, "{value}");
+    }
+}
+
+#[test]
+fn unknown_sampler_is_warned_about_and_the_default_used() {
+    let config = read_env(&[("OTEL_TRACES_SAMPLER", "alwayz_on")]);
+    assert_eq!(config.sampler, SamplerConfig::ParentBasedAlwaysOn);
+    assert_eq!(
+        config.warnings,
+        ["OTEL_TRACES_SAMPLER=\"alwayz_on\": unknown sampler; using parentbased_always_on"]
+    );
+}
+
+#[test]
+fn sampler_arg_is_the_ratio_of_the_ratio_samplers() {
+    let config = read_env(&[
+        ("OTEL_TRACES_SAMPLER", "traceidratio"),
+        ("OTEL_TRACES_SAMPLER_ARG", "0.25"),
+    ]);
+    assert_eq!(config.sampler, SamplerConfig::TraceIdRatio(0.25));
+    let config = read_env(&[
+        ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
+        ("OTEL_TRACES_SAMPLER_ARG", "0"),
+    ]);
+    assert_eq!(config.sampler, SamplerConfig::ParentBasedTraceIdRatio(0.0));
+    assert_no_warnings(&config);
+}
+
+#[test]
+fn sampler_arg_missing_is_one_silently() {
+    let config = read_env(&[("OTEL_TRACES_SAMPLER", "traceidratio")]);
+    assert_eq!(config.sampler, SamplerConfig::TraceIdRatio(1.0));
+    assert_no_warnings(&config);
+}
+
+#[test]
+fn sampler_arg_invalid_is_warned_about_and_one_used() {
+    for value in ["1.5", "-0.1", "NaN", "inf", "half", "25%"] {
+        let config = read_env(&[
+            ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
+            ("OTEL_TRACES_SAMPLER_ARG", value),
+        ]);
+        assert_eq!(config.sampler, SamplerConfig::ParentBasedTraceIdRatio(1.0));
+        assert_eq!(
+            only_warning(&config, "OTEL_TRACES_SAMPLER_ARG"),
+            format!("OTEL_TRACES_SAMPLER_ARG=\"{value}\": not a ratio in [0, 1]; using 1.0")
+        );
+    }
+}
+
+#[test]
+fn sampler_arg_is_ignored_silently_for_other_samplers() {
+    for sampler in ["", "always_on", "parentbased_always_off"] {
+        let config = read_env(&[
+            ("OTEL_TRACES_SAMPLER", sampler),
+            ("OTEL_TRACES_SAMPLER_ARG", "not a number"),
+        ]);
+        assert_no_warnings(&config);
+    }
+}
+
+// Propagators.
+
+#[test]
+fn propagators_are_read_case_insensitively_and_deduplicated() {
+    let config = read_env(&[("OTEL_PROPAGATORS", "Baggage, tracecontext,baggage")]);
+    assert_no_warnings(&config);
+    assert_eq!(
+        config.propagators,
+        [PropagatorKind::Baggage, PropagatorKind::TraceContext]
+    );
+}
+
+#[test]
+fn propagators_none_alone_gives_an_empty_list() {
+    let config = read_env(&[("OTEL_PROPAGATORS", "none")]);
+    assert_no_warnings(&config);
+    assert!(config.propagators.is_empty());
+}
+
+#[test]
+fn propagators_none_alongside_others_is_ignored_with_a_warning() {
+    let config = read_env(&[("OTEL_PROPAGATORS", "none,tracecontext")]);
+    assert_eq!(config.propagators, [PropagatorKind::TraceContext]);
+    assert_eq!(
+        only_warning(&config, "OTEL_PROPAGATORS"),
+        "OTEL_PROPAGATORS=\"none,tracecontext\": none ignored alongside other propagators; \
+         using tracecontext"
+    );
+}
+
+#[test]
+fn propagators_not_implemented_here_are_skipped_with_a_warning() {
+    let config = read_env(&[(
+        "OTEL_PROPAGATORS",
+        "tracecontext,b3,B3MULTI,jaeger,xray,ottrace",
+    )]);
+    assert_eq!(config.propagators, [PropagatorKind::TraceContext]);
+    assert_eq!(
+        only_warning(&config, "OTEL_PROPAGATORS"),
+        "OTEL_PROPAGATORS=\"tracecontext,b3,B3MULTI,jaeger,xray,ottrace\": b3 is not \
+         implemented by tracing-correlate, B3MULTI is not implemented by tracing-correlate, \
+         jaeger is not implemented by tracing-correlate, xray is not implemented by \
+         tracing-correlate, ottrace is not implemented by tracing-correlate; using tracecontext"
+    );
+}
+
+#[test]
+fn propagators_unknown_are_skipped_and_nothing_usable_means_the_default() {
+    let config = read_env(&[("OTEL_PROPAGATORS", "w3c,baggage")]);
+    assert_eq!(config.propagators, [PropagatorKind::Baggage]);
+    assert_eq!(
+        only_warning(&config, "OTEL_PROPAGATORS"),
+        "OTEL_PROPAGATORS=\"w3c,baggage\": unknown propagator w3c; using baggage"
+    );
+    let config = read_env(&[("OTEL_PROPAGATORS", "b3")]);
+    assert_eq!(
+        config.propagators,
+        [PropagatorKind::TraceContext, PropagatorKind::Baggage]
+    );
+    assert_eq!(
+        only_warning(&config, "OTEL_PROPAGATORS"),
+        "OTEL_PROPAGATORS=\"b3\": b3 is not implemented by tracing-correlate; using \
+         tracecontext,baggage"
+    );
+}
+
+// Batch span processor.
+
+#[test]
+fn batch_values_are_read() {
+    let config = read_env(&[
+        ("OTEL_BSP_SCHEDULE_DELAY", "0"),
+        ("OTEL_BSP_MAX_QUEUE_SIZE", "4096"),
+        ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "1024"),
+        ("OTEL_BSP_EXPORT_TIMEOUT", "1000"),
+    ]);
+    assert_no_warnings(&config);
+    assert_eq!(
+        config.batch,
+        BatchConfig {
+            schedule_delay: ms(0),
+            max_queue_size: 4_096,
+            max_export_batch_size: 1_024,
+            export_timeout: ms(1_000),
+        }
+    );
+}
+
+#[test]
+fn batch_invalid_values_are_warned_about_and_defaults_used() {
+    for (var, value) in [
+        ("OTEL_BSP_SCHEDULE_DELAY", "-1"),
+        ("OTEL_BSP_SCHEDULE_DELAY", "5s"),
+        ("OTEL_BSP_MAX_QUEUE_SIZE", "0"),
+        ("OTEL_BSP_MAX_QUEUE_SIZE", "-2048"),
+        ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "0"),
+        ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "many"),
+        ("OTEL_BSP_EXPORT_TIMEOUT", "30.5"),
+    ] {
+        let config = read_env(&[(var, value)]);
+        assert_eq!(config.batch, read_env(&[]).batch, "{var}={value}");
+        only_warning(&config, var);
+    }
+    let config = read_env(&[("OTEL_BSP_MAX_QUEUE_SIZE", "0")]);
+    assert_eq!(
+        config.warnings,
+        ["OTEL_BSP_MAX_QUEUE_SIZE=\"0\": not an integer from 1 to 2147483647; using 2048"]
+    );
+}
+
+#[test]
+fn batch_size_is_clamped_to_the_queue_size() {
+    // The default batch size, silently.
+    let config = read_env(&[("OTEL_BSP_MAX_QUEUE_SIZE", "100")]);
+    assert_no_warnings(&config);
+    assert_eq!(config.batch.max_export_batch_size, 100);
+    // A batch size given above the queue size, with a warning.
+    let config = read_env(&[("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "4096")]);
+    assert_eq!(config.batch.max_export_batch_size, 2_048);
+    assert_eq!(
+        only_warning(&config, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE"),
+        "OTEL_BSP_MAX_EXPORT_BATCH_SIZE=\"4096\": above the max queue size 2048; using 2048"
+    );
+}
+
+// Span limits.
+
+#[test]
+fn span_limits_are_read() {
+    let config = read_env(&[
+        ("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "64"),
+        ("OTEL_SPAN_EVENT_COUNT_LIMIT", "0"),
+        ("OTEL_SPAN_LINK_COUNT_LIMIT", "2147483647"),
+        ("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "4096"),
+    ]);
+    assert_no_warnings(&config);
+    assert_eq!(
+        config.span_limits,
+        SpanLimitsConfig {
+            attribute_count: 64,
+            event_count: 0,
+            link_count: 2_147_483_647,
+            attribute_value_length: Some(4_096),
+        }
+    );
+}
+
+#[test]
+fn span_attribute_value_length_limit_wins_over_the_general_one() {
+    let config = read_env(&[("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "100")]);
+    assert_eq!(config.span_limits.attribute_value_length, Some(100));
+    let config = read_env(&[
+        ("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "100"),
+        ("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "200"),
+    ]);
+    assert_eq!(config.span_limits.attribute_value_length, Some(200));
+    let config = read_env(&[
+        ("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "100"),
+        ("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "-1"),
+    ]);
+    assert_eq!(config.span_limits.attribute_value_length, Some(100));
+    assert_eq!(
+        only_warning(&config, "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT"),
+        "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT=\"-1\": not an integer from 0 to 2147483647; \
+         using 100"
+    );
+}
+
+#[test]
+fn span_attribute_count_limit_wins_over_the_general_attribute_count_limit() {
+    let config = read_env(&[("OTEL_ATTRIBUTE_COUNT_LIMIT", "32")]);
+    assert_eq!(config.span_limits.attribute_count, 32);
+    let config = read_env(&[
+        ("OTEL_ATTRIBUTE_COUNT_LIMIT", "32"),
+        ("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "16"),
+    ]);
+    assert_eq!(config.span_limits.attribute_count, 16);
+}
+
+#[test]
+fn span_limits_invalid_are_warned_about_and_defaults_used() {
+    for var in [
+        "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT",
+        "OTEL_SPAN_EVENT_COUNT_LIMIT",
+        "OTEL_SPAN_LINK_COUNT_LIMIT",
+        "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT",
+    ] {
+        for value in ["-1", "ten", "2147483648"] {
+            let config = read_env(&[(var, value)]);
+            assert_eq!(
+                config.span_limits,
+                read_env(&[]).span_limits,
+                "{var}={value}"
+            );
+            only_warning(&config, var);
+        }
+    }
+}
+
+// URL parsing.
+
+#[test]
+fn url_is_cut_into_origin_path_and_rest() {
+    assert_eq!(
+        endpoint::parse("https://u:p@c:4318/a/b?q=1#f"),
+        Ok(Endpoint {
+            origin: "https://u:p@c:4318",
+            path: "/a/b",
+            rest: "?q=1#f",
+        })
+    );
+    assert_eq!(
+        endpoint::parse("http://[::1]:4317"),
+        Ok(Endpoint {
+            origin: "http://[::1]:4317",
+            path: "",
+            rest: "",
+        })
+    );
+}
+
+// Never panics.
+
+/// Every variable `read` looks at, then variables it ignores, which must not matter.
+fn all_vars() -> Vec<&'static str> {
+    VARIABLES
+        .iter()
+        .copied()
+        .chain(["OTEL_EXPORTER_OTLP_INSECURE", "OTEL_LOG_LEVEL", "RUST_LOG"])
+        .collect()
+}
+
+/// Arbitrary strings, and strings made of the characters the parsers care about.
+fn value() -> impl Strategy<Value = String> {
+    prop_oneof![
+        any::<String>(),
+        "[ -~]{0,40}",
+        "[a-zA-Z0-9%=,:/._@?#\\[\\] +-]{0,40}",
+        "(https?://)?[a-z:\\[\\]@%0-9]{0,12}(/[a-z/]{0,6})?([?#].{0,4})?",
+        "(%[0-9A-Fa-fzZ]{0,2}|[a-z=, ]){0,12}",
+        "-?[0-9]{0,12}(\\.[0-9]{0,3})?",
+        Just("true".to_owned()),
+        Just("parentbased_traceidratio".to_owned()),
+    ]
+}
+
+proptest! {
+    #[test]
+    fn read_never_panics_and_keeps_its_invariants(
+        values in proptest::collection::vec(proptest::option::of(value()), all_vars().len())
+    ) {
+        let vars: Vec<(&str, &str)> = all_vars()
+            .iter()
+            .zip(&values)
+            .filter_map(|(&name, value)| Some((name, value.as_deref()?)))
+            .collect();
+        let config = read_env(&vars);
+
+        // At most one warning per variable, each naming a variable that was set.
+        let mut warned: Vec<&str> = Vec::new();
+        for warning in &config.warnings {
+            let name = warning.split('=').next().unwrap_or_default();
+            prop_assert!(vars.iter().any(|(var, _)| *var == name), "{}", warning);
+            prop_assert!(!warned.contains(&name), "{} warned twice", name);
+            warned.push(name);
+        }
+        prop_assert!(config.batch.max_queue_size >= 1);
+        prop_assert!(config.batch.max_export_batch_size >= 1);
+        prop_assert!(config.batch.max_export_batch_size <= config.batch.max_queue_size);
+        if let SamplerConfig::TraceIdRatio(r) | SamplerConfig::ParentBasedTraceIdRatio(r) =
+            config.sampler
+        {
+            prop_assert!((0.0..=1.0).contains(&r));
+        }
+        for otlp in [&config.traces_otlp, &config.logs_otlp] {
+            prop_assert!(endpoint::parse(&otlp.endpoint).is_ok(), "{}", otlp.endpoint);
+            for (name, value) in &otlp.headers {
+                prop_assert!(!name.is_empty());
+                prop_assert!(check_header(name, value).is_ok());
+            }
+        }
+        let mut propagators = config.propagators.clone();
+        propagators.dedup();
+        prop_assert_eq!(propagators.len(), config.propagators.len());
+        prop_assert!(config.resource_attributes.iter().all(|(k, _)| k != "service.name"));
+    }
+}
