@@ -26,12 +26,12 @@ use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::Layer as _;
 
-use crate::init::env::EnvConfig;
+use crate::init::env::{propagator_names, EnvConfig};
 use crate::init::error::ErrorKind;
 use crate::init::export::Delivery;
 use crate::init::guard::GuardState;
 use crate::init::providers::{
-    logger_provider, propagator, propagator_names, resource, tracer_provider, LineSink, Shared,
+    logger_provider, propagator, resource, tracer_provider, LineSink, Shared,
 };
 use crate::init::redact_events::RedactEvents;
 use crate::otel::sdk::is_sdk_target;

@@ -17,8 +17,8 @@ use opentelemetry_sdk::Resource;
 use tracing_subscriber::fmt::MakeWriter;
 
 use crate::init::env::{
-    Compression, EnvConfig, LogsExporter, OtlpConfig, PropagatorKind, Protocol, SamplerConfig,
-    TracesExporter,
+    protocol_name, Compression, EnvConfig, LogsExporter, OtlpConfig, PropagatorKind, Protocol,
+    SamplerConfig, TracesExporter,
 };
 use crate::init::error::{ErrorKind, InitError};
 use crate::init::export::console::ConsoleExporter;
@@ -77,28 +77,6 @@ impl fmt::Display for TracesChoice {
             TracesChoice::None { why } => write!(f, "none ({why}); lines keep their trace ids"),
         }
     }
-}
-
-fn protocol_name(p: Protocol) -> &'static str {
-    match p {
-        Protocol::Grpc => "grpc",
-        Protocol::HttpProtobuf => "http/protobuf",
-        Protocol::HttpJson => "http/json",
-    }
-}
-
-pub(crate) fn propagator_names(kinds: &[PropagatorKind]) -> String {
-    if kinds.is_empty() {
-        return "none".to_owned();
-    }
-    let names: Vec<&str> = kinds
-        .iter()
-        .map(|k| match k {
-            PropagatorKind::TraceContext => "tracecontext",
-            PropagatorKind::Baggage => "baggage",
-        })
-        .collect();
-    names.join(",")
 }
 
 pub(crate) fn resource(service: &str, config: &EnvConfig) -> Resource {

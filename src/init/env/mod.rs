@@ -744,7 +744,8 @@ impl Reader<'_> {
     }
 }
 
-fn protocol_name(protocol: Protocol) -> &'static str {
+/// The protocol as `OTEL_EXPORTER_OTLP_PROTOCOL` names it.
+pub(crate) fn protocol_name(protocol: Protocol) -> &'static str {
     match protocol {
         Protocol::Grpc => "grpc",
         Protocol::HttpProtobuf => "http/protobuf",
@@ -795,7 +796,8 @@ fn traces_exporter_name(exporter: TracesExporter) -> &'static str {
     }
 }
 
-fn propagator_names(kinds: &[PropagatorKind]) -> String {
+/// The propagators as `OTEL_PROPAGATORS` names them.
+pub(crate) fn propagator_names(kinds: &[PropagatorKind]) -> String {
     if kinds.is_empty() {
         return "none".to_owned();
     }
