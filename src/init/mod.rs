@@ -139,6 +139,11 @@ pub fn builder(service_name: impl Into<String>) -> Builder {
 /// A panic becomes an ERROR line with `"exception":{"type":"panic",...}` and its `location`, on the
 /// current span, which is marked as an error; the exporters are flushed; then the previous hook runs.
 ///
+/// OTLP export never runs on the thread that ends a span: spans wait in the SDK's bounded queue
+/// (`OTEL_BSP_MAX_QUEUE_SIZE`) and, while the collector is slow, failing or gone, those that do not
+/// fit are dropped and counted in the Guard's `spans_lost`. (Console spans are written as they end,
+/// by the thread that ends them, like its own lines.) `RELIABILITY.md` holds every fault, bad input
+/// and load the crate is tested against, with its figures.
 pub struct Builder<W = fn() -> io::Stdout> {
     service_name: String,
     make_writer: W,

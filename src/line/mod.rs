@@ -3,8 +3,8 @@
 //! [`JsonLayer`] holds the settings (its docs are the schema's reference); `layer.rs` is its
 //! `Layer` impl (per-span state, the thread's buffers, the writer); `format.rs` builds the line
 //! block by block; `visitor.rs`, `span_fields.rs` and `value.rs` write fields, within the bounds
-//! of `limits.rs`; `keys.rs` says which keys are reserved; `preset.rs` adds a backend's keys; `throttle.rs` bounds the SDK's own
-//! lines; `stats.rs` counts what could not be delivered.
+//! of `limits.rs`; `keys.rs` says which keys are reserved; `preset.rs` adds a backend's keys;
+//! `throttle.rs` bounds the SDK's own lines; `stats.rs` counts what could not be delivered.
 
 pub(crate) mod escape;
 mod format;
@@ -48,14 +48,13 @@ pub const DEFAULT_MAX_VALUE_LEN: usize = 16 * 1024;
 /// [`JsonLayer::with_max_fields`] says otherwise; the others are counted in `fields_dropped`.
 pub const DEFAULT_MAX_FIELDS: usize = 128;
 
-/// A [`Layer`](tracing_subscriber::Layer) that writes one JSON object per event, one line each, with the ids of the span
-/// the event belongs to.
+/// A [`Layer`](tracing_subscriber::Layer) that writes one JSON object per event, one line each,
+/// with the ids of the span the event belongs to.
 ///
 /// Built with [`layer()`](crate::layer) and configured by value; `W` is the
 /// [`MakeWriter`] the lines go to (stdout by default).
 ///
 /// # The line
-///
 ///
 /// One event is one line, one JSON object, ending in `\n`, written with one `write_all`:
 ///
@@ -120,16 +119,8 @@ pub const DEFAULT_MAX_FIELDS: usize = 128;
 /// No lock on a span's extensions is held while a `Debug` impl, the OpenTelemetry SDK or the
 /// writer runs. A `Debug` impl that logs gets its line written; deeper nesting (a writer that logs
 /// each write) is dropped and counted in [`Stats`], as are failed writes. The layer never panics at
-/// runtime.
-///
-/// OTLP export never runs on the thread that ends a span: the init's spans wait in the SDK's
-/// bounded queue (`OTEL_BSP_MAX_QUEUE_SIZE`) and, while the collector is slow, failing or gone,
-/// those that do not fit are dropped and counted in the Guard's `spans_lost`. (Console spans are
-/// written as they end, by the thread that ends them, like its own lines.) The SDK logs each failed
-/// export; the JSON layer writes such a line at most once per 10 s per callsite
-/// ([`JsonLayer::with_sdk_line_interval`]), counting the others. `RELIABILITY.md` holds every
-/// fault, bad input and load the crate is tested against, with its figures.
-///
+/// runtime. The OpenTelemetry SDK logs each export that fails: the layer writes such a line at
+/// most once per 10 s per callsite ([`JsonLayer::with_sdk_line_interval`]), counting the others.
 pub struct JsonLayer<W = fn() -> io::Stdout> {
     make_writer: W,
     format: Format,
