@@ -50,10 +50,19 @@ const EVENT: &str = "order processed";
 // ---------------------------------------------------------------------------------------------
 // The child side.
 
-/// The entry point of a child process; ignored in a normal run (it is the parent's tool).
+/// The entry point of a child process ([`support::child`]); ignored in a normal run.
 #[test]
 #[ignore = "runs only as a child process of the tests in this file"]
 fn child() {
+    support::child::dispatch(&[CHILD_CASES]);
+}
+
+/// The cases the tests of this file run in a child process, each by its name.
+const CHILD_CASES: &[support::child::Case] = &[("emit_spans", emit_spans)];
+
+/// Emits `TC_SPANS` spans, each with an event, through the init; drops the guard with a
+/// `TC_TIMEOUT_MS` shutdown timeout; reports on stderr.
+fn emit_spans() {
     let spans = env_u64("TC_SPANS");
     let timeout = Duration::from_millis(env_u64("TC_TIMEOUT_MS"));
     let guard = tracing_correlate::builder("checkout")
@@ -112,7 +121,7 @@ fn vmhwm_kib() -> u64 {
 struct Run {
     /// Every JSON line of its stdout.
     lines: Vec<Value>,
-    /// Its report (see [`child`]).
+    /// Its report (see [`emit_spans`]).
     report: Value,
     stderr: String,
     /// The child's whole life, spawn to exit.
@@ -184,7 +193,7 @@ struct Case<'a> {
 /// Runs a child against `case.endpoint` and reads its lines and report; fails the test if the
 /// child has not ended within [`DEADLINE`] (it is killed) or did not exit successfully.
 fn run_child(case: &Case<'_>) -> Run {
-    let mut cmd = support::child::command();
+    let mut cmd = support::child::command("emit_spans");
     cmd.env("TC_SPANS", case.spans.to_string())
         .env("TC_TIMEOUT_MS", SHUTDOWN_TIMEOUT_MS.to_string())
         .env("RUST_LIB_BACKTRACE", "0")
@@ -199,7 +208,7 @@ fn run_child(case: &Case<'_>) -> Run {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let started = Instant::now();
-    let mut child = cmd.spawn().expect("the child runs");
+    let mut child = support::child::spawn(&mut cmd);
     let mut stdout = child.stdout.take().unwrap();
     let mut stderr = child.stderr.take().unwrap();
     let out = std::thread::spawn(move || {

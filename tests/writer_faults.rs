@@ -41,19 +41,6 @@ const SHUT_DOWN: &str = "child dropped its guard";
 /// How long a child may take before the test kills it and fails.
 const DEADLINE: Duration = Duration::from_secs(60);
 
-/// Held while this process forks (every `Command::spawn` here) and while a pipe end is closed to
-/// break a pipe. A process forked while a pipe's read end is open holds a copy of it until it
-/// `exec`s (the copy is close-on-exec); a pipe broken meanwhile would still have a reader, and
-/// the writes a test counts on failing would succeed. `spawn` returns once the child has
-/// `exec`d, so under this lock no such copy exists.
-static FORKS: Mutex<()> = Mutex::new(());
-
-fn no_fork() -> std::sync::MutexGuard<'static, ()> {
-    FORKS
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 fn open_dev_full() -> std::fs::File {
     OpenOptions::new()
         .write(true)
@@ -87,15 +74,13 @@ where
 
 /// The write end of a pipe whose reader has exited: a child that reads nothing, waited for.
 fn pipe_without_reader() -> std::process::ChildStdin {
-    let forks = no_fork();
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--list"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("child runs");
-    drop(forks);
+    let mut child = support::child::spawn(
+        Command::new(std::env::current_exe().unwrap())
+            .args(["--list"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
     let stdin = child.stdin.take().unwrap();
     assert!(child.wait().unwrap().success());
     stdin
@@ -164,10 +149,19 @@ impl<'a, W: MakeWriter<'a>> MakeWriter<'a> for Mirrored<W> {
     }
 }
 
-/// The entry point of a child process; ignored in a normal run (it is the parent's tool).
+/// The entry point of a child process ([`support::child`]); ignored in a normal run.
 #[test]
 #[ignore = "runs only as a child process of the tests in this file"]
 fn child() {
+    support::child::dispatch(&[CHILD_CASES]);
+}
+
+/// The cases the tests of this file run in a child process, each by its name.
+const CHILD_CASES: &[support::child::Case] = &[("writer_fault", writer_fault)];
+
+/// The one-line init writing to the failing writer `TC_FAULT` names (mirrored to stderr when
+/// `TC_MIRRORED` is set), emitting `LINES` events once the parent says "go on".
+fn writer_fault() {
     let fault = std::env::var("TC_FAULT").expect("TC_FAULT names the fault");
     let mirrored = std::env::var_os("TC_MIRRORED").is_some();
     // Printed while stdout is still open; the parent closes its end of it (for `stdout_closed`)
@@ -241,13 +235,13 @@ impl Run {
     }
 }
 
-/// Runs the child with `fault` (`stdout_closed` or `dev_full`), its OpenTelemetry environment
-/// cleared (console spans, the default), within `DEADLINE`.
 /// The mark of a mirrored line on stderr.
 const MIRROR: &str = "mirror: ";
 
+/// Runs the child with `fault` (`stdout_closed` or `dev_full`), its OpenTelemetry environment
+/// cleared (console spans, the default), within `DEADLINE`.
 fn run_child(fault: &str, mirrored: bool) -> Run {
-    let mut cmd = support::child::command();
+    let mut cmd = support::child::command("writer_fault");
     cmd.env("TC_FAULT", fault);
     if mirrored {
         cmd.env("TC_MIRRORED", "1");
@@ -255,9 +249,7 @@ fn run_child(fault: &str, mirrored: bool) -> Run {
     cmd.stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let forks = no_fork();
-    let mut child = cmd.spawn().expect("child runs");
-    drop(forks);
+    let mut child = support::child::spawn(&mut cmd);
     let stdin = child.stdin.take().unwrap();
     let stdout = child.stdout.take().unwrap();
     let mut stderr = child.stderr.take().unwrap();
@@ -276,7 +268,7 @@ fn run_child(fault: &str, mirrored: bool) -> Run {
         }
         if close_stdout {
             // The only read end of the child's stdout: from here on its writes fail with EPIPE.
-            let _no_fork = no_fork();
+            let _no_fork = support::child::no_fork();
             drop(stdout);
         } else {
             let _ = stdout.read_to_end(&mut Vec::new());
