@@ -1,5 +1,5 @@
+// A binary of its own: std reads `RUST_LIB_BACKTRACE` once per process, at its first backtrace.
 //! With `RUST_LIB_BACKTRACE=1`, exceptions carry a stack trace that starts at the user's code.
-//! One test in its own binary: std reads the variable once per process.
 
 mod support;
 

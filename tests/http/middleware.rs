@@ -2,18 +2,17 @@
 //! response trace context, and a remote parent that no log filter can make a request lose.
 //! Everything runs on one current-thread runtime, under the harness's (thread-local) subscriber.
 
-mod support;
+use crate::support;
 
 use std::future::Future;
 
+use crate::support::{attr, Harness};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
 use axum::Router;
 use opentelemetry::trace::{SpanKind, Status};
-use support::{attr, Harness};
 use tracing_correlate::client::TracingMiddleware;
 use tracing_correlate::opentelemetry_sdk::trace::SpanData;
-use tracing_correlate::propagation::TraceContextPropagator;
 use tracing_correlate::server::TraceLayer;
 
 const REMOTE_TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -29,7 +28,7 @@ where
     F: FnOnce(String) -> Fut,
     Fut: Future<Output = ()>,
 {
-    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+    crate::install_propagators();
     h.run(|| {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()

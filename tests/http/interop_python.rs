@@ -8,11 +8,11 @@
 //! `tests/interop/requirements.txt` (reinstalled only when that file changes), so it needs
 //! `python3` with `venv` and network access to PyPI on the first run. The relay is the example
 //! binary next to this test binary: `cargo test --features axum,reqwest` builds it; a targeted
-//! run (`--test interop_python`) needs `cargo build --example relay_service --features axum,reqwest`
-//! first. Unix only: the Python services are stopped with SIGTERM.
-#![cfg(unix)]
+//! run (`--test http interop_python`) needs
+//! `cargo build --example relay_service --features axum,reqwest` first. Unix only: the Python
+//! services are stopped with SIGTERM.
 
-mod support;
+use crate::support;
 
 use std::fs;
 use std::io::{BufRead, BufReader, Read};
@@ -24,9 +24,9 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
+use crate::support::collector::{profile_dir, received, Received, CLIENT, SERVER};
 use mock_collector::{MockServer, Protocol};
 use serde_json::Value;
-use support::collector::{profile_dir, received, Received, CLIENT, SERVER};
 
 const MANIFEST_DIR: &str = env!("CARGO_MANIFEST_DIR");
 /// How long a pip install of the requirements may take on a fresh machine.

@@ -1,13 +1,11 @@
 //! Line framing: whatever the fields hold, a line stays one bounded line. Long values are cut at a
 //! character boundary with a marker; fields past the bound are counted, not silently lost.
 
-mod support;
-
 use std::error::Error;
 
+use crate::support::runtime::runtime_metadata;
+use crate::support::{line_with, Harness};
 use serde_json::Value;
-use support::runtime::runtime_metadata;
-use support::{line_with, Harness};
 use tracing::{error, info, info_span};
 use tracing_core::field::Value as FieldValue;
 use tracing_core::metadata::Kind;

@@ -11,7 +11,7 @@
 //! deterministic sample is parsed in full. Every test runs its threads under a deadline, so a
 //! deadlock fails instead of hanging. `--nocapture` prints the figures quoted in RELIABILITY.md.
 
-mod support;
+use crate::support;
 
 use std::io;
 use std::sync::mpsc;
@@ -166,7 +166,7 @@ fn check_sampled(line: &str, worker: u64, seq: u64) -> Result<(), String> {
     let expected = [
         ("level", json!("INFO")),
         ("service", json!("load")),
-        ("target", json!("load")),
+        ("target", json!(module_path!())),
         ("message", json!("event")),
         ("trace_flags", json!("01")),
         ("span_name", json!("emitter")),

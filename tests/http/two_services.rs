@@ -3,14 +3,14 @@
 //! caller-client -> server-server, received by a real OTLP receiver, and the JSON lines of both
 //! services carry the trace id.
 
-mod support;
+use crate::support;
 
 use std::process::Command;
 use std::time::Duration;
 
+use crate::support::collector::{example, received, CLIENT, SERVER};
 use mock_collector::{MockServer, Protocol};
 use serde_json::Value;
-use support::collector::{example, received, CLIENT, SERVER};
 
 #[test]
 fn one_trace_three_spans_and_both_services_lines_carry_the_trace_id() {

@@ -1,12 +1,12 @@
 //! Errors become exceptions, consistently on the line and on the exported span.
 
-mod support;
+use crate::support;
 
 use std::error::Error;
 use std::fmt;
 
+use crate::support::{attr, ids_of, line_ids, Harness};
 use opentelemetry::trace::Status;
-use support::{attr, ids_of, line_ids, Harness};
 use tracing::{error, info_span, instrument, warn};
 use tracing_correlate::opentelemetry_sdk::trace::SpanData;
 use tracing_correlate::{record_dyn_exception, record_exception, SpanExt};
@@ -34,7 +34,7 @@ fn declined() -> PaymentDeclined {
     }
 }
 
-const TYPE_NAME: &str = "exceptions::PaymentDeclined";
+const TYPE_NAME: &str = concat!(module_path!(), "::PaymentDeclined");
 
 fn exception_events(span: &SpanData) -> Vec<&opentelemetry::trace::Event> {
     span.events

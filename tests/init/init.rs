@@ -1,31 +1,25 @@
 //! The one-line init, end to end. Every case runs in a child process of its own (this test binary
-//! run again with one scenario), because a global subscriber can be installed once per process
-//! and environment variables must not race: the parent sets the child's environment, runs a real
-//! OTLP receiver (`mock-collector`) on loopback where a case needs one, and reads the child's
-//! stdout as JSON lines.
+//! run again with one case, `support/child.rs`), because a global subscriber can be installed
+//! once per process and environment variables must not race: the parent sets the child's
+//! environment, runs a real OTLP receiver (`mock-collector`) on loopback where a case needs one,
+//! and reads the child's stdout as JSON lines.
 
-mod support;
+use crate::support;
 
 use std::net::TcpListener;
 use std::time::Duration;
 
+use crate::support::collector::{hex, received, text};
 use mock_collector::{MockServer, Protocol, ServerHandle};
 use serde_json::Value;
-use support::collector::{hex, received, text};
 use tracing::{info, info_span, instrument};
 
 // ---------------------------------------------------------------------------------------------
 // The child side.
 
-/// The entry point of a child process ([`support::child`]); ignored in a normal run.
-#[test]
-#[ignore = "runs only as a child process of the tests in this file"]
-fn child() {
-    support::child::dispatch(&[CHILD_CASES]);
-}
-
-/// The cases the tests of this file run in a child process, each by its name.
-const CHILD_CASES: &[support::child::Case] = &[
+/// The cases the tests of this file run in a child process ([`support::child`]), each by its
+/// name.
+pub const CHILD_CASES: &[support::child::Case] = &[
     ("service", service),
     ("service_in_tokio_multi", service_in_tokio_multi),
     ("service_in_tokio_current", service_in_tokio_current),
@@ -756,7 +750,7 @@ fn a_panic_is_an_error_line_with_its_exception_and_marks_the_span() {
     assert!(line["location"]
         .as_str()
         .unwrap()
-        .starts_with("tests/init.rs:"));
+        .starts_with(concat!(file!(), ":")));
     assert_eq!(line["span_name"], "doomed");
     let span = run
         .spans()

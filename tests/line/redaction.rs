@@ -1,11 +1,11 @@
 //! Redaction: secret-named fields never reach a JSON line nor the OpenTelemetry span (attributes
 //! and span events), and their values are never even formatted.
 
-mod support;
+use crate::support;
 
 use std::fmt;
 
-use support::{line_with, Harness};
+use crate::support::{line_with, Harness};
 use tracing::{info, info_span};
 use tracing_correlate::opentelemetry_sdk::trace::Sampler;
 

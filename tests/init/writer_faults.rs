@@ -4,7 +4,7 @@
 //! reports the loss once (`lines_lost`).
 //!
 //! The layer alone is tested in this process. The one-line init runs in a child process (this
-//! test binary run again with one scenario, as in `tests/init.rs`): a global subscriber is
+//! test binary run again with one case, as for `init.rs`): a global subscriber is
 //! installed once per process, and a closed stdout must be the child's own. The parent reads the
 //! child's `ready` line, closes its end of the child's stdout, then lets the child log; SIGPIPE is
 //! ignored by Rust programs, so the child's writes fail with `EPIPE`.
@@ -13,9 +13,8 @@
 //! `mirrored` scenarios wrap that writer in one that copies every line to stderr while returning
 //! the failing writer's result; the crate still sees every write fail, and the parent reads what
 //! the crate tried to say.
-#![cfg(target_os = "linux")]
 
-mod support;
+use crate::support;
 
 use std::fs::OpenOptions;
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -149,15 +148,9 @@ impl<'a, W: MakeWriter<'a>> MakeWriter<'a> for Mirrored<W> {
     }
 }
 
-/// The entry point of a child process ([`support::child`]); ignored in a normal run.
-#[test]
-#[ignore = "runs only as a child process of the tests in this file"]
-fn child() {
-    support::child::dispatch(&[CHILD_CASES]);
-}
-
-/// The cases the tests of this file run in a child process, each by its name.
-const CHILD_CASES: &[support::child::Case] = &[("writer_fault", writer_fault)];
+/// The cases the tests of this file run in a child process ([`support::child`]), each by its
+/// name.
+pub const CHILD_CASES: &[support::child::Case] = &[("writer_fault", writer_fault)];
 
 /// The one-line init writing to the failing writer `TC_FAULT` names (mirrored to stderr when
 /// `TC_MIRRORED` is set), emitting `LINES` events once the parent says "go on".

@@ -5,31 +5,30 @@
 //! guard's shutdown returns within its timeout, and the spans that were not delivered are counted
 //! (`spans_exported + spans_lost` = the spans the service ended).
 //!
-//! Every case runs in a child process of its own (this test binary run again, as in
-//! `tests/init.rs`: the init installs a global subscriber once per process). The parent runs a
-//! fault collector (`tests/support/fault_collector.rs`, a real HTTP server on 127.0.0.1) and points
-//! the child's `OTEL_EXPORTER_OTLP_ENDPOINT` at it, with a span queue of 64
-//! (`OTEL_BSP_MAX_QUEUE_SIZE`) and a 20 ms schedule delay. The child emits many more spans than the
-//! queue holds, each with one event inside, writes its lines to stdout, drops its guard with a
-//! 1 s shutdown timeout, and reports on stderr how long emitting took and its peak resident memory
-//! (`VmHWM`). Every child is killed, and its test fails, if it has not ended within 60 s: a
-//! liveness bound, not a speed goal. No test here asserts a speed: what emitting costs under each
-//! fault is measured by the benchmark `benches/collector_faults.rs`.
+//! Every case runs in a child process of its own (this test binary run again, as for `init.rs`: the
+//! init installs a global subscriber once per process). The parent runs a fault collector
+//! (`tests/support/fault_collector.rs`, a real HTTP server on 127.0.0.1) and points the child's
+//! `OTEL_EXPORTER_OTLP_ENDPOINT` at it, with a span queue of 64 (`OTEL_BSP_MAX_QUEUE_SIZE`) and a
+//! 20 ms schedule delay. The child emits many more spans than the queue holds, each with one event
+//! inside, writes its lines to stdout, drops its guard with a 1 s shutdown timeout, and reports on
+//! stderr how long emitting took and its peak resident memory (`VmHWM`). Every child is killed, and
+//! its test fails, if it has not ended within 60 s: a liveness bound, not a speed goal. No test
+//! here asserts a speed: what emitting costs under each fault is measured by the benchmark
+//! `benches/collector_faults.rs`.
 //!
-//! Run with the figures: `cargo test --all-features --test collector_faults -- --nocapture`.
-#![cfg(feature = "init")]
+//! Run with the figures: `cargo test --all-features --test init collector_faults -- --nocapture`.
 
-mod support;
+use crate::support;
 
 use std::io::Read;
 use std::net::TcpListener;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-use support::fault_collector::{
+use crate::support::fault_collector::{
     Fault, FaultCollector, Received, GRPC_RESOURCE_EXHAUSTED, GRPC_UNAVAILABLE,
 };
+use serde_json::Value;
 use tracing::{info, info_span};
 
 /// The span queue of every child (`OTEL_BSP_MAX_QUEUE_SIZE`); the export batch is at most this.
@@ -50,15 +49,9 @@ const EVENT: &str = "order processed";
 // ---------------------------------------------------------------------------------------------
 // The child side.
 
-/// The entry point of a child process ([`support::child`]); ignored in a normal run.
-#[test]
-#[ignore = "runs only as a child process of the tests in this file"]
-fn child() {
-    support::child::dispatch(&[CHILD_CASES]);
-}
-
-/// The cases the tests of this file run in a child process, each by its name.
-const CHILD_CASES: &[support::child::Case] = &[("emit_spans", emit_spans)];
+/// The cases the tests of this file run in a child process ([`support::child`]), each by its
+/// name.
+pub const CHILD_CASES: &[support::child::Case] = &[("emit_spans", emit_spans)];
 
 /// Emits `TC_SPANS` spans, each with an event, through the init; drops the guard with a
 /// `TC_TIMEOUT_MS` shutdown timeout; reports on stderr.
