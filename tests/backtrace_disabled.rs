@@ -2,9 +2,14 @@
 //! With `RUST_LIB_BACKTRACE=0` (even when `RUST_BACKTRACE=1` asks for panic backtraces), exceptions
 //! carry no stack trace.
 
-mod support;
+#[path = "support"]
+mod support {
+    pub mod capture;
+    pub mod harness;
+    pub mod parse;
+}
 
-use support::{attr, Harness};
+use support::harness::{attr, Harness};
 use tracing::info_span;
 
 #[test]

@@ -2,21 +2,28 @@
 //! response trace context, and a remote parent that no log filter can make a request lose.
 //! Everything runs on one current-thread runtime, under the harness's (thread-local) subscriber.
 
-use crate::support;
-
 use std::future::Future;
 
-use crate::support::{attr, Harness};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
 use axum::Router;
 use opentelemetry::trace::{SpanKind, Status};
 use tracing_correlate::client::TracingMiddleware;
-use tracing_correlate::opentelemetry_sdk::trace::SpanData;
+use tracing_correlate::opentelemetry_sdk::trace::{Sampler, SpanData};
 use tracing_correlate::server::TraceLayer;
+
+use crate::support::find::line_with;
+use crate::support::harness::{attr, Harness};
 
 const REMOTE_TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const REMOTE_SPAN: &str = "00f067aa0ba902b7";
+
+impl Harness {
+    /// Both layers behind a global `Targets` filter.
+    fn with_filter(filter: tracing_subscriber::filter::Targets) -> Self {
+        Self::build(Sampler::AlwaysOn, Some(filter), |l| l)
+    }
+}
 
 fn traceparent() -> String {
     format!("00-{REMOTE_TRACE}-{REMOTE_SPAN}-01")
@@ -87,7 +94,7 @@ fn server_span_continues_the_remote_trace_with_http_attributes() {
     assert_eq!(attr(a, "user_agent.original").as_deref(), Some("probe/1.0"));
     assert_eq!(span.status, Status::Unset);
     let lines = h.lines();
-    let line = support::line_with(&lines, "handling");
+    let line = line_with(&lines, "handling");
     assert_eq!(line["trace_id"], REMOTE_TRACE);
     assert_eq!(line["span_id"], span.span_context.span_id().to_string());
 }
@@ -293,7 +300,7 @@ fn a_filter_that_disables_the_server_span_cannot_lose_the_remote_parent() {
     assert_eq!(work.parent_span_id.to_string(), REMOTE_SPAN);
     let lines = h.lines();
     assert_eq!(
-        support::line_with(&lines, "inside the handler")["trace_id"],
+        line_with(&lines, "inside the handler")["trace_id"],
         REMOTE_TRACE
     );
 }
@@ -397,7 +404,7 @@ fn a_failed_client_request_is_an_exception_on_its_span() {
         1
     );
     let lines = h.lines();
-    let line = support::line_with(&lines, "request failed");
+    let line = line_with(&lines, "request failed");
     assert_eq!(line["level"], "ERROR");
     assert!(line["exception"]["message"].as_str().is_some());
     assert_eq!(line["span_id"], span.span_context.span_id().to_string());

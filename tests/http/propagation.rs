@@ -3,11 +3,12 @@
 
 use std::collections::HashMap;
 
-use crate::install_propagators;
-use crate::support::Harness;
 use tracing::{info, info_span};
 use tracing_correlate::propagation::{extract, inject, inject_current};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+use crate::install_propagators;
+use crate::support::harness::Harness;
 
 #[test]
 fn a_message_payload_carries_the_trace_to_the_consumer() {

@@ -18,18 +18,19 @@
 //!
 //! Run with the figures: `cargo test --all-features --test init collector_faults -- --nocapture`.
 
-use crate::support;
-
 use std::io::Read;
 use std::net::TcpListener;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use serde_json::Value;
+use tracing::{info, info_span};
+
+use crate::support;
 use crate::support::fault_collector::{
     Fault, FaultCollector, Received, GRPC_RESOURCE_EXHAUSTED, GRPC_UNAVAILABLE,
 };
-use serde_json::Value;
-use tracing::{info, info_span};
+use crate::support::parse::parse_line;
 
 /// The span queue of every child (`OTEL_BSP_MAX_QUEUE_SIZE`); the export batch is at most this.
 const QUEUE: u64 = 64;
@@ -240,7 +241,7 @@ fn run_child(case: &Case<'_>) -> Run {
     let lines = stdout
         .lines()
         .filter(|l| l.starts_with('{'))
-        .map(support::parse_line)
+        .map(parse_line)
         .collect();
     let report = stderr
         .lines()

@@ -4,15 +4,16 @@
 //! environment, runs a real OTLP receiver (`mock-collector`) on loopback where a case needs one,
 //! and reads the child's stdout as JSON lines.
 
-use crate::support;
-
 use std::net::TcpListener;
 use std::time::Duration;
 
-use crate::support::collector::{hex, received, text};
 use mock_collector::{MockServer, Protocol, ServerHandle};
 use serde_json::Value;
 use tracing::{info, info_span, instrument};
+
+use crate::support;
+use crate::support::collector::{hex, received, text};
+use crate::support::parse::parse_line;
 
 // ---------------------------------------------------------------------------------------------
 // The child side.
@@ -179,7 +180,7 @@ fn run(scenario: &str, env: &[(&str, &str)]) -> Run {
     let lines = stdout
         .lines()
         .filter(|l| l.starts_with('{'))
-        .map(support::parse_line)
+        .map(parse_line)
         .collect();
     Run {
         lines,

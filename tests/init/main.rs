@@ -6,8 +6,13 @@
 //! - `collector_faults`: collectors that are slow, fail, never answer or refuse connections.
 //! - `writer_faults`: a closed stdout and a full disk, for the layer alone and through the init.
 
-#[path = "../support/mod.rs"]
-mod support;
+#[path = "../support"]
+mod support {
+    pub mod child;
+    pub mod collector;
+    pub mod fault_collector;
+    pub mod parse;
+}
 
 mod collector_faults;
 mod init;

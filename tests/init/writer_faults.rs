@@ -14,8 +14,6 @@
 //! the failing writer's result; the crate still sees every write fail, and the parent reads what
 //! the crate tried to say.
 
-use crate::support;
-
 use std::fs::OpenOptions;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::process::{Command, ExitStatus, Stdio};
@@ -27,6 +25,9 @@ use tracing::{info, info_span};
 use tracing_correlate::Stats;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
+
+use crate::support;
+use crate::support::parse::parse_line;
 
 /// Lines each case emits.
 const LINES: u64 = 10_000;
@@ -202,7 +203,7 @@ impl Run {
         self.stderr
             .lines()
             .filter_map(|l| l.strip_prefix(MIRROR))
-            .map(support::parse_line)
+            .map(parse_line)
             .collect()
     }
 
@@ -384,7 +385,7 @@ fn a_loss_to_a_failing_writer_is_reported_where_an_operator_can_see_it() {
             .stderr
             .lines()
             .filter(|l| l.starts_with('{'))
-            .map(support::parse_line)
+            .map(parse_line)
             .collect();
         assert_eq!(
             reports.len(),

@@ -1,13 +1,17 @@
 //! The ids on a line are those of the OpenTelemetry span exported for the span the event belongs
 //! to: checked against `opentelemetry_sdk`'s in-memory exporter for every case of the contract.
 
-use crate::support::{ids_of, line_ids, line_with, Capture, Harness};
 use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
 use serde_json::json;
 use tracing::{info, info_span};
 use tracing_correlate::opentelemetry_sdk::trace::Sampler;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::layer::SubscriberExt;
+
+use crate::support::capture::Capture;
+use crate::support::find::line_with;
+use crate::support::harness::Harness;
+use crate::support::ids::{ids_of, line_ids};
 
 #[test]
 fn root_span_line_carries_the_exported_span_ids() {

@@ -3,14 +3,16 @@
 
 use std::error::Error;
 
-use crate::support::runtime::runtime_metadata;
-use crate::support::{line_with, Harness};
 use serde_json::Value;
 use tracing::{error, info, info_span};
 use tracing_core::field::Value as FieldValue;
 use tracing_core::metadata::Kind;
 use tracing_core::Level;
 use tracing_correlate::opentelemetry_sdk::trace::Sampler;
+
+use crate::support::find::line_with;
+use crate::support::harness::Harness;
+use crate::support::runtime::runtime_metadata;
 
 /// `s` as the layer keeps it under a limit of `limit` bytes.
 fn cut(s: &str, limit: usize) -> String {

@@ -2,8 +2,16 @@
 //! and sets it as a scoped default, so the tests run side by side in one process. The one that
 //! needs the global default runs in a child process (`reentrancy`, through `support/child.rs`).
 
-#[path = "../support/mod.rs"]
-mod support;
+#[path = "../support"]
+mod support {
+    pub mod capture;
+    pub mod child;
+    pub mod find;
+    pub mod harness;
+    pub mod ids;
+    pub mod parse;
+    pub mod runtime;
+}
 
 mod correlation;
 mod escaping;

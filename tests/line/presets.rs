@@ -13,8 +13,10 @@ use tracing_correlate::opentelemetry_sdk::trace::{Sampler, SpanData};
 use tracing_correlate::tracing_opentelemetry::OpenTelemetrySpanExt as _;
 use tracing_correlate::Preset;
 
+use crate::support::find::line_with;
+use crate::support::harness::Harness;
+use crate::support::ids::{ids_of, line_ids};
 use crate::support::runtime::runtime_metadata;
-use crate::support::{ids_of, line_ids, line_with, Harness};
 
 const GCP_TRACE: &str = "logging.googleapis.com/trace";
 const GCP_SPAN: &str = "logging.googleapis.com/spanId";

@@ -11,12 +11,15 @@ use std::io;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use crate::support::{self, line_with, Capture, CaptureWriter};
 use opentelemetry::trace::TracerProvider as _;
 use tracing::{info, info_span};
 use tracing_correlate::opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
+
+use crate::support;
+use crate::support::capture::{Capture, CaptureWriter};
+use crate::support::find::line_with;
 
 /// A value whose `Debug` logs, and opens a span, while it is being formatted.
 struct Chatty;

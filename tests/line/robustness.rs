@@ -3,9 +3,12 @@
 
 use std::io;
 
-use crate::support::{line_with, Capture, Harness};
 use tracing::{info, info_span};
 use tracing_subscriber::layer::SubscriberExt;
+
+use crate::support::capture::Capture;
+use crate::support::find::line_with;
+use crate::support::harness::Harness;
 
 struct Broken;
 
