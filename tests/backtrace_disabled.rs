@@ -1,9 +1,15 @@
+// A binary of its own: std reads `RUST_LIB_BACKTRACE` once per process, at its first backtrace.
 //! With `RUST_LIB_BACKTRACE=0` (even when `RUST_BACKTRACE=1` asks for panic backtraces), exceptions
-//! carry no stack trace. One test in its own binary: std reads the variable once per process.
+//! carry no stack trace.
 
-mod support;
+#[path = "support"]
+mod support {
+    pub mod capture;
+    pub mod harness;
+    pub mod parse;
+}
 
-use support::{attr, Harness};
+use support::harness::{attr, Harness};
 use tracing::info_span;
 
 #[test]

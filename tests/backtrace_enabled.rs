@@ -1,9 +1,14 @@
+// A binary of its own: std reads `RUST_LIB_BACKTRACE` once per process, at its first backtrace.
 //! With `RUST_LIB_BACKTRACE=1`, exceptions carry a stack trace that starts at the user's code.
-//! One test in its own binary: std reads the variable once per process.
 
-mod support;
+#[path = "support"]
+mod support {
+    pub mod capture;
+    pub mod harness;
+    pub mod parse;
+}
 
-use support::{attr, Harness};
+use support::harness::{attr, Harness};
 use tracing::{info_span, instrument};
 
 #[instrument(err)]

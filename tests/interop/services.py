@@ -1,4 +1,4 @@
-"""The Python side of tests/interop_python.rs: one FastAPI service in either of two roles.
+"""The Python side of tests/http/interop_python.rs: one FastAPI service in either of two roles.
 
     python services.py start PORT   GET /start calls $DOWNSTREAM with httpx and returns its text
     python services.py end PORT     GET /end returns "end"

@@ -1,15 +1,16 @@
 //! Errors become exceptions, consistently on the line and on the exported span.
 
-mod support;
-
 use std::error::Error;
 use std::fmt;
 
 use opentelemetry::trace::Status;
-use support::{attr, ids_of, line_ids, Harness};
 use tracing::{error, info_span, instrument, warn};
 use tracing_correlate::opentelemetry_sdk::trace::SpanData;
 use tracing_correlate::{record_dyn_exception, record_exception, SpanExt};
+
+use crate::support::find::line_with;
+use crate::support::harness::{attr, Harness};
+use crate::support::ids::{ids_of, line_ids};
 
 #[derive(Debug)]
 struct PaymentDeclined {
@@ -34,7 +35,7 @@ fn declined() -> PaymentDeclined {
     }
 }
 
-const TYPE_NAME: &str = "exceptions::PaymentDeclined";
+const TYPE_NAME: &str = concat!(module_path!(), "::PaymentDeclined");
 
 fn exception_events(span: &SpanData) -> Vec<&opentelemetry::trace::Event> {
     span.events
@@ -258,7 +259,7 @@ fn error_event_without_an_error_sets_status_from_its_message() {
         error!(attempt = 3, "upstream unavailable");
     });
     let lines = h.lines();
-    let line = support::line_with(&lines, "upstream unavailable");
+    let line = line_with(&lines, "upstream unavailable");
     assert!(line.get("exception").is_none());
     assert_eq!(line["attempt"], 3);
     let span = h.span("sync");
@@ -283,7 +284,7 @@ fn warn_and_below_never_change_the_status() {
         tracing::info!(error = "handled", "fine");
     });
     let lines = h.lines();
-    let warn_line = support::line_with(&lines, "will retry");
+    let warn_line = line_with(&lines, "will retry");
     assert!(warn_line.get("exception").is_none());
     assert_eq!(
         warn_line["error"], "payment declined",

@@ -1,10 +1,10 @@
 //! Layers built, dropped and built again with other settings on the same threads: what each one
 //! caches per callsite must never serve another (its keys renamed, its secrets redacted).
 
-mod support;
-
 use serde_json::Value;
-use support::{attr, Capture};
+
+use crate::support::capture::Capture;
+use crate::support::harness::attr;
 use tracing_correlate::opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
 use tracing_subscriber::layer::SubscriberExt;
 

@@ -1,14 +1,15 @@
 //! Redaction: secret-named fields never reach a JSON line nor the OpenTelemetry span (attributes
 //! and span events), and their values are never even formatted.
 
-mod support;
-
 use std::fmt;
 
-use support::{line_with, Harness};
 use tracing::{info, info_span};
 use tracing_correlate::opentelemetry_sdk::trace::Sampler;
 use tracing_correlate::Redaction;
+
+use crate::support::capture::Capture;
+use crate::support::find::line_with;
+use crate::support::harness::Harness;
 
 /// A value whose formatting fails the test: proof that a secret is never formatted.
 struct MustNotBeFormatted;
@@ -63,7 +64,7 @@ fn secret_fields_are_redacted_in_events_and_spans() {
 #[test]
 fn the_json_layer_never_formats_a_secret_value() {
     use tracing_subscriber::layer::SubscriberExt;
-    let capture = support::Capture::default();
+    let capture = Capture::default();
     let subscriber = tracing_subscriber::registry()
         .with(tracing_correlate::layer().with_writer(capture.clone()));
     tracing::subscriber::with_default(subscriber, || {

@@ -5,21 +5,18 @@
 //! guard's shutdown returns within its timeout, and the spans that were not delivered are counted
 //! (`spans_exported + spans_lost` = the spans the service ended).
 //!
-//! Every case runs in a child process of its own (this test binary run again, as in
-//! `tests/init.rs`: the init installs a global subscriber once per process). The parent runs a
-//! fault collector (`tests/support/fault_collector.rs`, a real HTTP server on 127.0.0.1) and points
-//! the child's `OTEL_EXPORTER_OTLP_ENDPOINT` at it, with a span queue of 64
-//! (`OTEL_BSP_MAX_QUEUE_SIZE`) and a 20 ms schedule delay. The child emits many more spans than the
-//! queue holds, each with one event inside, writes its lines to stdout, drops its guard with a
-//! 1 s shutdown timeout, and reports on stderr how long emitting took and its peak resident memory
-//! (`VmHWM`). Every child is killed, and its test fails, if it has not ended within 60 s: a
-//! liveness bound, not a speed goal. No test here asserts a speed: what emitting costs under each
-//! fault is measured by the benchmark `benches/collector_faults.rs`.
+//! Every case runs in a child process of its own (this test binary run again, as for `init.rs`: the
+//! init installs a global subscriber once per process). The parent runs a fault collector
+//! (`tests/support/fault_collector.rs`, a real HTTP server on 127.0.0.1) and points the child's
+//! `OTEL_EXPORTER_OTLP_ENDPOINT` at it, with a span queue of 64 (`OTEL_BSP_MAX_QUEUE_SIZE`) and a
+//! 20 ms schedule delay. The child emits many more spans than the queue holds, each with one event
+//! inside, writes its lines to stdout, drops its guard with a 1 s shutdown timeout, and reports on
+//! stderr how long emitting took and its peak resident memory (`VmHWM`). Every child is killed, and
+//! its test fails, if it has not ended within 60 s: a liveness bound, not a speed goal. No test
+//! here asserts a speed: what emitting costs under each fault is measured by the benchmark
+//! `benches/collector_faults.rs`.
 //!
-//! Run with the figures: `cargo test --all-features --test collector_faults -- --nocapture`.
-#![cfg(feature = "init")]
-
-mod support;
+//! Run with the figures: `cargo test --all-features --test init collector_faults -- --nocapture`.
 
 use std::io::Read;
 use std::net::TcpListener;
@@ -27,10 +24,13 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::fault_collector::{
+use tracing::{info, info_span};
+
+use crate::support;
+use crate::support::fault_collector::{
     Fault, FaultCollector, Received, GRPC_RESOURCE_EXHAUSTED, GRPC_UNAVAILABLE,
 };
-use tracing::{info, info_span};
+use crate::support::parse::parse_line;
 
 /// The span queue of every child (`OTEL_BSP_MAX_QUEUE_SIZE`); the export batch is at most this.
 const QUEUE: u64 = 64;
@@ -50,10 +50,13 @@ const EVENT: &str = "order processed";
 // ---------------------------------------------------------------------------------------------
 // The child side.
 
-/// The entry point of a child process; ignored in a normal run (it is the parent's tool).
-#[test]
-#[ignore = "runs only as a child process of the tests in this file"]
-fn child() {
+/// The cases the tests of this file run in a child process ([`support::child`]), each by its
+/// name.
+pub const CHILD_CASES: &[support::child::Case] = &[("emit_spans", emit_spans)];
+
+/// Emits `TC_SPANS` spans, each with an event, through the init; drops the guard with a
+/// `TC_TIMEOUT_MS` shutdown timeout; reports on stderr.
+fn emit_spans() {
     let spans = env_u64("TC_SPANS");
     let timeout = Duration::from_millis(env_u64("TC_TIMEOUT_MS"));
     let guard = tracing_correlate::builder("checkout")
@@ -112,7 +115,7 @@ fn vmhwm_kib() -> u64 {
 struct Run {
     /// Every JSON line of its stdout.
     lines: Vec<Value>,
-    /// Its report (see [`child`]).
+    /// Its report (see [`emit_spans`]).
     report: Value,
     stderr: String,
     /// The child's whole life, spawn to exit.
@@ -184,7 +187,7 @@ struct Case<'a> {
 /// Runs a child against `case.endpoint` and reads its lines and report; fails the test if the
 /// child has not ended within [`DEADLINE`] (it is killed) or did not exit successfully.
 fn run_child(case: &Case<'_>) -> Run {
-    let mut cmd = support::child::command();
+    let mut cmd = support::child::command("emit_spans");
     cmd.env("TC_SPANS", case.spans.to_string())
         .env("TC_TIMEOUT_MS", SHUTDOWN_TIMEOUT_MS.to_string())
         .env("RUST_LIB_BACKTRACE", "0")
@@ -199,7 +202,7 @@ fn run_child(case: &Case<'_>) -> Run {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let started = Instant::now();
-    let mut child = cmd.spawn().expect("the child runs");
+    let mut child = support::child::spawn(&mut cmd);
     let mut stdout = child.stdout.take().unwrap();
     let mut stderr = child.stderr.take().unwrap();
     let out = std::thread::spawn(move || {
@@ -238,7 +241,7 @@ fn run_child(case: &Case<'_>) -> Run {
     let lines = stdout
         .lines()
         .filter(|l| l.starts_with('{'))
-        .map(support::parse_line)
+        .map(parse_line)
         .collect();
     let report = stderr
         .lines()

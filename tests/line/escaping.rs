@@ -2,7 +2,6 @@
 //! (quotes, backslashes, every kind of control character, line separators, non-ASCII, long
 //! strings) on events and spans, through callsites built at runtime; plus the fixed rules for
 //! reserved names, span/event precedence and value types.
-mod support;
 
 use std::collections::BTreeMap;
 
@@ -13,8 +12,11 @@ use tracing_core::field::{debug, display, Value};
 use tracing_core::metadata::Kind;
 use tracing_core::{Level, Metadata};
 
-use support::runtime::runtime_metadata;
-use support::{ids_of, line_ids, line_with, parse_line, Harness};
+use crate::support::find::line_with;
+use crate::support::harness::Harness;
+use crate::support::ids::{ids_of, line_ids};
+use crate::support::parse::parse_line;
+use crate::support::runtime::runtime_metadata;
 
 /// A field value of one of the kinds `tracing` records, owned, with the JSON the line must hold.
 #[derive(Clone, Debug)]

@@ -1,4 +1,4 @@
-//! The parsers never allocate without bound: a counting global allocator adds up the bytes each
+//! The parsers never allocate without bound: the binary's counting allocator adds up the bytes each
 //! parse asks for (every `alloc`, and the new size of every `realloc`: an upper bound on what is
 //! live at once), on inputs from a few bytes to 1 MiB, in shapes chosen to make a careless parser
 //! allocate per member, per property or per escape.
@@ -12,7 +12,6 @@
 //!
 //! Run with `--nocapture` to see the figures.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::collections::HashMap;
 
@@ -20,36 +19,7 @@ use opentelemetry::propagation::TextMapPropagator;
 use proptest::prelude::*;
 use tracing_correlate::propagation::{BaggagePropagator, TraceContextPropagator};
 
-struct Counting;
-
-thread_local! {
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-    static BYTES: Cell<usize> = const { Cell::new(0) };
-}
-
-fn count(bytes: usize) {
-    if COUNTING.try_with(Cell::get).unwrap_or(false) {
-        let _ = BYTES.try_with(|n| n.set(n.get() + bytes));
-    }
-}
-
-// SAFETY: forwards to the system allocator; only counts, on the calling thread.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count(layout.size());
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count(new_size);
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
+use crate::{BYTES, COUNTING};
 
 /// The bytes `f` asked the allocator for, on this thread.
 fn bytes_during<R>(f: impl FnOnce() -> R) -> usize {

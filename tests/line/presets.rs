@@ -1,7 +1,6 @@
 //! Backend presets: each preset's keys and value formats, checked against the ids of the exported
 //! OpenTelemetry span; the OTel keys stay on every preset's lines; user fields named like a preset
 //! key are renamed only when that preset is active; no id keys outside a span.
-mod support;
 
 use opentelemetry::trace::{
     SpanContext, SpanId, TraceContextExt as _, TraceFlags, TraceId, TraceState,
@@ -14,8 +13,10 @@ use tracing_correlate::opentelemetry_sdk::trace::{Sampler, SpanData};
 use tracing_correlate::tracing_opentelemetry::OpenTelemetrySpanExt as _;
 use tracing_correlate::Preset;
 
-use support::runtime::runtime_metadata;
-use support::{ids_of, line_ids, line_with, Harness};
+use crate::support::find::line_with;
+use crate::support::harness::Harness;
+use crate::support::ids::{ids_of, line_ids};
+use crate::support::runtime::runtime_metadata;
 
 const GCP_TRACE: &str = "logging.googleapis.com/trace";
 const GCP_SPAN: &str = "logging.googleapis.com/spanId";

@@ -4,7 +4,7 @@
 //! reports the loss once (`lines_lost`).
 //!
 //! The layer alone is tested in this process. The one-line init runs in a child process (this
-//! test binary run again with one scenario, as in `tests/init.rs`): a global subscriber is
+//! test binary run again with one case, as for `init.rs`): a global subscriber is
 //! installed once per process, and a closed stdout must be the child's own. The parent reads the
 //! child's `ready` line, closes its end of the child's stdout, then lets the child log; SIGPIPE is
 //! ignored by Rust programs, so the child's writes fail with `EPIPE`.
@@ -13,9 +13,6 @@
 //! `mirrored` scenarios wrap that writer in one that copies every line to stderr while returning
 //! the failing writer's result; the crate still sees every write fail, and the parent reads what
 //! the crate tried to say.
-#![cfg(target_os = "linux")]
-
-mod support;
 
 use std::fs::OpenOptions;
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -29,6 +26,9 @@ use tracing_correlate::Stats;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 
+use crate::support;
+use crate::support::parse::parse_line;
+
 /// Lines each case emits.
 const LINES: u64 = 10_000;
 
@@ -40,19 +40,6 @@ const SHUT_DOWN: &str = "child dropped its guard";
 
 /// How long a child may take before the test kills it and fails.
 const DEADLINE: Duration = Duration::from_secs(60);
-
-/// Held while this process forks (every `Command::spawn` here) and while a pipe end is closed to
-/// break a pipe. A process forked while a pipe's read end is open holds a copy of it until it
-/// `exec`s (the copy is close-on-exec); a pipe broken meanwhile would still have a reader, and
-/// the writes a test counts on failing would succeed. `spawn` returns once the child has
-/// `exec`d, so under this lock no such copy exists.
-static FORKS: Mutex<()> = Mutex::new(());
-
-fn no_fork() -> std::sync::MutexGuard<'static, ()> {
-    FORKS
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
 
 fn open_dev_full() -> std::fs::File {
     OpenOptions::new()
@@ -87,15 +74,13 @@ where
 
 /// The write end of a pipe whose reader has exited: a child that reads nothing, waited for.
 fn pipe_without_reader() -> std::process::ChildStdin {
-    let forks = no_fork();
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--list"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("child runs");
-    drop(forks);
+    let mut child = support::child::spawn(
+        Command::new(std::env::current_exe().unwrap())
+            .args(["--list"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
     let stdin = child.stdin.take().unwrap();
     assert!(child.wait().unwrap().success());
     stdin
@@ -164,10 +149,13 @@ impl<'a, W: MakeWriter<'a>> MakeWriter<'a> for Mirrored<W> {
     }
 }
 
-/// The entry point of a child process; ignored in a normal run (it is the parent's tool).
-#[test]
-#[ignore = "runs only as a child process of the tests in this file"]
-fn child() {
+/// The cases the tests of this file run in a child process ([`support::child`]), each by its
+/// name.
+pub const CHILD_CASES: &[support::child::Case] = &[("writer_fault", writer_fault)];
+
+/// The one-line init writing to the failing writer `TC_FAULT` names (mirrored to stderr when
+/// `TC_MIRRORED` is set), emitting `LINES` events once the parent says "go on".
+fn writer_fault() {
     let fault = std::env::var("TC_FAULT").expect("TC_FAULT names the fault");
     let mirrored = std::env::var_os("TC_MIRRORED").is_some();
     // Printed while stdout is still open; the parent closes its end of it (for `stdout_closed`)
@@ -215,7 +203,7 @@ impl Run {
         self.stderr
             .lines()
             .filter_map(|l| l.strip_prefix(MIRROR))
-            .map(support::parse_line)
+            .map(parse_line)
             .collect()
     }
 
@@ -241,13 +229,13 @@ impl Run {
     }
 }
 
-/// Runs the child with `fault` (`stdout_closed` or `dev_full`), its OpenTelemetry environment
-/// cleared (console spans, the default), within `DEADLINE`.
 /// The mark of a mirrored line on stderr.
 const MIRROR: &str = "mirror: ";
 
+/// Runs the child with `fault` (`stdout_closed` or `dev_full`), its OpenTelemetry environment
+/// cleared (console spans, the default), within `DEADLINE`.
 fn run_child(fault: &str, mirrored: bool) -> Run {
-    let mut cmd = support::child::command();
+    let mut cmd = support::child::command("writer_fault");
     cmd.env("TC_FAULT", fault);
     if mirrored {
         cmd.env("TC_MIRRORED", "1");
@@ -255,9 +243,7 @@ fn run_child(fault: &str, mirrored: bool) -> Run {
     cmd.stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let forks = no_fork();
-    let mut child = cmd.spawn().expect("child runs");
-    drop(forks);
+    let mut child = support::child::spawn(&mut cmd);
     let stdin = child.stdin.take().unwrap();
     let stdout = child.stdout.take().unwrap();
     let mut stderr = child.stderr.take().unwrap();
@@ -276,7 +262,7 @@ fn run_child(fault: &str, mirrored: bool) -> Run {
         }
         if close_stdout {
             // The only read end of the child's stdout: from here on its writes fail with EPIPE.
-            let _no_fork = no_fork();
+            let _no_fork = support::child::no_fork();
             drop(stdout);
         } else {
             let _ = stdout.read_to_end(&mut Vec::new());
@@ -399,7 +385,7 @@ fn a_loss_to_a_failing_writer_is_reported_where_an_operator_can_see_it() {
             .stderr
             .lines()
             .filter(|l| l.starts_with('{'))
-            .map(support::parse_line)
+            .map(parse_line)
             .collect();
         assert_eq!(
             reports.len(),

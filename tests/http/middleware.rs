@@ -2,22 +2,28 @@
 //! response trace context, and a remote parent that no log filter can make a request lose.
 //! Everything runs on one current-thread runtime, under the harness's (thread-local) subscriber.
 
-mod support;
-
 use std::future::Future;
 
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
 use axum::Router;
 use opentelemetry::trace::{SpanKind, Status};
-use support::{attr, Harness};
 use tracing_correlate::client::TracingMiddleware;
-use tracing_correlate::opentelemetry_sdk::trace::SpanData;
-use tracing_correlate::propagation::TraceContextPropagator;
+use tracing_correlate::opentelemetry_sdk::trace::{Sampler, SpanData};
 use tracing_correlate::server::TraceLayer;
+
+use crate::support::find::line_with;
+use crate::support::harness::{attr, Harness};
 
 const REMOTE_TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const REMOTE_SPAN: &str = "00f067aa0ba902b7";
+
+impl Harness {
+    /// Both layers behind a global `Targets` filter.
+    fn with_filter(filter: tracing_subscriber::filter::Targets) -> Self {
+        Self::build(Sampler::AlwaysOn, Some(filter), |l| l)
+    }
+}
 
 fn traceparent() -> String {
     format!("00-{REMOTE_TRACE}-{REMOTE_SPAN}-01")
@@ -29,7 +35,7 @@ where
     F: FnOnce(String) -> Fut,
     Fut: Future<Output = ()>,
 {
-    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+    crate::install_propagators();
     h.run(|| {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -88,7 +94,7 @@ fn server_span_continues_the_remote_trace_with_http_attributes() {
     assert_eq!(attr(a, "user_agent.original").as_deref(), Some("probe/1.0"));
     assert_eq!(span.status, Status::Unset);
     let lines = h.lines();
-    let line = support::line_with(&lines, "handling");
+    let line = line_with(&lines, "handling");
     assert_eq!(line["trace_id"], REMOTE_TRACE);
     assert_eq!(line["span_id"], span.span_context.span_id().to_string());
 }
@@ -206,6 +212,31 @@ fn request_headers_are_recorded_only_from_the_allow_list_and_secrets_are_redacte
 }
 
 #[test]
+fn recorded_headers_follow_the_redaction_the_layers_are_given() {
+    let h = Harness::new();
+    let redaction = tracing_correlate::Redaction::default().with_names(["tenant-key"]);
+    let app = Router::new().route("/t", get(|| async { "ok" })).layer(
+        TraceLayer::new()
+            .with_request_headers(["x-tenant-key", "x-request-id"])
+            .with_redaction(redaction),
+    );
+    with_server(&h, app, |base| async move {
+        reqwest::Client::new()
+            .get(format!("{base}/t"))
+            .header("x-tenant-key", "tk-99")
+            .header("x-request-id", "req-9")
+            .send()
+            .await
+            .unwrap();
+    });
+    let span = span_named(&h, "GET /t");
+    let header = |name: &str| attr(&span.attributes, &format!("http.request.header.{name}"));
+    assert_eq!(header("x-tenant-key").as_deref(), Some("[\"[REDACTED]\"]"));
+    assert_eq!(header("x-request-id").as_deref(), Some("[\"req-9\"]"));
+    assert!(!format!("{span:?}").contains("tk-99"));
+}
+
+#[test]
 fn no_request_header_is_recorded_by_default() {
     let h = Harness::new();
     let app = Router::new()
@@ -294,7 +325,7 @@ fn a_filter_that_disables_the_server_span_cannot_lose_the_remote_parent() {
     assert_eq!(work.parent_span_id.to_string(), REMOTE_SPAN);
     let lines = h.lines();
     assert_eq!(
-        support::line_with(&lines, "inside the handler")["trace_id"],
+        line_with(&lines, "inside the handler")["trace_id"],
         REMOTE_TRACE
     );
 }
@@ -398,7 +429,7 @@ fn a_failed_client_request_is_an_exception_on_its_span() {
         1
     );
     let lines = h.lines();
-    let line = support::line_with(&lines, "request failed");
+    let line = line_with(&lines, "request failed");
     assert_eq!(line["level"], "ERROR");
     assert!(line["exception"]["message"].as_str().is_some());
     assert_eq!(line["span_id"], span.span_context.span_id().to_string());

@@ -3,14 +3,15 @@
 //! caller-client -> server-server, received by a real OTLP receiver, and the JSON lines of both
 //! services carry the trace id.
 
-mod support;
-
 use std::process::Command;
 use std::time::Duration;
 
 use mock_collector::{MockServer, Protocol};
 use serde_json::Value;
-use support::collector::{example, received, CLIENT, SERVER};
+
+use crate::support::collector::received;
+use crate::support::parse::parse_line;
+use crate::{example, CLIENT, SERVER};
 
 #[test]
 fn one_trace_three_spans_and_both_services_lines_carry_the_trace_id() {
@@ -44,7 +45,7 @@ fn one_trace_three_spans_and_both_services_lines_carry_the_trace_id() {
         .unwrap()
         .lines()
         .filter(|l| l.starts_with('{'))
-        .map(support::parse_line)
+        .map(parse_line)
         .collect();
 
     rt.block_on(server.wait_for_spans(3, Duration::from_secs(10)))

@@ -11,8 +11,6 @@
 //! deterministic sample is parsed in full. Every test runs its threads under a deadline, so a
 //! deadlock fails instead of hanging. `--nocapture` prints the figures quoted in RELIABILITY.md.
 
-mod support;
-
 use std::io;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -26,6 +24,8 @@ use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 
 use opentelemetry::trace::TracerProvider as _;
+
+use crate::support::parse::parse_line;
 
 /// Emitting threads, and events each emits: the figures.
 const THREADS: usize = 2;
@@ -161,12 +161,12 @@ fn number_after(line: &str, key: &str) -> Option<u64> {
 /// A sampled line, parsed in full (duplicate keys rejected), holds what was emitted, inside its
 /// span; a mismatch is described rather than panicked on (this runs inside a writer).
 fn check_sampled(line: &str, worker: u64, seq: u64) -> Result<(), String> {
-    let parsed = std::panic::catch_unwind(|| support::parse_line(line))
+    let parsed = std::panic::catch_unwind(|| parse_line(line))
         .map_err(|_| format!("not one JSON object without duplicate keys: {line}"))?;
     let expected = [
         ("level", json!("INFO")),
         ("service", json!("load")),
-        ("target", json!("load")),
+        ("target", json!(module_path!())),
         ("message", json!("event")),
         ("trace_flags", json!("01")),
         ("span_name", json!("emitter")),

@@ -1,25 +1,14 @@
 //! The carrier helpers: a message payload (`HashMap`, `serde_json` object) or HTTP headers carry
 //! the producer's trace to the consumer, through the global propagator.
 
-mod support;
-
 use std::collections::HashMap;
 
-use support::Harness;
 use tracing::{info, info_span};
-use tracing_correlate::propagation::{
-    extract, inject, inject_current, BaggagePropagator, TraceContextPropagator,
-};
+use tracing_correlate::propagation::{extract, inject, inject_current};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
-fn install_propagators() {
-    opentelemetry::global::set_text_map_propagator(
-        opentelemetry::propagation::TextMapCompositePropagator::new(vec![
-            Box::new(TraceContextPropagator::new()),
-            Box::new(BaggagePropagator::new()),
-        ]),
-    );
-}
+use crate::install_propagators;
+use crate::support::harness::Harness;
 
 #[test]
 fn a_message_payload_carries_the_trace_to_the_consumer() {

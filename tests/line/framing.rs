@@ -1,18 +1,18 @@
 //! Line framing: whatever the fields hold, a line stays one bounded line. Long values are cut at a
 //! character boundary with a marker; fields past the bound are counted, not silently lost.
 
-mod support;
-
 use std::error::Error;
 
 use serde_json::Value;
-use support::runtime::runtime_metadata;
-use support::{line_with, Harness};
 use tracing::{error, info, info_span};
 use tracing_core::field::Value as FieldValue;
 use tracing_core::metadata::Kind;
 use tracing_core::Level;
 use tracing_correlate::opentelemetry_sdk::trace::Sampler;
+
+use crate::support::find::line_with;
+use crate::support::harness::Harness;
+use crate::support::runtime::runtime_metadata;
 
 /// `s` as the layer keeps it under a limit of `limit` bytes.
 fn cut(s: &str, limit: usize) -> String {

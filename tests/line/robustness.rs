@@ -1,13 +1,14 @@
 //! The layer never panics and loses nothing silently: failed writes are counted, and the SDK's
 //! own events and spans never reach the exporter (while their lines are still written).
 
-mod support;
-
 use std::io;
 
-use support::{line_with, Capture, Harness};
 use tracing::{info, info_span};
 use tracing_subscriber::layer::SubscriberExt;
+
+use crate::support::capture::Capture;
+use crate::support::find::line_with;
+use crate::support::harness::Harness;
 
 struct Broken;
 

@@ -1,88 +1,102 @@
 //! The one-line init, end to end. Every case runs in a child process of its own (this test binary
-//! run again with one scenario), because a global subscriber can be installed once per process
-//! and environment variables must not race: the parent sets the child's environment, runs a real
-//! OTLP receiver (`mock-collector`) on loopback where a case needs one, and reads the child's
-//! stdout as JSON lines.
-
-mod support;
+//! run again with one case, `support/child.rs`), because a global subscriber can be installed
+//! once per process and environment variables must not race: the parent sets the child's
+//! environment, runs a real OTLP receiver (`mock-collector`) on loopback where a case needs one,
+//! and reads the child's stdout as JSON lines.
 
 use std::net::TcpListener;
 use std::time::Duration;
 
 use mock_collector::{MockServer, Protocol, ServerHandle};
 use serde_json::Value;
-use support::collector::{hex, received, text};
 use tracing::{info, info_span, instrument};
+
+use crate::support;
+use crate::support::collector::{hex, received, text};
+use crate::support::parse::parse_line;
 
 // ---------------------------------------------------------------------------------------------
 // The child side.
 
-/// The entry point of a child process; ignored in a normal run (it is the parent's tool).
-#[test]
-#[ignore = "runs only as a child process of the tests in this file"]
-fn child() {
-    let scenario = std::env::var("TC_SCENARIO").expect("TC_SCENARIO names the scenario");
-    match scenario.as_str() {
-        "service" => service(),
-        "service_in_tokio_multi" => tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(async { service() }),
-        "service_in_tokio_current" => tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(async { service() }),
-        "shutdown" => {
-            let timeout = Duration::from_millis(env_u64("TC_TIMEOUT_MS"));
-            let guard = tracing_correlate::builder("checkout")
-                .with_shutdown_timeout(timeout)
-                .try_init()
-                .unwrap();
-            work();
-            drop(guard);
-        }
-        "panic" => {
-            let _guard = tracing_correlate::init("checkout");
-            let _ = std::panic::catch_unwind(|| {
-                let span = info_span!("doomed");
-                let _e = span.enter();
-                panic!("invariant broken: {}", 42);
-            });
-        }
-        "propagate" => {
-            let _guard = tracing_correlate::init("checkout");
-            let headers = std::collections::HashMap::from([(
-                "traceparent".to_owned(),
-                format!("00-{INCOMING_TRACE}-00f067aa0ba902b7-01"),
-            )]);
-            let cx = opentelemetry::global::get_text_map_propagator(|p| p.extract(&headers));
-            let span = info_span!("handle_request");
-            let _ = tracing_opentelemetry::OpenTelemetrySpanExt::set_parent(&span, cx);
-            let _e = span.enter();
-            info!("handled");
-        }
-        "secrets" => {
-            let _guard = tracing_correlate::builder("checkout")
-                .with_redaction(tracing_correlate::Redaction::default().with_names(["ssn"]))
-                .try_init()
-                .unwrap();
-            let span = info_span!("login", api_key = "k-123", user = "ada");
-            let _e = span.enter();
-            tracing::warn!(
-                password = "hunter2",
-                customer.ssn = "123-45-6789",
-                "weak password"
-            );
-        }
-        "twice" => {
-            let _guard = tracing_correlate::init("checkout");
-            let err = tracing_correlate::try_init("checkout").unwrap_err();
-            info!(error = %err, "second init");
-        }
-        other => panic!("unknown scenario {other}"),
-    }
+/// The cases the tests of this file run in a child process ([`support::child`]), each by its
+/// name.
+pub const CHILD_CASES: &[support::child::Case] = &[
+    ("service", service),
+    ("service_in_tokio_multi", service_in_tokio_multi),
+    ("service_in_tokio_current", service_in_tokio_current),
+    ("shutdown", shutdown),
+    ("panic", panic),
+    ("propagate", propagate),
+    ("secrets", secrets),
+    ("twice", twice),
+];
+
+fn service_in_tokio_multi() {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async { service() })
+}
+
+fn service_in_tokio_current() {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async { service() })
+}
+
+fn shutdown() {
+    let timeout = Duration::from_millis(env_u64("TC_TIMEOUT_MS"));
+    let guard = tracing_correlate::builder("checkout")
+        .with_shutdown_timeout(timeout)
+        .try_init()
+        .unwrap();
+    work();
+    drop(guard);
+}
+
+fn panic() {
+    let _guard = tracing_correlate::init("checkout");
+    let _ = std::panic::catch_unwind(|| {
+        let span = info_span!("doomed");
+        let _e = span.enter();
+        panic!("invariant broken: {}", 42);
+    });
+}
+
+fn propagate() {
+    let _guard = tracing_correlate::init("checkout");
+    let headers = std::collections::HashMap::from([(
+        "traceparent".to_owned(),
+        format!("00-{INCOMING_TRACE}-00f067aa0ba902b7-01"),
+    )]);
+    let cx = opentelemetry::global::get_text_map_propagator(|p| p.extract(&headers));
+    let span = info_span!("handle_request");
+    let _ = tracing_opentelemetry::OpenTelemetrySpanExt::set_parent(&span, cx);
+    let _e = span.enter();
+    info!("handled");
+}
+
+fn secrets() {
+    let _guard = tracing_correlate::builder("checkout")
+        .with_redaction(tracing_correlate::Redaction::default().with_names(["ssn"]))
+        .try_init()
+        .unwrap();
+    let span = info_span!("login", api_key = "k-123", user = "ada");
+    let _e = span.enter();
+    tracing::warn!(
+        password = "hunter2",
+        customer.ssn = "123-45-6789",
+        "weak password"
+    );
+}
+
+fn twice() {
+    let _guard = tracing_correlate::init("checkout");
+    let err = tracing_correlate::try_init("checkout").unwrap_err();
+    info!(error = %err, "second init");
 }
 
 /// The trace id of the `traceparent` the `propagate` scenario receives.
@@ -156,18 +170,17 @@ impl Run {
 
 /// Runs scenario `scenario` in a child with exactly the OpenTelemetry environment `env`.
 fn run(scenario: &str, env: &[(&str, &str)]) -> Run {
-    let mut cmd = support::child::command();
-    cmd.env("TC_SCENARIO", scenario)
-        .env("RUST_LIB_BACKTRACE", "0");
+    let mut cmd = support::child::command(scenario);
+    cmd.env("RUST_LIB_BACKTRACE", "0");
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let out = cmd.output().expect("child runs");
+    let out = support::child::output(&mut cmd);
     let stdout = String::from_utf8(out.stdout).expect("UTF-8 output");
     let lines = stdout
         .lines()
         .filter(|l| l.starts_with('{'))
-        .map(support::parse_line)
+        .map(parse_line)
         .collect();
     Run {
         lines,
@@ -738,7 +751,7 @@ fn a_panic_is_an_error_line_with_its_exception_and_marks_the_span() {
     assert!(line["location"]
         .as_str()
         .unwrap()
-        .starts_with("tests/init.rs:"));
+        .starts_with(concat!(file!(), ":")));
     assert_eq!(line["span_name"], "doomed");
     let span = run
         .spans()

@@ -1,9 +1,10 @@
 //! Re-entrancy: a `Debug` impl that logs, a span created while a field is formatted, and a writer
 //! that logs on every write neither deadlock nor loop. The subscriber is the *global* default:
-//! under a scoped default, tracing-core itself drops events emitted during another event.
-//! Everything runs on a worker thread with a time bound, so a deadlock fails instead of hanging.
-
-mod support;
+//! under a scoped default, tracing-core itself drops events emitted during another event, and it
+//! does so on every thread of a process in which any scoped default exists. The other tests of
+//! this binary set scoped defaults, so the case runs in a child process of its own
+//! (`support/child.rs`). Everything runs on a worker thread with a time bound, so a deadlock fails
+//! instead of hanging.
 
 use std::fmt;
 use std::io;
@@ -11,11 +12,14 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use opentelemetry::trace::TracerProvider as _;
-use support::{line_with, Capture, CaptureWriter};
 use tracing::{info, info_span};
 use tracing_correlate::opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
+
+use crate::support;
+use crate::support::capture::{Capture, CaptureWriter};
+use crate::support::find::line_with;
 
 /// A value whose `Debug` logs, and opens a span, while it is being formatted.
 struct Chatty;
@@ -65,6 +69,22 @@ impl<'a> MakeWriter<'a> for LoggingWriter {
 
 #[test]
 fn logging_from_debug_and_from_the_writer_neither_deadlocks_nor_loops() {
+    let out = support::child::output(&mut support::child::command("reentrancy"));
+    assert!(
+        out.status.success(),
+        "the case failed in its child process ({}):\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The cases the tests of this file run in a child process ([`support::child`]), each by its
+/// name.
+pub const CHILD_CASES: &[support::child::Case] = &[("reentrancy", reentrancy)];
+
+/// The global subscriber, the chatty values and the logging writer, and every check.
+fn reentrancy() {
     let capture = Capture::default();
     let layer = tracing_correlate::layer().with_writer(LoggingWriter(capture.clone()));
     let stats = layer.stats();

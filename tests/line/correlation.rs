@@ -1,15 +1,17 @@
 //! The ids on a line are those of the OpenTelemetry span exported for the span the event belongs
 //! to: checked against `opentelemetry_sdk`'s in-memory exporter for every case of the contract.
 
-mod support;
-
 use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
 use serde_json::json;
-use support::{ids_of, line_ids, line_with, Capture, Harness};
 use tracing::{info, info_span};
 use tracing_correlate::opentelemetry_sdk::trace::Sampler;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::layer::SubscriberExt;
+
+use crate::support::capture::Capture;
+use crate::support::find::line_with;
+use crate::support::harness::Harness;
+use crate::support::ids::{ids_of, line_ids};
 
 #[test]
 fn root_span_line_carries_the_exported_span_ids() {
@@ -27,7 +29,7 @@ fn root_span_line_carries_the_exported_span_ids() {
     assert_eq!(line["span_name"], "create_order");
     assert_eq!(line["service"], "svc");
     assert_eq!(line["level"], "INFO");
-    assert_eq!(line["target"], "correlation");
+    assert_eq!(line["target"], module_path!());
     assert_eq!(line["order_id"], 42);
     assert_eq!(line["customer"], "c-17");
     assert_eq!(line["items"], 3);
@@ -340,7 +342,7 @@ fn optional_keys_are_written_when_switched_on() {
         .unwrap();
     let lines = h.lines();
     let line = line_with(&lines, "located");
-    assert_eq!(line["file"], "tests/correlation.rs");
+    assert_eq!(line["file"], file!());
     assert!(line["line"].is_u64());
     assert_eq!(line["thread_name"], "worker-1");
     assert!(line["thread_id"].is_u64());

@@ -8,11 +8,9 @@
 //! `tests/interop/requirements.txt` (reinstalled only when that file changes), so it needs
 //! `python3` with `venv` and network access to PyPI on the first run. The relay is the example
 //! binary next to this test binary: `cargo test --features axum,reqwest` builds it; a targeted
-//! run (`--test interop_python`) needs `cargo build --example relay_service --features axum,reqwest`
-//! first. Unix only: the Python services are stopped with SIGTERM.
-#![cfg(unix)]
-
-mod support;
+//! run (`--test http interop_python`) needs
+//! `cargo build --example relay_service --features axum,reqwest` first. Unix only: the Python
+//! services are stopped with SIGTERM.
 
 use std::fs;
 use std::io::{BufRead, BufReader, Read};
@@ -26,7 +24,11 @@ use std::time::{Duration, Instant, SystemTime};
 
 use mock_collector::{MockServer, Protocol};
 use serde_json::Value;
-use support::collector::{profile_dir, received, Received, CLIENT, SERVER};
+
+use crate::support::collector::{received, Received};
+use crate::support::find::line_with;
+use crate::support::parse::parse_line;
+use crate::{profile_dir, CLIENT, SERVER};
 
 const MANIFEST_DIR: &str = env!("CARGO_MANIFEST_DIR");
 /// How long a pip install of the requirements may take on a fresh machine.
@@ -497,9 +499,9 @@ fn python_calls_rust_calls_python_in_one_trace() {
         .lock()
         .unwrap()
         .iter()
-        .map(|l| support::parse_line(l))
+        .map(|l| parse_line(l))
         .collect();
-    let relaying = support::line_with(&lines, "relaying");
+    let relaying = line_with(&lines, "relaying");
     assert_eq!(relaying["trace_id"], trace_id.as_str(), "{relaying}");
     assert_eq!(
         relaying["span_id"],

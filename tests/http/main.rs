@@ -1,0 +1,57 @@
+//! HTTP: the server and client middleware in process, the carrier helpers, and services talking
+//! to each other across processes (`examples/two_services.rs`, and the Python interop service of
+//! `tests/interop/`), their spans received by an OTLP receiver in this process.
+
+#[path = "../support"]
+mod support {
+    pub mod capture;
+    pub mod collector;
+    pub mod find;
+    pub mod harness;
+    pub mod parse;
+}
+
+#[cfg(unix)]
+mod interop_python;
+mod middleware;
+mod propagation;
+mod two_services;
+
+use std::path::PathBuf;
+
+use tracing_correlate::propagation::{BaggagePropagator, TraceContextPropagator};
+
+/// Installs the global propagator, W3C trace context and baggage. It is one per process: every
+/// test of this binary that needs one installs this same one, so no test sees another's.
+fn install_propagators() {
+    opentelemetry::global::set_text_map_propagator(
+        opentelemetry::propagation::TextMapCompositePropagator::new(vec![
+            Box::new(TraceContextPropagator::new()),
+            Box::new(BaggagePropagator::new()),
+        ]),
+    );
+}
+
+/// The OTLP `SpanKind` numbers, as `support::collector::Received::kind` holds them.
+const SERVER: i32 = 2;
+const CLIENT: i32 = 3;
+
+/// `target/<profile>`: a test binary is `target/<profile>/deps/<test>-<hash>`.
+fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    exe.parent()
+        .and_then(std::path::Path::parent)
+        .expect("test binaries live in target/<profile>/deps")
+        .to_owned()
+}
+
+/// An example's binary, which `cargo test --all-features` builds next to the tests.
+fn example(name: &str) -> PathBuf {
+    let path = profile_dir().join("examples").join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run the tests as CI does, `cargo test --all-features`, which builds it",
+        path.display()
+    );
+    path
+}

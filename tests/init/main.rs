@@ -1,0 +1,32 @@
+//! The one-line init, end to end: the tests that run the crate's init in child processes of their
+//! own (this binary run again with one case, `support/child.rs`), the parent setting each child's
+//! environment and reading what it wrote.
+//!
+//! - `init`: exporters, protocols, the `OTEL_*` environment, the panic hook, redaction.
+//! - `collector_faults`: collectors that are slow, fail, never answer or refuse connections.
+//! - `writer_faults`: a closed stdout and a full disk, for the layer alone and through the init.
+
+#[path = "../support"]
+mod support {
+    pub mod child;
+    pub mod collector;
+    pub mod fault_collector;
+    pub mod parse;
+}
+
+mod collector_faults;
+mod init;
+#[cfg(target_os = "linux")]
+mod writer_faults;
+
+/// The entry point of a child process (`support/child.rs`); ignored in a normal run.
+#[test]
+#[ignore = "runs only as a child process of this binary's tests"]
+fn child() {
+    support::child::dispatch(&[
+        init::CHILD_CASES,
+        collector_faults::CHILD_CASES,
+        #[cfg(target_os = "linux")]
+        writer_faults::CHILD_CASES,
+    ]);
+}
