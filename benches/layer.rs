@@ -34,7 +34,7 @@
 use std::time::{Duration, Instant};
 
 use criterion::measurement::WallTime;
-use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion};
+use criterion::{criterion_group, BenchmarkGroup, Criterion};
 
 mod support;
 
@@ -207,4 +207,54 @@ criterion_group! {
     config = config();
     targets = bench_a_event, bench_b_request, bench_c_threads, bench_settings, bench_redaction
 }
-criterion_main!(benches);
+
+/// `layer --instructions <rung> <events>` runs scenario (a) for `instructions.sh` instead of the
+/// benchmarks (see [`instructions`]); any other arguments are criterion's.
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let [_, flag, rung, events] = args.as_slice() {
+        if flag == "--instructions" {
+            let events = events.parse().expect("events is a number");
+            if let Err(why) = instructions(rung, events) {
+                eprintln!("{why}");
+                std::process::exit(2);
+            }
+            return;
+        }
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
+
+/// Emits `events` events of scenario (a) under `rung` (or the floor's lines), untimed: the
+/// program `instructions.sh` runs under callgrind, which counts the instructions executed, the
+/// same count for the same binary and input whatever else the machine does.
+fn instructions(rung: &str, events: u64) -> Result<(), String> {
+    if let Some(with_ids) = match rung {
+        "floor" => Some(true),
+        "floor_no_ids" => Some(false),
+        _ => None,
+    } {
+        let mut line = String::with_capacity(1024);
+        floor_events(
+            events,
+            with_ids,
+            &mut line,
+            &mut FloorSpan::default(),
+            &Sink::discard(),
+        );
+        return Ok(());
+    }
+    let provider = rungs::provider();
+    let ladder = rungs::ladder(&provider);
+    let found = ladder.iter().find(|r| r.name == rung).ok_or_else(|| {
+        let names: Vec<_> = ladder.iter().map(|r| r.name).collect();
+        format!(
+            "no rung {rung:?}; the rungs: floor, floor_no_ids, {}",
+            names.join(", ")
+        )
+    })?;
+    let dispatch = (found.build)(Sink::discard());
+    tracing::dispatcher::with_default(&dispatch, || scenario::events_in_spans(events));
+    Ok(())
+}

@@ -54,6 +54,7 @@ pub(crate) struct Entry {
 
 impl Entry {
     /// The `,"key":` of the field at `index` of the callsite's field set, when rendered.
+    #[inline]
     pub(crate) fn key(&self, index: usize) -> Option<&str> {
         let end = *self.ends.get(index)?;
         let start = if index == 0 { 0 } else { self.ends[index - 1] };
@@ -117,12 +118,12 @@ pub(crate) fn secrets(
     .unwrap_or_else(|| Secrets::of(meta, redaction))
 }
 
-/// The slot of a callsite and a layer: the metadata's address (static, 8-aligned, one per
-/// callsite) mixed with the layer, so two layers of one subscriber rarely share a slot.
+/// The slot of a callsite and a layer: the metadata's address (static, one per callsite, at least
+/// 16 bytes from the next) plus a multiple of the layer's id, so two layers of one subscriber
+/// (consecutive ids) rarely share a slot for the same callsite.
 fn slot(meta: &'static Metadata<'static>, layer: LayerId) -> usize {
-    let address = meta as *const Metadata<'static> as u64;
-    let mixed = (address >> 3) ^ layer.0.get().wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    (mixed.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as usize % SLOTS
+    let address = meta as *const Metadata<'static> as usize;
+    ((address >> 4).wrapping_add(layer.0.get() as usize * (SLOTS / 2 + 1))) % SLOTS
 }
 
 #[cfg(test)]

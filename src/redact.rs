@@ -204,6 +204,7 @@ impl Secrets {
     }
 
     /// Whether `field` (of the callsite these secrets are of) is secret.
+    #[inline]
     pub(crate) fn contains(self, field: &Field, redaction: &Redaction) -> bool {
         match field.index() {
             i if i < 64 => self.mask & (1 << i) != 0,

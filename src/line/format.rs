@@ -107,6 +107,10 @@ fn thread_id_number() -> u64 {
 }
 
 /// One line being written, block by block, into a thread's [`Buffers`].
+///
+/// The blocks every line writes are `#[inline(always)]`: the layer's `write_line` is
+/// monomorphised in the service's crate, where a call per block costs more instructions than the
+/// blocks themselves (`benches/instructions.sh` counts them).
 pub(crate) struct Line<'a> {
     format: &'a Format,
     line: &'a mut String,
@@ -118,6 +122,7 @@ pub(crate) struct Line<'a> {
 
 impl<'a> Line<'a> {
     /// Starts a line in `buffers`, emptying them (their capacity is kept).
+    #[inline]
     pub(crate) fn start(format: &'a Format, buffers: &'a mut Buffers) -> Line<'a> {
         let Buffers { line, fields, seen } = buffers;
         line.clear();
@@ -134,6 +139,7 @@ impl<'a> Line<'a> {
 
     /// `{"timestamp":..,"level":..,"service":..,"target":..`; `target` is the target already
     /// escaped, when the callsite cache had it.
+    #[inline(always)]
     pub(crate) fn head(&mut self, meta: &Metadata<'_>, target: Option<&str>) {
         let line = &mut *self.line;
         line.push_str("{\"timestamp\":\"");
@@ -156,6 +162,7 @@ impl<'a> Line<'a> {
     /// The event's fields: `message` into the line at its place, the others kept for the end of
     /// the line. `entry` is the callsite's cache entry, when the cache could give it; the fields
     /// `exception` holds, and a `log` record's `log.*` fields, are not written.
+    #[inline]
     pub(crate) fn event_fields(
         &mut self,
         event: &Event<'_>,
@@ -180,6 +187,7 @@ impl<'a> Line<'a> {
     }
 
     /// `file`, `line`, `thread_name`, `thread_id`, each when the layer writes it.
+    #[inline]
     pub(crate) fn optional_keys(&mut self, meta: &Metadata<'_>) {
         let r = &self.format.reserved;
         let line = &mut *self.line;
@@ -208,12 +216,14 @@ impl<'a> Line<'a> {
     }
 
     /// The preset's keys that every line carries, inside a span or not (Datadog's `dd.service`).
+    #[inline]
     pub(crate) fn preset_keys(&mut self) {
         self.format.preset.write_always(self.line);
     }
 
     /// `trace_id`, `span_id`, `trace_flags`, then the preset's id keys; `root` is the local root
     /// span's ids, for presets that name it.
+    #[inline(always)]
     pub(crate) fn ids(&mut self, ids: &SpanIds, root: Option<&SpanIds>) {
         push_ids(self.line, ids);
         self.format.preset.write_ids(self.line, ids, root);
@@ -221,12 +231,14 @@ impl<'a> Line<'a> {
 
     /// `span_name`: the name of the span the event belongs to (its `otel.name` when it has one,
     /// as the exported span is named).
+    #[inline(always)]
     pub(crate) fn span_name(&mut self, name: &str) {
         self.line.push_str(",\"span_name\":");
         quoted_into(self.line, name);
     }
 
     /// The `exception` object.
+    #[inline]
     pub(crate) fn exception(&mut self, exception: &Exception) {
         let limit = self.format.limits.value_len;
         let line = &mut *self.line;
@@ -257,6 +269,7 @@ impl<'a> Line<'a> {
 
     /// One span's fields, spans given from the leaf out: a name already written (by the event or
     /// an inner span) is skipped, and fields past [`Limits::fields`] are counted, not written.
+    #[inline(always)]
     pub(crate) fn span_fields(&mut self, fields: &SpanFields) {
         self.dropped += fields.dropped;
         for (name, fragment) in fields.iter() {
@@ -275,6 +288,7 @@ impl<'a> Line<'a> {
 
     /// The event's fields, `fields_dropped`, `lines_suppressed` (the lines of this SDK callsite
     /// left out before this one), and the closing `}` and newline: the whole line.
+    #[inline(always)]
     pub(crate) fn finish(self, suppressed: u64) -> &'a str {
         let line = self.line;
         line.push_str(self.fields);

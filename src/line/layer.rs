@@ -11,7 +11,7 @@ use std::io::Write as _;
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use tracing_core::{span, Dispatch, Event, Subscriber};
+use tracing_core::{span, Dispatch, Event, Metadata, Subscriber};
 use tracing_log::NormalizeEvent;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::Context;
@@ -52,6 +52,15 @@ thread_local! {
     /// entered: this layer's own record of the current span, so that the event path does not
     /// read the registry's, whose per-thread stacks share cache lines across threads.
     static ENTERED: RefCell<Vec<(LayerId, span::Id)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// An event with the metadata its line is written with: for a record of the `log` crate, the
+/// record's own (target, file, line), not the bridge's callsite.
+#[derive(Clone, Copy)]
+struct EventParts<'e, 'm> {
+    event: &'e Event<'e>,
+    meta: &'m Metadata<'m>,
+    is_log: bool,
 }
 
 /// Events nested deeper than this in our own formatting (a writer that logs each write) are
@@ -198,26 +207,37 @@ where
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
         // A record of the `log` crate has metadata built per record: nothing to cache.
-        if !event.is_log() {
+        let Some(normalized) = event.normalized_metadata() else {
             let meta = event.metadata();
+            let event = EventParts {
+                event,
+                meta,
+                is_log: false,
+            };
             let written = callsite::with_entry(
                 meta,
                 self.id,
                 |entry| self.format.render(meta, entry),
-                |entry| self.write_line(event, Some(entry), ctx, buffers, suppressed),
+                |entry| self.write_line(&event, Some(entry), ctx, buffers, suppressed),
             );
-            if written.is_some() {
-                return;
+            if written.is_none() {
+                self.write_line(&event, None, ctx, buffers, suppressed);
             }
-        }
-        self.write_line(event, None, ctx, buffers, suppressed);
+            return;
+        };
+        let event = EventParts {
+            event,
+            meta: &normalized,
+            is_log: true,
+        };
+        self.write_line(&event, None, ctx, buffers, suppressed);
     }
 
     /// Builds the line and writes it; `suppressed` is the number of lines of this SDK callsite
     /// left out before this one (see `throttle.rs`).
     fn write_line<S>(
         &self,
-        event: &Event<'_>,
+        parts: &EventParts<'_, '_>,
         entry: Option<&Entry>,
         ctx: &Context<'_, S>,
         buffers: &mut Buffers,
@@ -225,12 +245,15 @@ where
     ) where
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
-        let normalized = event.normalized_metadata();
-        let meta = normalized.as_ref().unwrap_or_else(|| event.metadata());
+        let EventParts {
+            event,
+            meta,
+            is_log,
+        } = *parts;
         let exception = Exception::from_event(event);
         let mut line = Line::start(&self.format, buffers);
         line.head(meta, entry.map(|e| e.target.as_str()));
-        line.event_fields(event, entry, exception.as_ref(), normalized.is_some());
+        line.event_fields(event, entry, exception.as_ref(), is_log);
         line.optional_keys(meta);
         line.preset_keys();
 
