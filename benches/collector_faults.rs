@@ -15,7 +15,7 @@
 //! them an `SdkTracerProvider` with a `BatchSpanProcessor` (queue 2,048, batch 512, schedule delay
 //! 5 s: the SDK's and the init's defaults) whose exporter is `opentelemetry_otlp`'s HTTP/protobuf
 //! `SpanExporter`, each export run on a one-worker Tokio runtime of its own within a 30 s export
-//! timeout (what `src/export.rs`'s `OnRuntime` does), and a processor in front that counts each
+//! timeout (what `src/init/export/runtime.rs`'s `OnRuntime` does), and a processor in front that counts each
 //! ended span with one atomic add (as the init's `Counted` does). What the init's `Counted` also
 //! does and this rebuild does not: replace secret-named attribute values (a name check per
 //! attribute of each ended span) and cut long values (off by default).
@@ -111,7 +111,8 @@ struct Delivery {
 }
 
 /// Runs each export on the export runtime within the export timeout, and counts its outcome: what
-/// `src/export.rs`'s `OnRuntime` and `Counting` do around the OTLP exporter.
+/// `OnRuntime` (`src/init/export/runtime.rs`) and `Counting` (`delivery.rs`) do around the OTLP
+/// exporter.
 #[derive(Debug)]
 struct OnRuntime<E> {
     inner: E,

@@ -297,7 +297,7 @@ pub fn ours_otel_with(
     })
 }
 
-/// Rung 7: the stack our one-line init builds (`src/init.rs`), from public API, as a non-global
+/// Rung 7: the stack our one-line init builds (`src/init/mod.rs`), from public API, as a non-global
 /// subscriber (`init` installs the global one, once per process): `EnvFilter` with
 /// `DEFAULT_FILTER` (`info`, what it uses when `RUST_LOG` is unset), `otel_layer` with the tracer
 /// named `tracing-correlate`, the JSON layer with the service name, and the logs layer, which is

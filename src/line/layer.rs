@@ -218,10 +218,10 @@ where
                 meta,
                 self.id,
                 |entry| self.format.render(meta, entry),
-                |entry| self.write_line(&event, Some(entry), ctx, buffers, suppressed),
+                |entry| self.write_line(event, Some(entry), ctx, buffers, suppressed),
             );
             if written.is_none() {
-                self.write_line(&event, None, ctx, buffers, suppressed);
+                self.write_line(event, None, ctx, buffers, suppressed);
             }
             return;
         };
@@ -230,14 +230,14 @@ where
             meta: &normalized,
             is_log: true,
         };
-        self.write_line(&event, None, ctx, buffers, suppressed);
+        self.write_line(event, None, ctx, buffers, suppressed);
     }
 
     /// Builds the line and writes it; `suppressed` is the number of lines of this SDK callsite
     /// left out before this one (see `throttle.rs`).
     fn write_line<S>(
         &self,
-        parts: &EventParts<'_, '_>,
+        parts: EventParts<'_, '_>,
         entry: Option<&Entry>,
         ctx: &Context<'_, S>,
         buffers: &mut Buffers,
@@ -249,7 +249,7 @@ where
             event,
             meta,
             is_log,
-        } = *parts;
+        } = parts;
         let exception = Exception::from_event(event);
         let mut line = Line::start(&self.format, buffers);
         line.head(meta, entry.map(|e| e.target.as_str()));
