@@ -2,6 +2,8 @@
 //! and the panic hook, configured by the standard OpenTelemetry environment, and the [`Guard`]
 //! that flushes everything on exit without ever hanging.
 
+#[cfg(test)]
+mod endpoint_tests;
 mod env;
 mod error;
 mod export;
@@ -128,6 +130,11 @@ pub fn builder(service_name: impl Into<String>) -> Builder {
 ///
 /// Enum values are case-insensitive; an empty value is unset. A bad value never stops a service:
 /// it is warned about once in a line that names the variable and the value, and treated as unset.
+/// An endpoint is judged as the exporter will use it, for its signal's protocol and with the
+/// signal path appended; one it could not use (and `https://` over gRPC: this build has no TLS)
+/// is warned about, and the fallback (the general endpoint, else the protocol's default) is used.
+/// An endpoint variable that is set still selects OTLP export, even with a value that is not
+/// used.
 /// The choice made (exporter, protocol, endpoint, propagators, sampler) is logged once at startup.
 ///
 /// The returned [`Guard`] flushes and shuts down on drop, bounded in time

@@ -227,7 +227,7 @@ fn spans_arrive(
     protocol: Protocol,
     scenario: &str,
     env: impl FnOnce(&str) -> Vec<(&'static str, String)>,
-) {
+) -> Run {
     let rt = runtime();
     let server = collector(&rt, protocol);
     let endpoint = endpoint(&server);
@@ -294,6 +294,7 @@ fn spans_arrive(
     assert_eq!(shutdown["spans_exported"], 3);
     assert_eq!(shutdown["spans_lost"], 0);
     rt.block_on(server.shutdown()).unwrap();
+    run
 }
 
 #[test]
@@ -319,6 +320,85 @@ fn a_signal_endpoint_is_used_as_is() {
             format!("{endpoint}/v1/traces"),
         )]
     });
+}
+
+#[test]
+fn an_unusable_endpoint_sends_spans_to_the_default_endpoint_as_its_warning_says() {
+    // A real listener on the default port cannot be assumed free: what is checked is where the
+    // startup line says spans go, against the warning's words. The guard's 1 s bound keeps a
+    // default port that refuses or never answers from holding the child.
+    for (protocol, default) in [
+        ("http/protobuf", "http://localhost:4318/v1/traces"),
+        ("http/json", "http://localhost:4318/v1/traces"),
+        ("grpc", "http://localhost:4317"),
+    ] {
+        let mut values = vec![
+            "http://a%zz:4318",
+            "http://b\u{fc}cher.example:4318",
+            "http://c:65536",
+        ];
+        if protocol == "grpc" {
+            values.push("https://c:4317");
+        }
+        for value in values {
+            let run = run(
+                "shutdown",
+                &[
+                    ("OTEL_EXPORTER_OTLP_ENDPOINT", value),
+                    ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
+                    ("TC_TIMEOUT_MS", "1000"),
+                ],
+            );
+            assert!(run.success, "{protocol} {value}: {}", run.stderr);
+            let warnings = run.containing("OTEL_EXPORTER_OTLP_ENDPOINT=");
+            assert_eq!(warnings.len(), 1, "{protocol} {value}: {:#?}", run.lines);
+            let warning = warnings[0]["message"].as_str().unwrap();
+            assert!(
+                warning.ends_with("; using the default endpoints"),
+                "{warning}"
+            );
+            assert_eq!(
+                run.with_message("telemetry initialised")["traces"],
+                format!("otlp {protocol} to {default}"),
+                "{protocol} {value}"
+            );
+        }
+    }
+}
+
+#[test]
+fn an_unusable_signal_endpoint_falls_back_to_the_base_endpoint_where_spans_arrive() {
+    for protocol in [Protocol::HttpBinary, Protocol::Grpc] {
+        let mut base = String::new();
+        let run = spans_arrive(protocol, "service", |endpoint| {
+            base = endpoint.to_owned();
+            vec![
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.to_owned()),
+                (
+                    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                    "http://b\u{fc}cher.example:4318".to_owned(),
+                ),
+            ]
+        });
+        let used = match protocol {
+            Protocol::Grpc => base.clone(),
+            _ => format!("{base}/v1/traces"),
+        };
+        let warnings = run.containing("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=");
+        assert_eq!(warnings.len(), 1, "{:#?}", run.lines);
+        assert!(
+            warnings[0]["message"]
+                .as_str()
+                .unwrap()
+                .ends_with(&format!("; using {used}")),
+            "{}",
+            warnings[0]
+        );
+        assert_eq!(
+            run.with_message("telemetry initialised")["traces"],
+            format!("otlp {} to {used}", protocol_env(protocol))
+        );
+    }
 }
 
 #[test]

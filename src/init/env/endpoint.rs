@@ -1,9 +1,18 @@
 //! OTLP endpoint URLs: judged by the `url` and `http` crates, then cut, on the text as given, where
 //! the signal path goes.
 //!
+//! An endpoint is accepted only if the exporters can use the final string (the signal path
+//! appended) as they will use it: [`usable`]. A value they would refuse at build time would fail
+//! the init, one they would refuse at each export would lose every span.
+//!
 //! The endpoint is passed on spelled as the user wrote it: a `url::Url` would serialise it
 //! normalised (scheme and host lowercased, a default port dropped, `.` and `..` segments resolved,
 //! characters percent-encoded, a `/` added), which is not what the variable says.
+
+use super::Protocol;
+
+/// The longest URI `http::Uri` parses, in bytes (its `MAX_LEN`, which is not public).
+const URI_MAX_LEN: usize = u16::MAX as usize - 1;
 
 /// An endpoint, as given, cut where the signal path goes.
 #[derive(Debug, PartialEq)]
@@ -81,5 +90,46 @@ pub(super) fn cut(value: &str) -> Endpoint<'_> {
         origin: &value[..origin_len],
         path: &value[origin_len..rest_start],
         rest: &value[rest_start..],
+    }
+}
+
+/// Whether the exporter for `protocol` can be built with `full`, the final endpoint (the signal
+/// path appended for HTTP), and send to it. It follows, on the same string, what each of them
+/// does:
+///
+/// - opentelemetry-otlp's HTTP exporter parses it as an `http::Uri` when it is built, and reqwest
+///   reads that `Uri`'s text again as a `url::Url` at every export;
+/// - tonic's `Endpoint::from_shared` parses it as an `http::Uri`, and opentelemetry-otlp refuses
+///   an `https` one at build time when it has no TLS feature (this crate turns none on).
+pub(super) fn usable(full: &str, protocol: Protocol) -> Result<(), String> {
+    let uri: http::Uri = full.parse().map_err(|_| {
+        if full.len() > URI_MAX_LEN {
+            format!(
+                "longer than the exporter accepts once the signal path is added \
+                 ({} bytes; at most {})",
+                full.len(),
+                URI_MAX_LEN
+            )
+        } else {
+            "not a URI the exporter accepts once the signal path is added".to_owned()
+        }
+    })?;
+    match protocol {
+        Protocol::Grpc if uri.scheme() == Some(&http::uri::Scheme::HTTPS) => Err(
+            "https:// needs TLS, which this build of tracing-correlate does not have".to_owned(),
+        ),
+        Protocol::Grpc => Ok(()),
+        Protocol::HttpProtobuf | Protocol::HttpJson => url::Url::parse(&uri.to_string())
+            .map(|_| ())
+            .map_err(|_| "not a URL the HTTP client accepts".to_owned()),
+    }
+}
+
+/// The final endpoint of `base` for one signal: the base as given for gRPC, with `signal_path`
+/// appended after exactly one `/` for HTTP.
+pub(super) fn from_base(base: &str, protocol: Protocol, signal_path: &str) -> String {
+    match protocol {
+        Protocol::Grpc => base.to_owned(),
+        Protocol::HttpProtobuf | Protocol::HttpJson => cut(base).with_path_appended(signal_path),
     }
 }

@@ -200,11 +200,24 @@ pub(crate) fn read(get: &dyn Fn(&str) -> Option<String>) -> EnvConfig {
     let (resource_attributes, attribute_service_name) = r.resource_attributes();
     let service_name = explicit_service_name.or(attribute_service_name);
 
-    let general = r.otlp_general();
-    let (traces_otlp, traces_endpoint_given) = r.otlp_signal(&general, Signal::Traces);
-    let (logs_otlp, _) = r.otlp_signal(&general, Signal::Logs);
+    let general_protocol = r.parse(
+        "OTEL_EXPORTER_OTLP_PROTOCOL",
+        parse::protocol,
+        "using http/protobuf",
+    );
+    let traces_protocol = r.signal_protocol(general_protocol, Signal::Traces);
+    let logs_protocol = r.signal_protocol(general_protocol, Signal::Logs);
+    let general = r.otlp_general(&[
+        (Signal::Traces, traces_protocol),
+        (Signal::Logs, logs_protocol),
+    ]);
+    let (traces_otlp, traces_endpoint_set) =
+        r.otlp_signal(&general, Signal::Traces, traces_protocol);
+    let (logs_otlp, _) = r.otlp_signal(&general, Signal::Logs, logs_protocol);
 
-    let default_traces_exporter = if general.endpoint.is_some() || traces_endpoint_given {
+    // An endpoint variable set to a value that cannot be used still asks for OTLP export: the
+    // spans go to the default endpoint, as its warning says.
+    let default_traces_exporter = if general.endpoint_set || traces_endpoint_set {
         TracesExporter::Otlp
     } else {
         TracesExporter::Console
@@ -317,10 +330,11 @@ impl Signal {
 /// The general `OTEL_EXPORTER_OTLP_*` variables, each read (and warned about) once for both
 /// signals; `None` where unset or invalid.
 struct GeneralOtlp {
-    protocol: Option<Protocol>,
-    /// Trimmed, accepted by [`endpoint::parse`]; the signal path is added per signal and
-    /// protocol.
+    /// Trimmed, accepted by [`endpoint::parse`], and [`endpoint::usable`] for each signal's
+    /// protocol once the signal path is added.
     endpoint: Option<String>,
+    /// Whether `OTEL_EXPORTER_OTLP_ENDPOINT` is set, valid or not.
+    endpoint_set: bool,
     headers: Option<Vec<(String, String)>>,
     timeout: Option<Duration>,
     /// `Some(None)` is an explicit `none`.
@@ -449,15 +463,30 @@ impl Reader<'_> {
         }
     }
 
-    fn otlp_general(&mut self) -> GeneralOtlp {
-        let protocol = self.parse(
-            "OTEL_EXPORTER_OTLP_PROTOCOL",
+    /// One signal's protocol: its own variable, else `general`, else `http/protobuf`.
+    fn signal_protocol(&mut self, general: Option<Protocol>, signal: Signal) -> Protocol {
+        let fallback = general.unwrap_or(Protocol::HttpProtobuf);
+        self.parse(
+            signal.vars().protocol,
             parse::protocol,
-            "using http/protobuf",
-        );
+            &format!("using {}", protocol_name(fallback)),
+        )
+        .unwrap_or(fallback)
+    }
+
+    /// The general variables; the endpoint is judged for every signal with its protocol.
+    fn otlp_general(&mut self, signals: &[(Signal, Protocol)]) -> GeneralOtlp {
+        let endpoint_set = self.var("OTEL_EXPORTER_OTLP_ENDPOINT").is_some();
         let endpoint = self.parse(
             "OTEL_EXPORTER_OTLP_ENDPOINT",
-            |v| endpoint::parse(v).map(|_| v.to_owned()),
+            |v| {
+                endpoint::parse(v)?;
+                for &(signal, protocol) in signals {
+                    let full = endpoint::from_base(v, protocol, signal.vars().path);
+                    endpoint::usable(&full, protocol)?;
+                }
+                Ok(v.to_owned())
+            },
             "using the default endpoints",
         );
         let headers = self.headers("OTEL_EXPORTER_OTLP_HEADERS", "no headers are sent");
@@ -471,37 +500,36 @@ impl Reader<'_> {
             "using none",
         );
         GeneralOtlp {
-            protocol,
             endpoint,
+            endpoint_set,
             headers,
             timeout,
             compression,
         }
     }
 
-    /// One signal's OTLP settings, and whether its own endpoint variable gave the endpoint.
-    fn otlp_signal(&mut self, general: &GeneralOtlp, signal: Signal) -> (OtlpConfig, bool) {
-        let fallback = general.protocol.unwrap_or(Protocol::HttpProtobuf);
-        let protocol = self
-            .parse(
-                signal.vars().protocol,
-                parse::protocol,
-                &format!("using {}", protocol_name(fallback)),
-            )
-            .unwrap_or(fallback);
-
+    /// One signal's OTLP settings, and whether its own endpoint variable is set (valid or not).
+    fn otlp_signal(
+        &mut self,
+        general: &GeneralOtlp,
+        signal: Signal,
+        protocol: Protocol,
+    ) -> (OtlpConfig, bool) {
         let fallback = match (&general.endpoint, protocol) {
-            (Some(base), Protocol::Grpc) => base.clone(),
-            (Some(base), _) => endpoint::cut(base).with_path_appended(signal.vars().path),
+            (Some(base), _) => endpoint::from_base(base, protocol, signal.vars().path),
             (None, Protocol::Grpc) => DEFAULT_GRPC_ENDPOINT.to_owned(),
             (None, _) => format!("{DEFAULT_HTTP_BASE}/{}", signal.vars().path),
         };
+        let own_set = self.var(signal.vars().endpoint).is_some();
         let own = self.parse(
             signal.vars().endpoint,
-            |v| endpoint::parse(v).map(|url| url.with_root_path()),
+            |v| {
+                let full = endpoint::parse(v)?.with_root_path();
+                endpoint::usable(&full, protocol)?;
+                Ok(full)
+            },
             &format!("using {fallback}"),
         );
-        let own_given = own.is_some();
         let endpoint = own.unwrap_or(fallback);
 
         let instead = match general.headers {
@@ -539,7 +567,7 @@ impl Reader<'_> {
             timeout,
             compression,
         };
-        (config, own_given)
+        (config, own_set)
     }
 
     /// `OTEL_TRACES_EXPORTER`, and whether the variable chose it.

@@ -420,7 +420,7 @@ fn base_endpoint_gets_the_signal_path_after_exactly_one_slash_for_http() {
 
 #[test]
 fn base_endpoint_is_used_as_is_for_grpc() {
-    for base in ["http://c:4317", "https://c:4317/", "http://c:4317/prefix"] {
+    for base in ["http://c:4317", "http://c:4317/", "http://c:4317/prefix"] {
         let config = read_env(&[
             ("OTEL_EXPORTER_OTLP_ENDPOINT", base),
             ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
@@ -437,7 +437,7 @@ fn signal_endpoint_is_used_as_is_and_no_path_means_root() {
             ("http://c:4318", "http://c:4318/"),
             ("http://c:4318/", "http://c:4318/"),
             ("http://c:4318/custom", "http://c:4318/custom"),
-            ("https://c/v1/traces", "https://c/v1/traces"),
+            ("http://c/v1/traces", "http://c/v1/traces"),
             ("http://c:4318?x=1", "http://c:4318/?x=1"),
         ] {
             let config = read_env(&[
@@ -505,7 +505,8 @@ fn invalid_endpoints_are_warned_about_and_unset() {
             config.traces_otlp.endpoint,
             "http://localhost:4318/v1/traces"
         );
-        assert_eq!(config.traces_exporter, TracesExporter::Console, "{value}");
+        // The variable asked for OTLP export: the spans go to the default endpoint.
+        assert_eq!(config.traces_exporter, TracesExporter::Otlp, "{value}");
     }
 }
 
@@ -545,11 +546,13 @@ fn endpoints_keep_their_spelling() {
         let config = read_env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", base)]);
         assert_no_warnings(&config);
         assert_eq!(config.traces_otlp.endpoint, traces, "{base}");
-        let config = read_env(&[
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", base),
-            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
-        ]);
-        assert_eq!(config.traces_otlp.endpoint, base);
+        if !base.to_ascii_lowercase().starts_with("https") {
+            let config = read_env(&[
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", base),
+                ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+            ]);
+            assert_eq!(config.traces_otlp.endpoint, base);
+        }
     }
     let config = read_env(&[("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "HTTPS://C:443?Q=%41")]);
     assert_eq!(config.traces_otlp.endpoint, "HTTPS://C:443/?Q=%41");
@@ -614,6 +617,78 @@ fn invalid_signal_endpoint_falls_back_to_the_base_endpoint() {
         "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=\"base:4318\": not an http:// or https:// URL \
          with a host; using http://base:4318/v1/traces"
     );
+}
+
+#[test]
+fn an_https_endpoint_over_grpc_is_warned_about_and_the_default_used() {
+    // opentelemetry-otlp refuses it at build time without a TLS feature, which would fail the init.
+    let config = read_env(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "https://c:4317"),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+    ]);
+    assert_eq!(
+        only_warning(&config, "OTEL_EXPORTER_OTLP_ENDPOINT"),
+        "OTEL_EXPORTER_OTLP_ENDPOINT=\"https://c:4317\": https:// needs TLS, which this build \
+         of tracing-correlate does not have; using the default endpoints"
+    );
+    assert_eq!(config.traces_otlp.endpoint, "http://localhost:4317");
+    // Over HTTP it is kept: it fails at each export, and the export error says where.
+    let config = read_env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "https://c:4318")]);
+    assert_no_warnings(&config);
+    // Judged by each signal's own protocol.
+    let config = read_env(&[
+        ("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "HTTPS://c:4317"),
+        ("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL", "grpc"),
+    ]);
+    assert_eq!(config.logs_otlp.endpoint, "http://localhost:4317");
+    only_warning(&config, "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT");
+}
+
+#[test]
+fn a_base_endpoint_too_long_once_the_signal_path_is_added_is_warned_about() {
+    // Accepted by `http::Uri` as given (65,534 bytes at most), refused once `/v1/traces` is added.
+    let base = format!(
+        "http://c:4318/{}",
+        "a".repeat(65_534 - "http://c:4318/".len())
+    );
+    assert!(base.parse::<http::Uri>().is_ok());
+    let config = read_env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", &base)]);
+    let warning = only_warning(&config, "OTEL_EXPORTER_OTLP_ENDPOINT");
+    assert!(
+        warning.ends_with(
+            "longer than the exporter accepts once the signal path is added (65544 bytes; at \
+             most 65534); using the default endpoints"
+        ),
+        "{}",
+        &warning[warning.len() - 200..]
+    );
+    assert_eq!(
+        config.traces_otlp.endpoint,
+        "http://localhost:4318/v1/traces"
+    );
+    // As given, it is fine for gRPC.
+    let config = read_env(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", &base),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+    ]);
+    assert_no_warnings(&config);
+    assert_eq!(config.traces_otlp.endpoint, base);
+}
+
+#[test]
+fn an_invalid_endpoint_variable_still_asks_for_otlp_export() {
+    for var in [
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    ] {
+        let config = read_env(&[(var, "http://a%zz:4318")]);
+        only_warning(&config, var);
+        assert_eq!(config.traces_exporter, TracesExporter::Otlp, "{var}");
+        assert_eq!(
+            config.traces_otlp.endpoint,
+            "http://localhost:4318/v1/traces"
+        );
+    }
 }
 
 // Protocol, timeout, compression.
@@ -1183,6 +1258,11 @@ proptest! {
         }
         for otlp in [&config.traces_otlp, &config.logs_otlp] {
             prop_assert!(endpoint::parse(&otlp.endpoint).is_ok(), "{}", otlp.endpoint);
+            prop_assert!(
+                endpoint::usable(&otlp.endpoint, otlp.protocol).is_ok(),
+                "{}",
+                otlp.endpoint
+            );
             for (name, value) in &otlp.headers {
                 prop_assert!(!name.is_empty());
                 prop_assert!(check_header(name, value).is_ok());
