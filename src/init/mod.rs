@@ -2,6 +2,7 @@
 //! and the panic hook, configured by the standard OpenTelemetry environment, and the [`Guard`]
 //! that flushes everything on exit without ever hanging.
 
+mod credentials;
 #[cfg(test)]
 mod endpoint_tests;
 mod env;
@@ -134,7 +135,8 @@ pub fn builder(service_name: impl Into<String>) -> Builder {
 /// signal path appended; one it could not use (and `https://` over gRPC: this build has no TLS)
 /// is warned about, and the fallback (the general endpoint, else the protocol's default) is used.
 /// An endpoint variable that is set still selects OTLP export, even with a value that is not
-/// used.
+/// used. Credentials in an endpoint (`http://user:password@host`) are not sent: they are dropped,
+/// with a warning, and never written in any line (give them as a header instead).
 /// The choice made (exporter, protocol, endpoint, propagators, sampler) is logged once at startup.
 ///
 /// The returned [`Guard`] flushes and shuts down on drop, bounded in time
@@ -289,7 +291,11 @@ where
                 let warning = std::env::var("RUST_LOG")
                     .ok()
                     .filter(|v| !v.is_empty())
-                    .map(|v| format!("RUST_LOG={v:?}: {err}; using {:?}", self.default_filter));
+                    .map(|v| {
+                        let warning =
+                            format!("RUST_LOG={v:?}: {err}; using {:?}", self.default_filter);
+                        credentials::hide_in_text(&warning).into_owned()
+                    });
                 (EnvFilter::new(&self.default_filter), warning)
             }
         };

@@ -162,12 +162,14 @@ macro_rules! otlp_exporter {
             )
             .build(),
         });
+        // The texts may quote a URL: its userinfo is hidden.
+        let hidden = |text: String| crate::init::credentials::hide_in_text(&text).into_owned();
         match built {
-            Ok(built) => built.map_err(|e| InitError(ErrorKind::Exporter(e.to_string()))),
-            Err(panic) => Err(InitError(ErrorKind::Exporter(format!(
+            Ok(built) => built.map_err(|e| InitError(ErrorKind::Exporter(hidden(e.to_string())))),
+            Err(panic) => Err(InitError(ErrorKind::Exporter(hidden(format!(
                 "building it panicked: {}",
                 crate::init::panic::payload_message(&*panic)
-            )))),
+            ))))),
         }
     }};
 }

@@ -401,6 +401,77 @@ fn an_unusable_signal_endpoint_falls_back_to_the_base_endpoint_where_spans_arriv
     }
 }
 
+/// Runs `scenario` with `env` and returns everything it wrote, stdout then stderr.
+fn all_output(scenario: &str, env: &[(&str, &str)]) -> String {
+    let mut cmd = support::child::command(scenario);
+    cmd.env("RUST_LIB_BACKTRACE", "0");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = support::child::output(&mut cmd);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut all = String::from_utf8_lossy(&out.stdout).into_owned();
+    all.push_str(&String::from_utf8_lossy(&out.stderr));
+    all
+}
+
+#[test]
+fn credentials_in_an_endpoint_never_reach_any_line() {
+    // A refusing port: every export fails, so export errors are written too.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let valid = format!("http://user:s3cr3t@127.0.0.1:{port}");
+    let values = [
+        valid.as_str(),
+        "http://user:s3cr3t@bad%zz",
+        "http://user:s3cr3t@b\u{fc}cher.example:4318",
+        "user:s3cr3t@127.0.0.1:4318",
+        "https://user:s3cr3t@c:4317",
+        "http://user:s3/cr3t@c:4318",
+        "http://user:s3cr3t@:4318",
+    ];
+    for protocol in ["http/protobuf", "http/json", "grpc"] {
+        for var in [
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
+        ] {
+            for value in values {
+                let all = all_output(
+                    "shutdown",
+                    &[
+                        (var, value),
+                        ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
+                        ("OTEL_TRACES_EXPORTER", "otlp"),
+                        ("OTEL_LOGS_EXPORTER", "otlp"),
+                        ("OTEL_EXPORTER_OTLP_TIMEOUT", "500"),
+                        ("TC_TIMEOUT_MS", "1000"),
+                        // The SDK's own debug lines name the URL they send to.
+                        ("RUST_LOG", "trace"),
+                    ],
+                );
+                assert!(
+                    !all.contains("s3cr3t") && !all.contains("cr3t"),
+                    "{protocol} {var}={value}: {}",
+                    all.lines()
+                        .filter(|l| l.contains("cr3t"))
+                        .take(3)
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                );
+                assert!(all.contains("telemetry initialised"), "{all}");
+            }
+        }
+    }
+}
+
 #[test]
 fn gzip_compression_over_grpc() {
     spans_arrive(Protocol::Grpc, "service", |endpoint| {

@@ -133,3 +133,18 @@ pub(super) fn from_base(base: &str, protocol: Protocol, signal_path: &str) -> St
         Protocol::HttpProtobuf | Protocol::HttpJson => cut(base).with_path_appended(signal_path),
     }
 }
+
+/// An endpoint [`parse`] accepted, without the userinfo (`user:password@`) of its authority;
+/// `None` when it has none.
+pub(super) fn without_userinfo(value: &str) -> Option<String> {
+    let endpoint = cut(value);
+    let authority_start = endpoint.origin.find("://")? + "://".len();
+    let at = endpoint.origin[authority_start..].rfind('@')? + authority_start;
+    Some(format!(
+        "{}{}{}{}",
+        &endpoint.origin[..authority_start],
+        &endpoint.origin[at + 1..],
+        endpoint.path,
+        endpoint.rest
+    ))
+}

@@ -9,6 +9,8 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use crate::init::credentials;
+
 mod endpoint;
 mod pairs;
 mod parse;
@@ -144,8 +146,9 @@ pub(crate) struct EnvConfig {
     pub(crate) batch: BatchConfig,
     pub(crate) span_limits: SpanLimitsConfig,
     /// One message per bad variable: `OTEL_X="value": why; what is used instead`, the value
-    /// exactly as given. Header variables show `<hidden>` instead of their value: they usually
-    /// hold credentials.
+    /// exactly as given but for the userinfo of a URL (`user:password@`, shown `<hidden>@`; an
+    /// endpoint's userinfo is dropped, with one of these messages). Header variables show
+    /// `<hidden>` instead of their value: they usually hold credentials.
     pub(crate) warnings: Vec<String>,
 }
 
@@ -351,9 +354,13 @@ impl Reader<'_> {
         Some(Var { name, raw })
     }
 
+    /// Quotes the value as given, less the userinfo of a URL in it (also where `why` repeats
+    /// part of the value).
     fn warn(&mut self, var: &Var, why: &str, instead: &str) {
+        let value = credentials::hide_in_value(&var.raw);
+        let why = credentials::hide_in_text(why);
         self.warnings
-            .push(format!("{}=\"{}\": {why}; {instead}", var.name, var.raw));
+            .push(format!("{}=\"{value}\": {why}; {instead}", var.name));
     }
 
     /// For variables that usually hold credentials: the value is not repeated.
@@ -452,6 +459,43 @@ impl Reader<'_> {
         (attributes, service_name)
     }
 
+    /// An endpoint variable: [`endpoint::parse`] must accept it, then `judge` the value without
+    /// its userinfo (it gives the endpoint to use). A refused value is warned about (its userinfo
+    /// hidden, as in every warning) and counts as unset. Userinfo on an accepted value is dropped,
+    /// with a warning: the SDK's and hyper's own lines print the URL they send to, and the HTTP
+    /// exporter would not send it as credentials anyway (opentelemetry-otlp hands reqwest an
+    /// `http::Request`, which skips reqwest's userinfo-to-`Authorization` step).
+    fn endpoint(
+        &mut self,
+        name: &'static str,
+        judge: impl FnOnce(&str) -> Result<String, String>,
+        instead: &str,
+    ) -> Option<String> {
+        let var = self.var(name)?;
+        let value = var.value();
+        let judged = endpoint::parse(value).and_then(|_| {
+            let without = endpoint::without_userinfo(value);
+            judge(without.as_deref().unwrap_or(value)).map(|used| (used, without.is_some()))
+        });
+        match judged {
+            Ok((used, had_userinfo)) => {
+                if had_userinfo {
+                    self.warn(
+                        &var,
+                        "credentials in an endpoint are not sent (give them as a header, \
+                         in OTEL_EXPORTER_OTLP_HEADERS)",
+                        &format!("using {used}"),
+                    );
+                }
+                Some(used)
+            }
+            Err(why) => {
+                self.warn(&var, &why, instead);
+                None
+            }
+        }
+    }
+
     fn headers(&mut self, name: &'static str, instead: &str) -> Option<Vec<(String, String)>> {
         let var = self.var(name)?;
         match pairs::parse(var.value(), pairs::check_header) {
@@ -477,10 +521,9 @@ impl Reader<'_> {
     /// The general variables; the endpoint is judged for every signal with its protocol.
     fn otlp_general(&mut self, signals: &[(Signal, Protocol)]) -> GeneralOtlp {
         let endpoint_set = self.var("OTEL_EXPORTER_OTLP_ENDPOINT").is_some();
-        let endpoint = self.parse(
+        let endpoint = self.endpoint(
             "OTEL_EXPORTER_OTLP_ENDPOINT",
             |v| {
-                endpoint::parse(v)?;
                 for &(signal, protocol) in signals {
                     let full = endpoint::from_base(v, protocol, signal.vars().path);
                     endpoint::usable(&full, protocol)?;
@@ -521,10 +564,10 @@ impl Reader<'_> {
             (None, _) => format!("{DEFAULT_HTTP_BASE}/{}", signal.vars().path),
         };
         let own_set = self.var(signal.vars().endpoint).is_some();
-        let own = self.parse(
+        let own = self.endpoint(
             signal.vars().endpoint,
             |v| {
-                let full = endpoint::parse(v)?.with_root_path();
+                let full = endpoint::cut(v).with_root_path();
                 endpoint::usable(&full, protocol)?;
                 Ok(full)
             },

@@ -494,10 +494,11 @@ fn invalid_endpoints_are_warned_about_and_unset() {
         "http://c<:4318",
     ] {
         let config = read_env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", value)]);
+        let shown = crate::init::credentials::hide_in_value(value);
         assert_eq!(
             only_warning(&config, "OTEL_EXPORTER_OTLP_ENDPOINT"),
             format!(
-                "OTEL_EXPORTER_OTLP_ENDPOINT=\"{value}\": not an http:// or https:// URL \
+                "OTEL_EXPORTER_OTLP_ENDPOINT=\"{shown}\": not an http:// or https:// URL \
                  with a host; using the default endpoints"
             )
         );
@@ -514,7 +515,6 @@ fn invalid_endpoints_are_warned_about_and_unset() {
 fn valid_endpoint_forms() {
     for value in [
         "HTTP://c:4318",
-        "https://user:pw@c.example.com:443/p",
         "http://[::1]:4318",
         "http://[::1]",
         "http://127.0.0.1:4318",
@@ -541,7 +541,6 @@ fn endpoints_keep_their_spelling() {
         ("http://c/%7Etenant", "http://c/%7Etenant/v1/traces"),
         ("http://c:/", "http://c:/v1/traces"),
         ("http://[::1]:", "http://[::1]:/v1/traces"),
-        ("http://user:p%40ss@c", "http://user:p%40ss@c/v1/traces"),
     ] {
         let config = read_env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", base)]);
         assert_no_warnings(&config);
@@ -583,10 +582,11 @@ fn endpoints_a_parser_reads_otherwise_or_refuses_are_invalid() {
         "http://c/a<b>",
     ] {
         let config = read_env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", value)]);
+        let shown = crate::init::credentials::hide_in_value(value);
         assert_eq!(
             only_warning(&config, "OTEL_EXPORTER_OTLP_ENDPOINT"),
             format!(
-                "OTEL_EXPORTER_OTLP_ENDPOINT=\"{value}\": not an http:// or https:// URL \
+                "OTEL_EXPORTER_OTLP_ENDPOINT=\"{shown}\": not an http:// or https:// URL \
                  with a host; using the default endpoints"
             )
         );
@@ -595,6 +595,48 @@ fn endpoints_a_parser_reads_otherwise_or_refuses_are_invalid() {
             "http://localhost:4318/v1/traces"
         );
     }
+}
+
+#[test]
+fn credentials_in_an_endpoint_are_dropped_with_a_warning_that_hides_them() {
+    for (value, used) in [
+        ("http://user:p%40ss@c", "http://c/v1/traces"),
+        (
+            "https://user:pw@c.example.com:443/p",
+            "https://c.example.com:443/p/v1/traces",
+        ),
+        ("http://u@[::1]:4318", "http://[::1]:4318/v1/traces"),
+    ] {
+        let config = read_env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", value)]);
+        assert_eq!(config.traces_otlp.endpoint, used);
+        let base = used.trim_end_matches("/v1/traces");
+        assert_eq!(
+            only_warning(&config, "OTEL_EXPORTER_OTLP_ENDPOINT"),
+            format!(
+                "OTEL_EXPORTER_OTLP_ENDPOINT=\"{}\": credentials in an endpoint are not sent \
+                 (give them as a header, in OTEL_EXPORTER_OTLP_HEADERS); using {base}",
+                crate::init::credentials::hide_in_value(value)
+            )
+        );
+    }
+    let config = read_env(&[(
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        "http://user:secret@c:4318/t",
+    )]);
+    assert_eq!(config.traces_otlp.endpoint, "http://c:4318/t");
+    assert_eq!(
+        only_warning(&config, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=\"http://<hidden>@c:4318/t\": credentials in an \
+         endpoint are not sent (give them as a header, in OTEL_EXPORTER_OTLP_HEADERS); using \
+         http://c:4318/t"
+    );
+    // Refused, the value is quoted with its userinfo hidden too.
+    let config = read_env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://user:secret@bad%zz")]);
+    assert_eq!(
+        only_warning(&config, "OTEL_EXPORTER_OTLP_ENDPOINT"),
+        "OTEL_EXPORTER_OTLP_ENDPOINT=\"http://<hidden>@bad%zz\": not an http:// or https:// URL \
+         with a host; using the default endpoints"
+    );
 }
 
 #[test]
@@ -1272,5 +1314,17 @@ proptest! {
         propagators.dedup();
         prop_assert_eq!(propagators.len(), config.propagators.len());
         prop_assert!(config.resource_attributes.iter().all(|(k, _)| k != "service.name"));
+        // No endpoint keeps a userinfo, no warning quotes one.
+        for otlp in [&config.traces_otlp, &config.logs_otlp] {
+            prop_assert!(endpoint::without_userinfo(&otlp.endpoint).is_none(), "{}", otlp.endpoint);
+        }
+        for warning in &config.warnings {
+            for (var, value) in &vars {
+                if warning.starts_with(&format!("{var}=")) && value.contains("://") {
+                    let hidden = crate::init::credentials::hide_in_value(value);
+                    prop_assert!(hidden == *value || !warning.contains(value), "{}", warning);
+                }
+            }
+        }
     }
 }
