@@ -150,7 +150,10 @@ pub fn builder(service_name: impl Into<String>) -> Builder {
 ///
 /// OTLP export never runs on the thread that ends a span: spans wait in the SDK's bounded queue
 /// (`OTEL_BSP_MAX_QUEUE_SIZE`) and, while the collector is slow, failing or gone, those that do not
-/// fit are dropped and counted in the Guard's `spans_lost`. (Console spans are written as they end,
+/// fit are dropped and counted in the Guard's `spans_lost`. A failed export is reported by the
+/// SDK's ERROR line (`BatchSpanProcessor.ExportError`, `BatchLogProcessor.ExportError`), whose
+/// error names where it went as the startup line does: `export otlp <protocol> to <endpoint>
+/// failed: <why>`. (Console spans are written as they end,
 /// by the thread that ends them, like its own lines.) `RELIABILITY.md` holds every fault, bad input
 /// and load the crate is tested against, with its figures.
 pub struct Builder<W = fn() -> io::Stdout> {

@@ -67,6 +67,12 @@ pub(crate) enum TracesChoice {
     },
 }
 
+/// `otlp <protocol> to <endpoint>`: where a signal's OTLP exporter sends (the endpoint holds no
+/// credentials: the reader dropped them).
+fn otlp_destination(otlp: &OtlpConfig) -> String {
+    format!("otlp {} to {}", protocol_name(otlp.protocol), otlp.endpoint)
+}
+
 impl fmt::Display for TracesChoice {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -242,7 +248,8 @@ where
             let exporter = Counting::new(
                 OnRuntime::new(exporter, handle, config.batch.export_timeout),
                 delivery.clone(),
-            );
+            )
+            .with_destination(choice.to_string());
             let processor = BatchSpanProcessor::builder(exporter)
                 .with_batch_config(batch)
                 .build();
@@ -303,19 +310,20 @@ pub(crate) fn logger_provider(
     resource: &Resource,
     delivery: &Arc<Delivery>,
     runtime: &mut Option<ExportRuntime>,
-) -> Result<(Option<SdkLoggerProvider>, &'static str), InitError> {
+) -> Result<(Option<SdkLoggerProvider>, String), InitError> {
     if config.sdk_disabled || config.logs_exporter == LogsExporter::None {
-        return Ok((None, "none (the JSON lines are the log signal)"));
+        return Ok((None, "none (the JSON lines are the log signal)".to_owned()));
     }
     let handle = export_runtime(runtime)?;
     let exporter = otlp_exporter!(LogExporter, &config.logs_otlp, handle)?;
     let exporter = Counting::new(
         OnRuntime::new(exporter, handle, config.batch.export_timeout),
         delivery.clone(),
-    );
+    )
+    .with_destination(otlp_destination(&config.logs_otlp));
     let provider = SdkLoggerProvider::builder()
         .with_resource(resource.clone())
         .with_log_processor(BatchLogProcessor::builder(exporter).build())
         .build();
-    Ok((Some(provider), "otlp"))
+    Ok((Some(provider), otlp_destination(&config.logs_otlp)))
 }

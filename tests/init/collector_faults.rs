@@ -175,6 +175,16 @@ impl Run {
     }
 }
 
+/// Where the startup line says spans go.
+fn destination(run: &Run) -> String {
+    let startup = run
+        .lines
+        .iter()
+        .find(|l| l["message"] == "telemetry initialised")
+        .expect("a startup line");
+    startup["traces"].as_str().expect("traces").to_owned()
+}
+
 /// A child's configuration.
 struct Case<'a> {
     endpoint: &'a str,
@@ -616,9 +626,13 @@ fn the_sdks_own_logs_of_a_failing_export_are_lines_and_neither_deadlock_nor_loop
         assert_eq!(line["level"], "ERROR");
         assert_eq!(line["target"], "opentelemetry_sdk");
         // The SDK's `error` field is written as the line's exception (src/exception.rs).
+        // It names the destination as the startup line does.
         assert_eq!(
             line["exception"]["message"],
-            "Operation failed: HTTP export failed with status code: 500",
+            format!(
+                "Operation failed: export {} failed: HTTP export failed with status code: 500",
+                destination(&run)
+            ),
             "{line}"
         );
     }
@@ -644,4 +658,46 @@ fn the_sdks_own_logs_of_a_failing_export_are_lines_and_neither_deadlock_nor_loop
         "the SDK's lines are few: {}",
         run.sdk_lines().len()
     );
+}
+
+/// The line that reports a failed export names where it went and how: the endpoint (the final
+/// one, `/v1/traces` included for HTTP) and the protocol, against a refusing port and a collector
+/// answering 500 (`INTERNAL` over gRPC), over every protocol.
+#[test]
+fn an_export_error_names_the_endpoint_and_the_protocol() {
+    // Bind then drop: the port is free and refuses connections.
+    let refusing = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let collector = FaultCollector::start(Fault::status(500));
+    for base in [format!("http://127.0.0.1:{refusing}"), collector.endpoint()] {
+        for protocol in ["http/protobuf", "http/json", "grpc"] {
+            let run = run_child(&Case {
+                endpoint: &base,
+                protocol,
+                spans: 20,
+                // A short budget for retries, so that the failure comes before the shutdown.
+                env: &[("OTEL_EXPORTER_OTLP_TIMEOUT", "300")],
+            });
+            let endpoint = match protocol {
+                "grpc" => base.clone(),
+                _ => format!("{base}/v1/traces"),
+            };
+            let errors = run.sdk_named("BatchSpanProcessor.ExportError");
+            assert!(
+                !errors.is_empty(),
+                "{protocol} {base}: {:#?}",
+                run.sdk_lines()
+            );
+            for line in errors {
+                let message = line["exception"]["message"].as_str().unwrap_or_default();
+                assert!(
+                    message.contains(&format!("otlp {protocol} to {endpoint}")),
+                    "{protocol} {base}: {line}"
+                );
+            }
+        }
+    }
 }

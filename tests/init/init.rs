@@ -521,7 +521,14 @@ fn logs_exporter_otlp_sends_events_as_log_records_with_their_trace_context() {
                 .all(|(body, _, _)| !body.contains("BatchSpanProcessor")),
             "the SDK's own events are not exported as logs"
         );
-        assert!(run.with_message("telemetry initialised")["logs"] == "otlp");
+        let logs_endpoint = match protocol {
+            Protocol::Grpc => endpoint(&server),
+            _ => format!("{}/v1/logs", endpoint(&server)),
+        };
+        assert_eq!(
+            run.with_message("telemetry initialised")["logs"],
+            format!("otlp {} to {logs_endpoint}", protocol_env(protocol))
+        );
     }
 }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use opentelemetry::{Context, KeyValue, StringValue, Value};
-use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::logs::{LogBatch, LogExporter};
 use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
 use opentelemetry_sdk::Resource;
@@ -40,16 +40,49 @@ impl Delivery {
     }
 }
 
-/// Counts what an exporter (OTLP or console) delivered and what it failed to.
+/// Counts what an exporter (OTLP or console) delivered and what it failed to, and names the
+/// destination in the error of a failed export (the SDK's processors write that error in their
+/// export error line; the OTLP exporter's own says only "network error" or a status).
 #[derive(Debug)]
 pub(crate) struct Counting<E> {
     inner: E,
     delivery: Arc<Delivery>,
+    /// `otlp <protocol> to <endpoint>`, without credentials; `None` for the console.
+    destination: Option<String>,
 }
 
 impl<E> Counting<E> {
     pub(crate) fn new(inner: E, delivery: Arc<Delivery>) -> Self {
-        Counting { inner, delivery }
+        Counting {
+            inner,
+            delivery,
+            destination: None,
+        }
+    }
+
+    /// Names `destination` in the errors of failed exports.
+    pub(crate) fn with_destination(mut self, destination: String) -> Self {
+        self.destination = Some(destination);
+        self
+    }
+
+    /// `result`, with the destination named in an error (its text's credentials hidden).
+    /// `AlreadyShutdown` is kept as it is: it says nothing about the destination.
+    fn named(&self, result: OTelSdkResult) -> OTelSdkResult {
+        match (result, &self.destination) {
+            (Err(e @ OTelSdkError::AlreadyShutdown), _) | (Err(e), None) => Err(e),
+            (Err(e), Some(destination)) => {
+                let why = match e {
+                    OTelSdkError::InternalFailure(why) => why,
+                    other => other.to_string(),
+                };
+                Err(OTelSdkError::InternalFailure(format!(
+                    "export {destination} failed: {}",
+                    crate::init::credentials::hide_in_text(&why)
+                )))
+            }
+            (ok, _) => ok,
+        }
     }
 }
 
@@ -64,7 +97,7 @@ impl<E: SpanExporter> SpanExporter for Counting<E> {
             let result = export.await;
             let d = &self.delivery;
             Delivery::settle(&result, &d.spans_exported, &d.spans_failed, n);
-            result
+            self.named(result)
         }
     }
 
@@ -92,7 +125,7 @@ impl<E: LogExporter> LogExporter for Counting<E> {
             let result = export.await;
             let d = &self.delivery;
             Delivery::settle(&result, &d.logs_exported, &d.logs_failed, n);
-            result
+            self.named(result)
         }
     }
 
