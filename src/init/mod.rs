@@ -132,8 +132,8 @@ pub fn builder(service_name: impl Into<String>) -> Builder {
 /// Enum values are case-insensitive; an empty value is unset. A bad value never stops a service:
 /// it is warned about once in a line that names the variable and the value, and treated as unset.
 /// An endpoint is judged as the exporter will use it, for its signal's protocol and with the
-/// signal path appended; one it could not use (and `https://` over gRPC: this build has no TLS)
-/// is warned about, and the fallback (the general endpoint, else the protocol's default) is used.
+/// signal path appended; one it could not use (and `https://`: this build has no TLS) is warned
+/// about, and the fallback (the general endpoint, else the protocol's default) is used.
 /// An endpoint variable that is set still selects OTLP export, even with a value that is not
 /// used. Credentials in an endpoint (`http://user:password@host`) are not sent: they are dropped,
 /// with a warning, and never written in any line (give them as a header instead).

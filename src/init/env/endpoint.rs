@@ -114,10 +114,12 @@ pub(super) fn usable(full: &str, protocol: Protocol) -> Result<(), String> {
             "not a URI the exporter accepts once the signal path is added".to_owned()
         }
     })?;
-    match protocol {
-        Protocol::Grpc if uri.scheme() == Some(&http::uri::Scheme::HTTPS) => Err(
+    if uri.scheme() == Some(&http::uri::Scheme::HTTPS) {
+        return Err(
             "https:// needs TLS, which this build of tracing-correlate does not have".to_owned(),
-        ),
+        );
+    }
+    match protocol {
         Protocol::Grpc => Ok(()),
         Protocol::HttpProtobuf | Protocol::HttpJson => url::Url::parse(&uri.to_string())
             .map(|_| ())

@@ -391,14 +391,14 @@ fn base_endpoint_gets_the_signal_path_after_exactly_one_slash_for_http() {
             "http://c:4318/v1/logs",
         ),
         (
-            "https://c/prefix",
-            "https://c/prefix/v1/traces",
-            "https://c/prefix/v1/logs",
+            "http://c/prefix",
+            "http://c/prefix/v1/traces",
+            "http://c/prefix/v1/logs",
         ),
         (
-            "https://c/prefix/",
-            "https://c/prefix/v1/traces",
-            "https://c/prefix/v1/logs",
+            "http://c/prefix/",
+            "http://c/prefix/v1/traces",
+            "http://c/prefix/v1/logs",
         ),
         (
             "http://c:4318?tenant=a",
@@ -534,10 +534,7 @@ fn endpoints_keep_their_spelling() {
             "HTTP://Collector.Example:4318",
             "HTTP://Collector.Example:4318/v1/traces",
         ),
-        (
-            "https://c:443/a/./b/../",
-            "https://c:443/a/./b/../v1/traces",
-        ),
+        ("http://c:443/a/./b/../", "http://c:443/a/./b/../v1/traces"),
         ("http://c/%7Etenant", "http://c/%7Etenant/v1/traces"),
         ("http://c:/", "http://c:/v1/traces"),
         ("http://[::1]:", "http://[::1]:/v1/traces"),
@@ -545,16 +542,14 @@ fn endpoints_keep_their_spelling() {
         let config = read_env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", base)]);
         assert_no_warnings(&config);
         assert_eq!(config.traces_otlp.endpoint, traces, "{base}");
-        if !base.to_ascii_lowercase().starts_with("https") {
-            let config = read_env(&[
-                ("OTEL_EXPORTER_OTLP_ENDPOINT", base),
-                ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
-            ]);
-            assert_eq!(config.traces_otlp.endpoint, base);
-        }
+        let config = read_env(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", base),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+        ]);
+        assert_eq!(config.traces_otlp.endpoint, base);
     }
-    let config = read_env(&[("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "HTTPS://C:443?Q=%41")]);
-    assert_eq!(config.traces_otlp.endpoint, "HTTPS://C:443/?Q=%41");
+    let config = read_env(&[("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "HTTP://C:80?Q=%41")]);
+    assert_eq!(config.traces_otlp.endpoint, "HTTP://C:80/?Q=%41");
 }
 
 #[test]
@@ -602,8 +597,8 @@ fn credentials_in_an_endpoint_are_dropped_with_a_warning_that_hides_them() {
     for (value, used) in [
         ("http://user:p%40ss@c", "http://c/v1/traces"),
         (
-            "https://user:pw@c.example.com:443/p",
-            "https://c.example.com:443/p/v1/traces",
+            "http://user:pw@c.example.com:443/p",
+            "http://c.example.com:443/p/v1/traces",
         ),
         ("http://u@[::1]:4318", "http://[::1]:4318/v1/traces"),
     ] {
@@ -662,7 +657,7 @@ fn invalid_signal_endpoint_falls_back_to_the_base_endpoint() {
 }
 
 #[test]
-fn an_https_endpoint_over_grpc_is_warned_about_and_the_default_used() {
+fn an_https_endpoint_is_warned_about_and_the_default_used() {
     // opentelemetry-otlp refuses it at build time without a TLS feature, which would fail the init.
     let config = read_env(&[
         ("OTEL_EXPORTER_OTLP_ENDPOINT", "https://c:4317"),
@@ -674,9 +669,22 @@ fn an_https_endpoint_over_grpc_is_warned_about_and_the_default_used() {
          of tracing-correlate does not have; using the default endpoints"
     );
     assert_eq!(config.traces_otlp.endpoint, "http://localhost:4317");
-    // Over HTTP it is kept: it fails at each export, and the export error says where.
-    let config = read_env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "https://c:4318")]);
-    assert_no_warnings(&config);
+    // Over HTTP too: reqwest, without TLS, refuses it at every export.
+    for protocol in ["http/protobuf", "http/json"] {
+        let config = read_env(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "https://c:4318"),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
+        ]);
+        assert_eq!(
+            only_warning(&config, "OTEL_EXPORTER_OTLP_ENDPOINT"),
+            "OTEL_EXPORTER_OTLP_ENDPOINT=\"https://c:4318\": https:// needs TLS, which this \
+             build of tracing-correlate does not have; using the default endpoints"
+        );
+        assert_eq!(
+            config.traces_otlp.endpoint,
+            "http://localhost:4318/v1/traces"
+        );
+    }
     // Judged by each signal's own protocol.
     let config = read_env(&[
         ("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "HTTPS://c:4317"),
