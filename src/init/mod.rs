@@ -129,7 +129,8 @@ pub fn builder(service_name: impl Into<String>) -> Builder {
 /// | `OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT`, `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT` | no limit | longer string values are cut |
 /// | `RUST_LOG` | `info` | which events become lines (`EnvFilter` directives) |
 ///
-/// Enum values are case-insensitive; an empty value is unset. A bad value never stops a service:
+/// Enum values are case-insensitive; an empty value is unset, and so is a value that is not UTF-8,
+/// with a warning. A bad value never stops a service:
 /// it is warned about once in a line that names the variable and the value, and treated as unset.
 /// An endpoint is judged as the exporter will use it, for its signal's protocol and with the
 /// signal path appended; one it could not use (and `https://`: this build has no TLS) is warned
@@ -248,7 +249,7 @@ where
 
     /// Installs the global subscriber, tracer provider and propagator, and the panic hook.
     pub fn try_init(self) -> Result<Guard, InitError> {
-        let config = env::read(&|name| std::env::var(name).ok());
+        let config = env::read_process();
         self.init_with(config)
     }
 

@@ -472,6 +472,47 @@ fn credentials_in_an_endpoint_never_reach_any_line() {
     }
 }
 
+#[cfg(unix)]
+#[test]
+fn a_value_that_is_not_utf8_is_warned_about_not_silently_unset() {
+    use std::os::unix::ffi::OsStringExt;
+    for var in [
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        "OTEL_SERVICE_NAME",
+    ] {
+        let mut cmd = support::child::command("service");
+        cmd.env("RUST_LIB_BACKTRACE", "0");
+        cmd.env(
+            var,
+            std::ffi::OsString::from_vec(b"http://c\xff:4318".to_vec()),
+        );
+        let out = support::child::output(&mut cmd);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let lines: Vec<Value> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .filter(|l| l.starts_with('{'))
+            .map(parse_line)
+            .collect();
+        let warnings: Vec<&Value> = lines
+            .iter()
+            .filter(|l| {
+                l["level"] == "WARN" && l["message"].as_str().is_some_and(|m| m.starts_with(var))
+            })
+            .collect();
+        assert_eq!(warnings.len(), 1, "{var}: {lines:#?}");
+        assert_eq!(
+            warnings[0]["message"],
+            format!("{var}: not valid UTF-8; treated as unset"),
+        );
+    }
+}
+
 #[test]
 fn gzip_compression_over_grpc() {
     spans_arrive(Protocol::Grpc, "service", |endpoint| {

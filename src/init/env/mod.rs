@@ -190,6 +190,24 @@ pub(crate) const VARIABLES: [&str; 33] = [
     "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT",
 ];
 
+/// Reads the configuration from the process environment. A value that is not UTF-8 (which
+/// `std::env::var` reports as an error) is warned about and counts as unset, instead of being
+/// unset without a word.
+pub(crate) fn read_process() -> EnvConfig {
+    let not_unicode: Vec<&str> = VARIABLES
+        .iter()
+        .copied()
+        .filter(|name| matches!(std::env::var(name), Err(std::env::VarError::NotUnicode(_))))
+        .collect();
+    let mut config = read(&|name| std::env::var(name).ok());
+    for name in not_unicode {
+        config
+            .warnings
+            .push(format!("{name}: not valid UTF-8; treated as unset"));
+    }
+    config
+}
+
 /// Reads the configuration through `get` (the process environment in the init, a map in tests).
 /// An empty value counts as unset.
 pub(crate) fn read(get: &dyn Fn(&str) -> Option<String>) -> EnvConfig {
