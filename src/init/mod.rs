@@ -330,8 +330,10 @@ where
         if self.panic_hook {
             panic::install(tracer_provider.clone(), self.shutdown_timeout);
         }
+        let flush_stats = stats.clone();
         let flush_writer: Box<dyn Fn() + Send + Sync> = Box::new(move || {
-            let _ = io::Write::flush(&mut make_writer.make_writer());
+            // A flush that fails or panics loses what the writer held, which it does not say.
+            let _ = crate::line::output::flush(&flush_stats, || make_writer.make_writer());
         });
         Ok(Guard::new(GuardState {
             tracer_provider,

@@ -4,13 +4,15 @@
 //! `Layer` impl (per-span state, the thread's buffers, the writer); `format.rs` builds the line
 //! block by block; `visitor.rs`, `span_fields.rs` and `value.rs` write fields, within the bounds
 //! of `limits.rs`; `keys.rs` says which keys are reserved; `preset.rs` adds a backend's keys;
-//! `throttle.rs` bounds the SDK's own lines; `stats.rs` counts what could not be delivered.
+//! `throttle.rs` bounds the SDK's own lines; `output.rs` hands a line to the writer; `stats.rs` counts
+//! what could not be delivered.
 
 pub(crate) mod escape;
 mod format;
 pub(crate) mod keys;
 mod layer;
 mod limits;
+pub(crate) mod output;
 mod preset;
 pub(crate) mod span_fields;
 mod stats;
