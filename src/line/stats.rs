@@ -55,7 +55,9 @@ impl Stats {
 
     /// Whether the last line was torn, clearing it: the caller writes the newline that ends it.
     pub(crate) fn take_torn(&self) -> bool {
-        self.0.torn.swap(false, Ordering::Relaxed)
+        // Read first: a write on every line would move the cache line between the threads that
+        // log at once.
+        self.0.torn.load(Ordering::Relaxed) && self.0.torn.swap(false, Ordering::Relaxed)
     }
 
     pub(crate) fn set_torn(&self) {

@@ -317,3 +317,44 @@ fn a_panicking_writer_costs_its_line_which_is_counted_and_never_reaches_the_call
         "each line that panicked is counted"
     );
 }
+
+/// Panics on the first line holding `boom`, inside `tracing-subscriber`'s `Mutex<W>` writer: the
+/// panic poisons the mutex, and that `MakeWriter` then panics in every later `make_writer`.
+struct PanicsOnBoomOnce(Arc<Mutex<Vec<u8>>>);
+
+impl io::Write for PanicsOnBoomOnce {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if String::from_utf8_lossy(buf).contains("boom") {
+            panic!("the writer panics while its mutex is locked");
+        }
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_poisoned_mutex_writer_costs_every_later_line_each_counted_none_reaching_the_caller() {
+    let out = Arc::new(Mutex::new(Vec::new()));
+    let layer = tracing_correlate::layer().with_writer(Mutex::new(PanicsOnBoomOnce(out.clone())));
+    let stats = layer.stats();
+    let subscriber = tracing_subscriber::registry().with(layer);
+    let reached = tracing::subscriber::with_default(subscriber, || {
+        catch_unwind(AssertUnwindSafe(|| {
+            info!(n = 0u64, "fine");
+            info!(n = 1u64, "boom");
+            info!(n = 2u64, "fine");
+            info!(n = 3u64, "fine");
+        }))
+    });
+    assert!(reached.is_ok(), "a panic reached info!");
+    let (whole, _) = split(&out.lock().unwrap());
+    assert_eq!(numbers(&whole), BTreeSet::from([0]));
+    assert_eq!(
+        stats.write_errors(),
+        3,
+        "the line that panicked and the two after it"
+    );
+}
