@@ -358,3 +358,64 @@ fn a_poisoned_mutex_writer_costs_every_later_line_each_counted_none_reaching_the
         "the line that panicked and the two after it"
     );
 }
+
+/// Answers `Interrupted` to its first `interrupted` writes (`usize::MAX`: to every write), then
+/// takes everything.
+struct Interrupting {
+    out: Arc<Mutex<Vec<u8>>>,
+    interrupted: usize,
+    calls: usize,
+}
+
+impl io::Write for Interrupting {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.calls += 1;
+        if self.calls <= self.interrupted {
+            return Err(io::ErrorKind::Interrupted.into());
+        }
+        self.out.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// `Interrupted` is retried, as `write_all` does, but not without end: a writer that always
+/// answers it costs its line (counted) instead of spinning on the caller's thread. Run on a
+/// worker thread with a time bound, so a spin fails instead of hanging.
+#[test]
+fn interrupted_writes_are_retried_a_bounded_number_of_times() {
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let out = Arc::new(Mutex::new(Vec::new()));
+        let (a, b) = (out.clone(), out.clone());
+        let retried = emit_through(
+            move || Interrupting {
+                out: a.clone(),
+                interrupted: 3,
+                calls: 0,
+            },
+            2,
+        );
+        let forever = emit_through(
+            move || Interrupting {
+                out: b.clone(),
+                interrupted: usize::MAX,
+                calls: 0,
+            },
+            2,
+        );
+        let _ = done.send((retried.write_errors(), forever.write_errors(), out));
+    });
+    let (retried, forever, out) = finished
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("a writer answering Interrupted forever made the layer spin");
+    assert_eq!(retried, 0, "three Interrupted in a row are retried");
+    assert_eq!(
+        forever, 2,
+        "a writer that is always interrupted costs its lines"
+    );
+    let (whole, fragments) = split(&out.lock().unwrap());
+    assert_eq!((whole.len(), fragments.len()), (2, 0));
+}
