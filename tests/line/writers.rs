@@ -419,3 +419,30 @@ fn interrupted_writes_are_retried_a_bounded_number_of_times() {
     let (whole, fragments) = split(&out.lock().unwrap());
     assert_eq!((whole.len(), fragments.len()), (2, 0));
 }
+
+/// Claims to have taken more bytes than it was given (a broken writer): `write_all` slices past
+/// the end of the line and panics on that.
+struct Overclaiming(Arc<Mutex<Vec<u8>>>);
+
+impl io::Write for Overclaiming {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len() + 10)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_writer_claiming_more_bytes_than_it_was_given_took_the_whole_line() {
+    let out = Arc::new(Mutex::new(Vec::new()));
+    let writer = out.clone();
+    let reached = catch_unwind(AssertUnwindSafe(|| {
+        emit_through(move || Overclaiming(writer.clone()), 3)
+    }));
+    let stats = reached.expect("the writer's overclaim reached info! as a panic");
+    let (whole, fragments) = split(&out.lock().unwrap());
+    assert_eq!((whole.len(), fragments.len()), (3, 0));
+    assert_eq!(stats.write_errors(), 0);
+}
