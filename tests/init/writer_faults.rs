@@ -414,7 +414,8 @@ fn a_loss_to_a_failing_writer_is_reported_where_an_operator_can_see_it() {
 // ---------------------------------------------------------------------------------------------
 // A writer that panics, through the init: its panic hook, its console span lines.
 
-/// Writes to stdout; a line holding `boom` gets 10 bytes written, then the writer panics.
+/// Writes to stdout; a line holding `boom` gets 10 bytes written, then the writer panics; its
+/// `flush` (the console exporter's and the Guard's) panics too.
 struct PanicsOnBoom;
 
 struct PanicsOnBoomWriter;
@@ -428,7 +429,9 @@ impl Write for PanicsOnBoomWriter {
         io::stdout().write(buf)
     }
     fn flush(&mut self) -> io::Result<()> {
-        io::stdout().flush()
+        // Every line ends in a newline, which flushes stdout: nothing is left to lose here.
+        io::stdout().flush()?;
+        panic!("the writer panics in flush");
     }
 }
 
