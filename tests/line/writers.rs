@@ -235,6 +235,11 @@ fn a_line_torn_by_a_full_nonblocking_pipe_is_counted_and_the_next_is_whole() {
     assert_eq!(whole[0]["message"], "after the torn line");
     assert_eq!(stats.write_errors(), 1, "the torn line is counted");
     assert_eq!(whole.len() as u64 + stats.write_errors(), 2);
+    eprintln!(
+        "pipe filled with {filled} bytes, 8192 freed; fragment {} of {} bytes; whole 1, counted 1",
+        fragments[0].len(),
+        big.len()
+    );
 }
 
 /// What a panicking writer does with the bytes of one `make_writer` call.
