@@ -12,8 +12,11 @@ use std::sync::Arc;
 /// assert_eq!(stats.write_errors(), 0);
 /// ```
 ///
-/// A layer's handle is also the state of the destination its lines go to (see `output.rs`): the
-/// init gives the same one to the console span exporter, which writes to the same writer.
+/// The counters are shared with the state of the destination the lines go to (whether its last
+/// line was torn, whether its writer has panicked; see
+/// [what the layer does when the writer fails](crate::JsonLayer#what-the-layer-does-when-the-writer-fails)):
+/// the init gives one to both the JSON layer and the console span exporter, which write to the same
+/// writer.
 #[derive(Clone, Debug, Default)]
 pub struct Stats(Arc<Counters>);
 
