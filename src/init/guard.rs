@@ -25,8 +25,8 @@ use crate::Stats;
 ///
 /// The line's fields: `spans_exported`; `spans_lost` (ended and not exported: dropped at a full
 /// queue, refused by the collector, or still queued when the timeout came); `logs_lost` (OTLP
-/// log records not delivered); `lines_lost` (lines the writer refused, and re-entrant events
-/// dropped); `sdk_lines_suppressed` (the SDK's own lines left out by the throttle, see
+/// log records not delivered); `lines_lost` (lines the writer did not take whole: refused, torn
+/// part-way, or lost to a writer that panicked; and re-entrant events dropped); `sdk_lines_suppressed` (the SDK's own lines left out by the throttle, see
 /// [`JsonLayer::with_sdk_line_interval`](crate::JsonLayer::with_sdk_line_interval)); `shutdown_ms`; and `timed_out` when the report is a
 /// WARN.
 #[must_use = "dropping the guard at once shuts telemetry down at once: bind it for the whole of \

@@ -148,6 +148,11 @@ pub fn builder(service_name: impl Into<String>) -> Builder {
 ///
 /// A panic becomes an ERROR line with `"exception":{"type":"panic",...}` and its `location`, on the
 /// current span, which is marked as an error; the exporters are flushed; then the previous hook runs.
+/// A panic of the writer itself, while it writes a line, is not logged (it would go through the
+/// same writer, and a panic inside a panic hook aborts): it costs that line, counted in the
+/// Guard's `lines_lost`, and only the previous hook runs (by default, it prints the panic on
+/// stderr). Once the writer has panicked, the panic hook's own line is not given to it either;
+/// it is counted.
 ///
 /// OTLP export never runs on the thread that ends a span: spans wait in the SDK's bounded queue
 /// (`OTEL_BSP_MAX_QUEUE_SIZE`) and, while the collector is slow, failing or gone, those that do not
@@ -347,8 +352,10 @@ where
         if self.panic_hook {
             panic::install(tracer_provider.clone(), self.shutdown_timeout);
         }
+        let flush_stats = stats.clone();
         let flush_writer: Box<dyn Fn() + Send + Sync> = Box::new(move || {
-            let _ = io::Write::flush(&mut make_writer.make_writer());
+            // A flush that fails or panics loses what the writer held, which it does not say.
+            let _ = crate::line::output::flush(&flush_stats, || make_writer.make_writer());
         });
         Ok(Guard::new(GuardState {
             tracer_provider,

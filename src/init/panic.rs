@@ -1,7 +1,7 @@
 //! The panic hook: a panic becomes an ERROR line with its exception on the current span (which
-//! is then marked as an error), the exporters are flushed, then the previous hook runs.
+//! is then marked as an error), the exporters are flushed, then the previous hook runs. A panic
+//! of the writer itself only runs the previous hook.
 
-use std::any::Any;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -11,6 +11,14 @@ use opentelemetry_sdk::trace::SdkTracerProvider;
 pub(crate) fn install(provider: SdkTracerProvider, flush_timeout: Duration) {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
+        // A panic of the writer itself, while it writes a line: that line is lost and counted
+        // (`line/output.rs`). Logging this panic would go through the same writer, and a panic
+        // inside a panic hook aborts the process: no line, no flush; the previous hook (by
+        // default, the panic's message on stderr) still runs.
+        if crate::line::output::in_writer() {
+            previous(info);
+            return;
+        }
         let message = payload_message(info.payload());
         let location = info
             .location()
@@ -41,11 +49,4 @@ pub(crate) fn install(provider: SdkTracerProvider, flush_timeout: Duration) {
     }));
 }
 
-/// The panic's message: the payload of `panic!("...")` is a `&str` or a `String`.
-pub(crate) fn payload_message(payload: &(dyn Any + Send)) -> &str {
-    payload
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("Box<dyn Any>")
-}
+pub(crate) use crate::line::output::payload_message;

@@ -1,13 +1,12 @@
 //! The JSON layer's `Layer` impl: what it keeps per span and per thread, which span an event
-//! belongs to, and the one `make_writer` + `write_all` per line.
+//! belongs to, and the one `make_writer` per line.
 //!
 //! Per thread one reused set of [`Buffers`]; the line is built whole by a [`Line`], then handed
-//! to the writer with one `write_all`. Span fields are serialised once (when the span is created
+//! to the writer by `output.rs` (`write_all`'s loop, counting the bytes taken). Span fields are serialised once (when the span is created
 //! or recorded) and spliced in; a span's ids are read once and cached in the span. No extension
 //! lock is held while foreign code runs (`Debug` impls, the OpenTelemetry SDK, the writer).
 
 use std::cell::{Cell, RefCell};
-use std::io::Write as _;
 use std::sync::OnceLock;
 use std::time::Instant;
 
@@ -21,6 +20,7 @@ use tracing_subscriber::Layer;
 use crate::callsite::{self, Entry, LayerId};
 use crate::exception::Exception;
 use crate::line::format::{Buffers, Line};
+use crate::line::output;
 use crate::line::span_fields::SpanFields;
 use crate::line::throttle::{self, Admit};
 use crate::line::JsonLayer;
@@ -310,10 +310,12 @@ where
         }
 
         let text = line.finish(suppressed);
-        let mut writer = self.make_writer.make_writer_for(meta);
-        if writer.write_all(text.as_bytes()).is_err() {
-            self.stats.write_failed();
-        }
+        // Counts the line when it is not written whole; a panic of the writer stops there.
+        let _ = output::write_line(
+            &self.stats,
+            || self.make_writer.make_writer_for(meta),
+            text.as_bytes(),
+        );
     }
 
     /// The current span as this layer saw it entered on this thread (see [`ENTERED`]).

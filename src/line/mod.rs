@@ -4,13 +4,15 @@
 //! `Layer` impl (per-span state, the thread's buffers, the writer); `format.rs` builds the line
 //! block by block; `visitor.rs`, `span_fields.rs` and `value.rs` write fields, within the bounds
 //! of `limits.rs`; `keys.rs` says which keys are reserved; `preset.rs` adds a backend's keys;
-//! `throttle.rs` bounds the SDK's own lines; `stats.rs` counts what could not be delivered.
+//! `throttle.rs` bounds the SDK's own lines; `output.rs` hands a line to the writer; `stats.rs` counts
+//! what could not be delivered.
 
 pub(crate) mod escape;
 mod format;
 pub(crate) mod keys;
 mod layer;
 mod limits;
+pub(crate) mod output;
 mod preset;
 pub(crate) mod span_fields;
 mod stats;
@@ -56,7 +58,8 @@ pub const DEFAULT_MAX_FIELDS: usize = 128;
 ///
 /// # The line
 ///
-/// One event is one line, one JSON object, ending in `\n`, written with one `write_all`:
+/// One event is one line, one JSON object, ending in `\n`, built whole and then handed to one
+/// writer (see [What the layer does when the writer fails](#what-the-layer-does-when-the-writer-fails)):
 ///
 /// ```json
 /// {"timestamp":"2026-11-21T10:23:45.123456Z","level":"INFO","service":"checkout","target":"checkout::orders",
@@ -112,8 +115,8 @@ pub const DEFAULT_MAX_FIELDS: usize = 128;
 ///
 /// # What the layer costs, and what it never does
 ///
-/// Per thread, one line buffer is reused; the line is built whole, then written with one
-/// `write_all`. Span fields are serialised once per span and spliced into its lines; a span's ids
+/// Per thread, one line buffer is reused; the line is built whole, then handed to one writer
+/// from one `make_writer` call. Span fields are serialised once per span and spliced into its lines; a span's ids
 /// are read once and cached; the current span comes from a thread-local stack of the layer's own,
 /// so threads never touch each other's memory on the event path; nothing is allocated per event.
 /// No lock on a span's extensions is held while a `Debug` impl, the OpenTelemetry SDK or the
@@ -121,6 +124,31 @@ pub const DEFAULT_MAX_FIELDS: usize = 128;
 /// each write) is dropped and counted in [`Stats`], as are failed writes. The layer never panics at
 /// runtime. The OpenTelemetry SDK logs each export that fails: the layer writes such a line at
 /// most once per 10 s per callsite ([`JsonLayer::with_sdk_line_interval`]), counting the others.
+///
+/// # What the layer does when the writer fails
+///
+/// The line is written as `write_all` writes it (`write` calls until every byte is taken), keeping
+/// the count of bytes taken, so that [`Stats::write_errors`] counts every line not written whole:
+///
+/// - An error, `Ok(0)` or `WouldBlock` gives the line up at once: it is never waited on nor
+///   retried on the caller's thread (`Interrupted` is retried, at most 16 times in a row).
+/// - A line the writer took part of (a non-blocking pipe that filled up, a disk that filled
+///   mid-line) is torn: the next line starts with a `\n`, so the fragment sits alone on its line
+///   and the next line is whole. A line of which only the final `\n` is missing counts as
+///   written; that `\n` is the one the next line starts with. The torn state is the destination's:
+///   under the [`init`](crate::init), event lines, console span lines and the startup and
+///   shutdown lines share it. (A `make_writer_for` sending lines to several places by their
+///   metadata shares one state: after a tear, the next line, wherever it goes, starts with `\n`.)
+/// - A writer that panics (in `make_writer`, `write`, or its drop) costs that line, counted; the
+///   panic never reaches the event's call site, and the next line is written as usual (starting
+///   with a `\n`, as the panicking write may have written part of the line). While a thread is
+///   panicking (a panic hook that logs, a `Drop` that logs while unwinding), a writer that has
+///   panicked before is not called and the line is counted: a panic inside a panic hook aborts
+///   the process whatever catches it. A writer that is a `Mutex<W>` panicking while it holds
+///   its lock poisons it, and `tracing-subscriber` then panics in each later `make_writer`:
+///   each of those lines is counted.
+/// - A writer that accepts bytes it then fails to deliver (a `BufWriter` flushing later) is out of
+///   sight: the layer counts what the writer refuses.
 pub struct JsonLayer<W = fn() -> io::Stdout> {
     make_writer: W,
     format: Format,
@@ -175,7 +203,9 @@ impl<W> JsonLayer<W> {
     /// Sends lines to another [`MakeWriter`]: a file, `std::io::stderr`, a
     /// `tracing_appender::non_blocking` writer, a test buffer.
     ///
-    /// Each line is written with one `write_all` call on the writer `make_writer` returns for it.
+    /// Each line is written to the writer one `make_writer_for` call returns for it, with `write`
+    /// calls until it is taken whole; see
+    /// [what the layer does when the writer fails](JsonLayer#what-the-layer-does-when-the-writer-fails).
     /// By default, lines go to stdout.
     pub fn with_writer<W2>(self, make_writer: W2) -> JsonLayer<W2>
     where

@@ -1,6 +1,6 @@
 //! Counters of what a layer could not deliver, so nothing is lost silently.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// A handle on a [`JsonLayer`](crate::JsonLayer)'s counters, taken with
@@ -11,6 +11,12 @@ use std::sync::Arc;
 /// let stats = layer.stats();
 /// assert_eq!(stats.write_errors(), 0);
 /// ```
+///
+/// The counters are shared with the state of the destination the lines go to (whether its last
+/// line was torn, whether its writer has panicked; see
+/// [what the layer does when the writer fails](crate::JsonLayer#what-the-layer-does-when-the-writer-fails)):
+/// the init gives one to both the JSON layer and the console span exporter, which write to the same
+/// writer.
 #[derive(Clone, Debug, Default)]
 pub struct Stats(Arc<Counters>);
 
@@ -19,10 +25,15 @@ struct Counters {
     write_errors: AtomicU64,
     dropped_reentrant: AtomicU64,
     sdk_lines_suppressed: AtomicU64,
+    /// The destination's last line was torn: the next line starts with a newline.
+    torn: AtomicBool,
+    /// The destination's writer has panicked at least once.
+    writer_panicked: AtomicBool,
 }
 
 impl Stats {
-    /// Lines the writer failed to take (a closed pipe, a full disk): each such line is lost.
+    /// Lines the writer did not take whole (a closed pipe, a full disk, `WouldBlock`, `Ok(0)`, a
+    /// line torn part-way, a writer that panicked): each such line is lost.
     pub fn write_errors(&self) -> u64 {
         self.0.write_errors.load(Ordering::Relaxed)
     }
@@ -43,6 +54,25 @@ impl Stats {
 
     pub(crate) fn write_failed(&self) {
         self.0.write_errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Whether the last line was torn, clearing it: the caller writes the newline that ends it.
+    pub(crate) fn take_torn(&self) -> bool {
+        // Read first: a write on every line would move the cache line between the threads that
+        // log at once.
+        self.0.torn.load(Ordering::Relaxed) && self.0.torn.swap(false, Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_torn(&self) {
+        self.0.torn.store(true, Ordering::Relaxed);
+    }
+
+    pub(crate) fn writer_panicked(&self) {
+        self.0.writer_panicked.store(true, Ordering::Relaxed);
+    }
+
+    pub(crate) fn writer_has_panicked(&self) -> bool {
+        self.0.writer_panicked.load(Ordering::Relaxed)
     }
 
     pub(crate) fn sdk_line_suppressed(&self) {

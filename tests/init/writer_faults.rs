@@ -151,7 +151,10 @@ impl<'a, W: MakeWriter<'a>> MakeWriter<'a> for Mirrored<W> {
 
 /// The cases the tests of this file run in a child process ([`support::child`]), each by its
 /// name.
-pub const CHILD_CASES: &[support::child::Case] = &[("writer_fault", writer_fault)];
+pub const CHILD_CASES: &[support::child::Case] = &[
+    ("writer_fault", writer_fault),
+    ("writer_panics", writer_panics),
+];
 
 /// The one-line init writing to the failing writer `TC_FAULT` names (mirrored to stderr when
 /// `TC_MIRRORED` is set), emitting `LINES` events once the parent says "go on".
@@ -406,4 +409,115 @@ fn a_loss_to_a_failing_writer_is_reported_where_an_operator_can_see_it() {
             run.stderr
         );
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A writer that panics, through the init: its panic hook, its console span lines.
+
+/// Writes to stdout; a line holding `boom` gets 10 bytes written, then the writer panics; its
+/// `flush` (the console exporter's and the Guard's) panics too.
+struct PanicsOnBoom;
+
+struct PanicsOnBoomWriter;
+
+impl Write for PanicsOnBoomWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if String::from_utf8_lossy(buf).contains("boom") {
+            io::stdout().write_all(&buf[..10])?;
+            panic!("the writer panics on boom");
+        }
+        io::stdout().write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        // Every line ends in a newline, which flushes stdout: nothing is left to lose here.
+        io::stdout().flush()?;
+        panic!("the writer panics in flush");
+    }
+}
+
+impl<'a> MakeWriter<'a> for PanicsOnBoom {
+    type Writer = PanicsOnBoomWriter;
+    fn make_writer(&'a self) -> Self::Writer {
+        PanicsOnBoomWriter
+    }
+}
+
+/// The init writing to [`PanicsOnBoom`]: event lines and console span lines that make the writer
+/// panic, between lines that do not, then a panic of the service's own whose hook line holds
+/// `boom` too.
+fn writer_panics() {
+    let guard = tracing_correlate::builder("checkout")
+        .with_writer(PanicsOnBoom)
+        .try_init()
+        .unwrap();
+    info!("fine 1");
+    info!("boom event");
+    info!("fine 2");
+    info_span!("boom_span").in_scope(|| {});
+    info!("fine 3");
+    info_span!("fine_span").in_scope(|| {});
+    let panicked = std::thread::spawn(|| panic!("boom in the service")).join();
+    assert!(panicked.is_err());
+    info!("fine 4");
+    drop(guard);
+    eprintln!("{SHUT_DOWN}");
+}
+
+/// A writer that panics (on event lines, on console span lines, on the panic hook's own line)
+/// costs each of those lines, counted; the service neither sees the panic nor aborts, and every
+/// other line is written whole, each on a line of its own.
+#[test]
+fn a_panicking_writer_under_the_init_costs_its_lines_counted_and_never_aborts() {
+    let out = support::child::output(&mut support::child::command("writer_panics"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "the child exits with success: {:?}\n{stdout}\n{stderr}",
+        out.status
+    );
+    assert!(stderr.contains(SHUT_DOWN), "{stderr}");
+    let mut whole = Vec::new();
+    let mut fragments = Vec::new();
+    for segment in stdout.split('\n').filter(|s| s.starts_with('{')) {
+        assert!(
+            segment.matches("{\"timestam").count() == 1,
+            "one line's start per line: {segment:?}"
+        );
+        match serde_json::from_str::<Value>(segment) {
+            Ok(line) => whole.push(line),
+            Err(_) => fragments.push(segment),
+        }
+    }
+    assert_eq!(
+        fragments.len(),
+        2,
+        "the event line and the span line torn: {stdout}"
+    );
+    let messages: Vec<&str> = whole.iter().filter_map(|l| l["message"].as_str()).collect();
+    assert_eq!(
+        messages,
+        [
+            "telemetry initialised",
+            "fine 1",
+            "fine 2",
+            "fine 3",
+            "fine 4",
+            "telemetry shut down; some was not delivered"
+        ],
+        "{stdout}"
+    );
+    let spans: Vec<&str> = whole
+        .iter()
+        .filter(|l| l["kind"] == "span")
+        .filter_map(|l| l["name"].as_str())
+        .collect();
+    assert_eq!(
+        spans,
+        ["fine_span"],
+        "the span line after a panicked one is written"
+    );
+    let shutdown = whole.last().unwrap();
+    // The event line, the span line, the panic hook's line.
+    assert_eq!(shutdown["lines_lost"], 3, "{shutdown}");
 }

@@ -4,8 +4,9 @@
 //! one JSON line to the same `MakeWriter` as the log lines, so a person or a tool can rebuild the
 //! trace from the log alone: the span lines carry the ids the log lines are stamped with, plus the
 //! parent id, the times and the status. Like the log lines, a span line is built whole in one
-//! buffer, every key and string goes through [`crate::line::escape`], and it is written with one
-//! `write_all`.
+//! buffer, every key and string goes through [`crate::line::escape`], and it is handed to the
+//! writer by [`crate::line::output`], as a log line is: a torn span line is finished before the next
+//! line of either kind, and a writer that panics costs that line only.
 //!
 //! ```json
 //! {"timestamp":"2026-11-21T10:23:45.124957Z","level":"INFO","service":"checkout","target":"checkout",
@@ -18,8 +19,7 @@
 use crate::line::Stats;
 use std::collections::HashMap;
 use std::fmt;
-use std::io::Write as _;
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, Utc};
@@ -31,6 +31,7 @@ use opentelemetry_sdk::Resource;
 use tracing_subscriber::fmt::MakeWriter;
 
 use crate::line::escape::{display_quoted_into, quoted_into};
+use crate::line::output;
 use crate::line::timestamp::push_rfc3339;
 use crate::line::value::{push_f64, push_ids, push_int};
 use crate::otel::ids::SpanIds;
@@ -75,30 +76,31 @@ where
     }
 
     fn export_batch(&self, batch: &[SpanData]) -> OTelSdkResult {
-        // A poisoned buffer (impossible: nothing panics while it is locked) only costs a new one.
-        let mut line = self
-            .buf
-            .lock()
-            .map(|mut buf| std::mem::take(&mut *buf))
-            .unwrap_or_default();
+        // The lock is held only to move the buffer in or out, never while foreign code runs; a
+        // poisoned one still holds a usable buffer.
+        let mut line =
+            std::mem::take(&mut *self.buf.lock().unwrap_or_else(PoisonError::into_inner));
         let mut failed = 0;
         let mut last_error = None;
         for span in batch {
             line.clear();
             write_span(&mut line, span, &self.service);
             // One writer per line, as for log lines: a locking writer is held for one line only.
-            let written = self.make_writer.make_writer().write_all(line.as_bytes());
+            // The line is counted when not written whole; a panic of the writer stops there, so
+            // it never reaches the thread that ended the span, nor poisons the SDK's lock.
+            let written = output::write_line(
+                &self.stats,
+                || self.make_writer.make_writer(),
+                line.as_bytes(),
+            );
             if let Err(error) = written {
-                self.stats.write_failed();
                 failed += 1;
                 last_error = Some(error);
             }
         }
         if line.capacity() <= MAX_KEPT_CAPACITY {
             line.clear();
-            if let Ok(mut buf) = self.buf.lock() {
-                *buf = line;
-            }
+            *self.buf.lock().unwrap_or_else(PoisonError::into_inner) = line;
         }
         match last_error {
             Some(error) if failed == batch.len() => Err(OTelSdkError::InternalFailure(format!(
@@ -109,7 +111,7 @@ where
     }
 
     fn flush(&self) -> OTelSdkResult {
-        self.make_writer.make_writer().flush().map_err(|error| {
+        output::flush(&self.stats, || self.make_writer.make_writer()).map_err(|error| {
             OTelSdkError::InternalFailure(format!(
                 "console exporter: flushing the writer failed: {error}"
             ))

@@ -654,3 +654,77 @@ fn shutdown_flushes_the_writer() {
     assert!(capture.flushes.load(Ordering::Relaxed) >= 1);
     assert_eq!(capture.lines().len(), 1);
 }
+
+/// A writer that panics on the line of a span named `boom` (after taking part of it), into a
+/// `Capture` otherwise.
+struct PanicsOnBoom(Capture);
+
+struct PanicsOnBoomWriter<'a>(CaptureWriter<'a>);
+
+impl io::Write for PanicsOnBoomWriter<'_> {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        if String::from_utf8_lossy(bytes).contains("\"name\":\"boom\"") {
+            self.0
+                 .0
+                .bytes
+                .lock()
+                .unwrap()
+                .extend_from_slice(&bytes[..10]);
+            panic!("the writer panics on boom");
+        }
+        self.0.write(bytes)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        panic!("the writer panics in flush");
+    }
+}
+
+impl<'a> MakeWriter<'a> for PanicsOnBoom {
+    type Writer = PanicsOnBoomWriter<'a>;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        PanicsOnBoomWriter(self.0.make_writer())
+    }
+}
+
+#[test]
+fn a_panicking_writer_costs_its_span_line_only_and_never_reaches_the_span_end() {
+    let capture = Capture::default();
+    let stats = Stats::default();
+    let provider = SdkTracerProvider::builder()
+        .with_resource(Resource::builder_empty().build())
+        .with_simple_exporter(ConsoleExporter::new(
+            PanicsOnBoom(capture.clone()),
+            "svc",
+            stats.clone(),
+        ))
+        .build();
+    let tracer = provider.tracer("t");
+    let ended = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        tracer.start("before").end();
+        tracer.start("boom").end();
+        tracer.start("after").end();
+        tracer.start("boom").end();
+        tracer.start("last").end();
+    }));
+    assert!(ended.is_ok(), "the writer's panic reached the span's end");
+    // Shutting down flushes the writer, whose flush panics too: an error, not a panic.
+    let flushed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| provider.shutdown()));
+    assert!(
+        matches!(flushed, Ok(Err(_))),
+        "a panicking flush is an error: {flushed:?}"
+    );
+    let text = capture.text();
+    let names: Vec<Json> = text
+        .split('\n')
+        .filter_map(|l| serde_json::from_str::<Json>(l).ok())
+        .map(|l| l["name"].clone())
+        .collect();
+    assert_eq!(
+        names,
+        [json!("before"), json!("after"), json!("last")],
+        "every later span line is written: {text}"
+    );
+    assert_eq!(stats.write_errors(), 2, "each panicked line counted");
+}
