@@ -11,6 +11,7 @@ mod support {
     pub mod parse;
 }
 
+mod header_values;
 #[cfg(unix)]
 mod interop_python;
 mod middleware;
