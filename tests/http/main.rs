@@ -17,6 +17,7 @@ mod interop_python;
 mod middleware;
 mod propagation;
 mod two_services;
+mod w3c;
 
 use std::path::PathBuf;
 
