@@ -203,3 +203,42 @@ fn the_extract_helper_applies_the_same_rule() {
     message.insert("traceparent".into(), json!(12));
     assert!(!extract(&message).span().span_context().is_valid());
 }
+
+/// Bytes a header value may hold (visible ASCII, space, tab, obs-text), at least one of them not
+/// visible ASCII.
+fn non_ascii_value() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+    use proptest::prelude::*;
+    let byte = prop_oneof![0x20u8..=0x7e, Just(b'\t'), 0x80u8..=0xff];
+    (
+        proptest::collection::vec(byte.clone(), 0..80),
+        0x80u8..=0xff,
+        proptest::collection::vec(byte, 0..80),
+    )
+        .prop_map(|(before, high, after)| [before, vec![high], after].concat())
+}
+
+proptest::proptest! {
+    #[test]
+    fn any_non_ascii_value_is_counted_and_invalid(bad in non_ascii_value()) {
+        crate::install_propagators();
+        for values in [vec![TP_A.as_bytes(), &bad], vec![&bad, TP_A.as_bytes()], vec![&bad]] {
+            let mut headers = HeaderMap::new();
+            for v in values {
+                headers.append("traceparent", value(v));
+            }
+            proptest::prop_assert!(!extract(&headers).span().span_context().is_valid());
+        }
+        let mut headers = HeaderMap::new();
+        headers.append("traceparent", value(TP_A.as_bytes()));
+        headers.append("tracestate", value(b"a=1"));
+        headers.append("tracestate", value(&bad));
+        headers.append("baggage", value(b"k=v"));
+        headers.append("baggage", value(&bad));
+        let cx = extract(&headers);
+        let mut out: HashMap<String, String> = HashMap::new();
+        inject(&cx, &mut out);
+        proptest::prop_assert_eq!(&out["traceparent"][3..35], TRACE_A);
+        proptest::prop_assert_eq!(out.get("tracestate"), None);
+        proptest::prop_assert_eq!(out.get("baggage").map(String::as_str), Some("k=v"));
+    }
+}
