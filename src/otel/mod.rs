@@ -29,6 +29,7 @@
 mod errors;
 pub(crate) mod ids;
 mod layer;
+mod random_flag;
 pub(crate) mod sdk;
 
 use std::fmt;
@@ -44,10 +45,11 @@ use tracing_subscriber::registry::LookupSpan;
 
 use crate::callsite::LayerId;
 use crate::redact::Redaction;
+use random_flag::KeepRandomFlag;
 
 /// The OpenTelemetry layer; see [`otel_layer`].
 pub struct OtelLayer<S, T> {
-    inner: OpenTelemetryLayer<S, T>,
+    inner: OpenTelemetryLayer<S, KeepRandomFlag<T>>,
     /// Events at this level or more severe become span events (exceptions always do).
     span_events: LevelFilter,
     /// Secret fields are handed to the inner layer as [`REDACTED`](crate::REDACTED).
@@ -73,6 +75,12 @@ impl<S, T> fmt::Debug for OtelLayer<S, T> {
 ///
 /// Add it *before* (below) [`layer()`](crate::layer), so the JSON layer sees the spans it made.
 ///
+/// A span the sampler drops keeps its parent's random trace-id flag (W3C Trace Context Level 2,
+/// `trace-flags` bit 1): `opentelemetry_sdk` gives such a span empty flags, so a remote parent
+/// `…-02` would be propagated as `…-00`. The span is still not sampled, not recorded, and never
+/// exported; only the flags it reports (and so propagates and logs) keep the bit. A subscriber
+/// built on `tracing_opentelemetry::layer()` directly does not have this.
+///
 /// ```
 /// use opentelemetry::trace::TracerProvider as _;
 /// use tracing_subscriber::layer::SubscriberExt;
@@ -93,7 +101,7 @@ where
     // has `println!` calls left in its `on_event`, which would put garbage on stdout.
     OtelLayer {
         inner: tracing_opentelemetry::layer()
-            .with_tracer(tracer)
+            .with_tracer(KeepRandomFlag(tracer))
             .with_error_events_to_status(false)
             .with_error_events_to_exceptions(false)
             .with_error_fields_to_exceptions(false)
@@ -180,7 +188,9 @@ where
 
     fn map_inner(
         self,
-        f: impl FnOnce(OpenTelemetryLayer<S, T>) -> OpenTelemetryLayer<S, T>,
+        f: impl FnOnce(
+            OpenTelemetryLayer<S, KeepRandomFlag<T>>,
+        ) -> OpenTelemetryLayer<S, KeepRandomFlag<T>>,
     ) -> Self {
         OtelLayer {
             inner: f(self.inner),

@@ -29,6 +29,12 @@ pub trait CarrierMut: sealed::Sealed {
 /// [`OpenTelemetrySpanExt::set_parent`] before the span starts. A missing or invalid context gives
 /// an empty [`Context`]: the trace starts here.
 ///
+/// A value that cannot be read as text (a header value that is not visible ASCII, a JSON member
+/// that is not a string) is never skipped: it counts as a value, and an invalid one. So a second
+/// `traceparent` restarts the trace whatever its bytes, a `tracestate` header that is not ASCII
+/// discards the joined `tracestate`, and such a `baggage` header gives no member (the other
+/// `baggage` headers are still read).
+///
 /// ```
 /// use tracing_opentelemetry::OpenTelemetrySpanExt;
 ///
@@ -63,14 +69,27 @@ pub fn inject_current<C: CarrierMut + ?Sized>(carrier: &mut C) {
     inject(&tracing::Span::current().context(), carrier);
 }
 
+/// What a carrier gives for a value that cannot be read as visible ASCII text (a header value
+/// with a byte outside `0x20..=0x7e` and tab, a JSON member that is not a string): one value that
+/// no propagation grammar accepts. Skipping such a value instead would let it change what the
+/// others mean: a second `traceparent` that is not ASCII must still make two (and restart the
+/// trace), a `tracestate` header that is not ASCII must still make the joined list invalid.
+/// Returning a constant keeps the extractor borrowing only from the carrier, so a peer's bytes
+/// never decide what is allocated.
+const UNREADABLE: &str = "\u{fffd}";
+
 /// Reads every value of a header: `traceparent` sent twice must be seen twice to be rejected,
-/// and several `tracestate` / `baggage` headers are joined. Values that are not visible ASCII are
-/// skipped.
+/// and several `tracestate` / `baggage` headers are joined. A value that is not visible ASCII is
+/// read as [`UNREADABLE`]: it is counted, and it is invalid.
 struct Headers<'a>(&'a http::HeaderMap);
+
+fn header_text(value: &http::HeaderValue) -> &str {
+    value.to_str().unwrap_or(UNREADABLE)
+}
 
 impl Extractor for Headers<'_> {
     fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).and_then(|v| v.to_str().ok())
+        self.0.get(key).map(header_text)
     }
 
     fn keys(&self) -> Vec<&str> {
@@ -78,12 +97,7 @@ impl Extractor for Headers<'_> {
     }
 
     fn get_all(&self, key: &str) -> Option<Vec<&str>> {
-        let values: Vec<&str> = self
-            .0
-            .get_all(key)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .collect();
+        let values: Vec<&str> = self.0.get_all(key).iter().map(header_text).collect();
         (!values.is_empty()).then_some(values)
     }
 }
@@ -125,12 +139,15 @@ impl<S: std::hash::BuildHasher> CarrierMut for HashMap<String, String, S> {
     }
 }
 
-/// A JSON object as a carrier: string members only (a message's `headers` or `metadata` object).
+/// A JSON object as a carrier (a message's `headers` or `metadata` object): a member is read as
+/// its string, and a member that is not a string as [`UNREADABLE`], present and invalid.
 struct Json<'a>(&'a serde_json::Map<String, serde_json::Value>);
 
 impl Extractor for Json<'_> {
     fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).and_then(serde_json::Value::as_str)
+        self.0
+            .get(key)
+            .map(|value| value.as_str().unwrap_or(UNREADABLE))
     }
 
     fn keys(&self) -> Vec<&str> {

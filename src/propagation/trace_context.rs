@@ -51,10 +51,13 @@ const LARGE_ENTRY_LEN: usize = 128;
 ///
 /// `tracestate` is read only with a valid `traceparent`. Several headers are joined with `,` in
 /// order. Empty and whitespace-only members are allowed, and an empty header is accepted. There
-/// are at most 32 members, no key twice; a key is 1 to 256 of `a-z 0-9 _ - * / @` starting with a
+/// are at most 32 members (a repeated key counts each time); a key is 1 to 256 of `a-z 0-9 _ - * / @` starting with a
 /// letter or digit (so multi-tenant keys such as `tenant@system` are valid); a value is 1 to 256
 /// printable ASCII characters except `,` and `=`, not ending in a space. Any invalid member
-/// discards the whole `tracestate`, and the `traceparent` is still used.
+/// discards the whole `tracestate`, and the `traceparent` is still used. A key sent more than
+/// once keeps its leftmost (most recent) entry and the later ones are discarded, as the
+/// specification allows ("vendors MAY also discard duplicate keys"), so one vendor's repeated
+/// entry does not cost the other vendors theirs.
 ///
 /// **Inject.** From the context's span when its context is valid: `traceparent` as version `00`
 /// with the sampled and random bits of its flags, and `tracestate` when not empty, at most 512
@@ -72,8 +75,8 @@ const LARGE_ENTRY_LEN: usize = 128;
 /// Where it differs from `opentelemetry_sdk` 0.33's `TraceContextPropagator`, which accepts
 /// versions `0`, `000` and `+0`, ids and flags one character short or long, and data after a
 /// version `00` header; drops the random flag; reads only the first header of each kind; keeps the
-/// first 32 members of a longer `tracestate` and accepts an empty value, a trailing space or a
-/// duplicate key; refuses valid Level 2 keys; and never truncates what it injects.
+/// first 32 members of a longer `tracestate`, accepts an empty value or a trailing space, and
+/// passes a duplicate key on twice; refuses valid Level 2 keys; and never truncates what it injects.
 ///
 /// ```
 /// use std::collections::HashMap;
@@ -261,6 +264,11 @@ fn hex_u128(digits: &[u8]) -> Option<u128> {
 }
 
 /// The members of the `tracestate` headers joined with `,`, or `None` when the list is invalid.
+///
+/// A key seen again is a member like any other (it counts toward the 32 and must be valid), but
+/// only its leftmost entry is kept: the specification lets a vendor discard duplicate keys it did
+/// not generate, and the leftmost entry is the most recent position. Discarding the whole list
+/// instead would lose every other vendor's entry for one vendor's mistake.
 fn parse_tracestate<'a>(values: &[&'a str]) -> Option<Vec<(&'a str, &'a str)>> {
     let mut len = 0usize;
     for value in values {
@@ -270,20 +278,20 @@ fn parse_tracestate<'a>(values: &[&'a str]) -> Option<Vec<(&'a str, &'a str)>> {
         }
     }
     let mut members: Vec<(&str, &str)> = Vec::new();
+    let mut count = 0usize;
     for member in values.iter().flat_map(|value| value.split(',')) {
         let member = member.trim_matches(OWS);
         if member.is_empty() {
             continue;
         }
         let (key, value) = member.split_once('=')?;
-        if members.len() == MAX_MEMBERS
-            || !valid_key(key)
-            || !valid_value(value)
-            || members.iter().any(|&(k, _)| k == key)
-        {
+        if count == MAX_MEMBERS || !valid_key(key) || !valid_value(value) {
             return None;
         }
-        members.push((key, value));
+        count += 1;
+        if !members.iter().any(|&(k, _)| k == key) {
+            members.push((key, value));
+        }
     }
     Some(members)
 }

@@ -442,10 +442,44 @@ fn tracestate_value_grammar() {
 }
 
 #[test]
-fn tracestate_duplicate_keys_are_invalid() {
-    // Rule: duplicate keys make the header invalid.
-    assert_eq!(relayed_tracestate(&["a=1,b=2,a=3"]), None);
-    assert_eq!(relayed_tracestate(&["a=1", "a=1"]), None, "across headers");
+fn tracestate_duplicate_keys_keep_the_leftmost_entry() {
+    // Rule: a vendor MAY discard duplicate keys it did not generate; the leftmost entry is the most
+    // recent position, so it is the one kept, and the others keep their order.
+    assert_eq!(
+        relayed_tracestate(&["a=1,b=2,a=3"]),
+        Some("a=1,b=2".to_owned())
+    );
+    assert_eq!(
+        relayed_tracestate(&["foo=1,foo=1"]),
+        Some("foo=1".to_owned())
+    );
+    assert_eq!(
+        relayed_tracestate(&["foo=1,foo=2"]),
+        Some("foo=1".to_owned())
+    );
+    assert_eq!(
+        relayed_tracestate(&["foo=1", "foo=1"]),
+        Some("foo=1".to_owned()),
+        "across headers"
+    );
+    assert_eq!(
+        relayed_tracestate(&["foo=1", "foo=2"]),
+        Some("foo=1".to_owned()),
+        "across headers"
+    );
+    // A duplicate is still a member: it counts toward the 32, and it must be valid.
+    let dup33 = ["a=1"; 33].join(",");
+    assert_eq!(relayed_tracestate(&[&dup33]), None, "33 members");
+    assert_eq!(
+        relayed_tracestate(&[&["a=1"; 32].join(",")]),
+        Some("a=1".to_owned())
+    );
+    assert_eq!(
+        relayed_tracestate(&["a=1,a="]),
+        None,
+        "an invalid duplicate"
+    );
+    assert_eq!(relayed_tracestate(&["a=1,a=x "]), Some("a=1".to_owned()));
     // Distinct keys that share a prefix are fine.
     assert_eq!(
         relayed_tracestate(&["a=1,a@b=2,ab=3"]),
@@ -726,8 +760,8 @@ fn differences_from_the_upstream_propagator() {
             ),
             only_tp(VALID),
         ),
-        // Duplicate key: upstream keeps both.
-        (tp(VALID).with(TRACESTATE, "a=1,a=2"), only_tp(VALID)),
+        // Duplicate key: upstream keeps both; the leftmost is kept.
+        (tp(VALID).with(TRACESTATE, "a=1,a=2"), both(VALID, "a=1")),
         // Empty value: upstream accepts it (and sends `a=`).
         (tp(VALID).with(TRACESTATE, "a=,b=2"), only_tp(VALID)),
         // A tab inside a value: upstream accepts it (and sends it).

@@ -1,6 +1,7 @@
-//! HTTP: the server and client middleware in process, the carrier helpers, and services talking
-//! to each other across processes (`examples/two_services.rs`, and the Python interop service of
-//! `tests/interop/`), their spans received by an OTLP receiver in this process.
+//! HTTP: the server and client middleware in process, the carrier helpers (and header values that
+//! are not ASCII), and services talking to each other across processes (`examples/two_services.rs`,
+//! the Python interop service of `tests/interop/`, and `examples/w3c_service.rs` driven as the W3C
+//! test suite drives it), their spans received by an OTLP receiver in this process.
 
 #[path = "../support"]
 mod support {
@@ -11,11 +12,13 @@ mod support {
     pub mod parse;
 }
 
+mod header_values;
 #[cfg(unix)]
 mod interop_python;
 mod middleware;
 mod propagation;
 mod two_services;
+mod w3c;
 
 use std::path::PathBuf;
 

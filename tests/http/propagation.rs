@@ -118,3 +118,63 @@ fn baggage_rides_along() {
         Some("acme corp".to_owned())
     );
 }
+
+/// A remote parent's random trace-id flag (W3C Level 2, bit 1) reaches what a `tracing` span
+/// propagates and logs, sampled or not, through a span the sampler drops as through one it keeps;
+/// and a span that is not sampled is never exported.
+#[test]
+fn the_random_flag_of_a_remote_parent_is_kept_end_to_end() {
+    use tracing_correlate::opentelemetry_sdk::trace::Sampler;
+    install_propagators();
+    let trace = "12345678901234567890123456789012";
+    for (flags, sampled) in [("02", false), ("03", true), ("00", false), ("01", true)] {
+        let h = Harness::with(Sampler::ParentBased(Box::new(Sampler::AlwaysOn)), |l| l);
+        let incoming = HashMap::from([(
+            "traceparent".to_owned(),
+            format!("00-{trace}-1234567890123456-{flags}"),
+        )]);
+        let (server_out, client_out) = h.run(|| {
+            let server = info_span!("server");
+            server.set_parent(extract(&incoming)).unwrap();
+            let _s = server.enter();
+            info!("in the server span");
+            let mut server_out: HashMap<String, String> = HashMap::new();
+            inject_current(&mut server_out);
+            let client = info_span!("client");
+            let _c = client.enter();
+            info!("in the client span");
+            let mut client_out: HashMap<String, String> = HashMap::new();
+            inject_current(&mut client_out);
+            (server_out, client_out)
+        });
+        for out in [&server_out, &client_out] {
+            let traceparent = &out["traceparent"];
+            assert_eq!(&traceparent[3..35], trace, "{flags}: {out:?}");
+            assert_ne!(&traceparent[36..52], "1234567890123456", "a new span id");
+            assert_eq!(
+                &traceparent[53..],
+                flags,
+                "{flags}: the flags are kept: {out:?}"
+            );
+        }
+        assert_ne!(server_out["traceparent"], client_out["traceparent"]);
+        let lines = h.lines();
+        for message in ["in the server span", "in the client span"] {
+            let line = crate::support::find::line_with(&lines, message);
+            assert_eq!(line["trace_id"], trace);
+            assert_eq!(line["trace_flags"], flags, "{flags}: {line}");
+        }
+        let exported = h.spans();
+        assert_eq!(
+            exported.len(),
+            if sampled { 2 } else { 0 },
+            "{flags}: only sampled spans are exported: {exported:#?}"
+        );
+        for span in &exported {
+            assert_eq!(
+                span.span_context.trace_flags().to_u8(),
+                u8::from_str_radix(flags, 16).unwrap()
+            );
+        }
+    }
+}
