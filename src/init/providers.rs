@@ -317,13 +317,24 @@ pub(crate) fn logger_provider(
     let handle = export_runtime(runtime)?;
     let exporter = otlp_exporter!(LogExporter, &config.logs_otlp, handle)?;
     let exporter = Counting::new(
-        OnRuntime::new(exporter, handle, config.batch.export_timeout),
+        OnRuntime::new(exporter, handle, config.logs_batch.export_timeout),
         delivery.clone(),
     )
     .with_destination(otlp_destination(&config.logs_otlp));
+    // Every field given: the SDK's own default reads `OTEL_BLRP_*` unchecked (a huge queue size
+    // aborts the process, a delay of 0 spins).
+    let batch = opentelemetry_sdk::logs::BatchConfigBuilder::default()
+        .with_scheduled_delay(config.logs_batch.schedule_delay)
+        .with_max_queue_size(config.logs_batch.max_queue_size)
+        .with_max_export_batch_size(config.logs_batch.max_export_batch_size)
+        .build();
     let provider = SdkLoggerProvider::builder()
         .with_resource(resource.clone())
-        .with_log_processor(BatchLogProcessor::builder(exporter).build())
+        .with_log_processor(
+            BatchLogProcessor::builder(exporter)
+                .with_batch_config(batch)
+                .build(),
+        )
         .build();
     Ok((Some(provider), otlp_destination(&config.logs_otlp)))
 }

@@ -16,6 +16,7 @@ mod support {
 
 mod collector_faults;
 mod init;
+mod sdk_env;
 #[cfg(target_os = "linux")]
 mod writer_faults;
 
@@ -26,6 +27,7 @@ fn child() {
     support::child::dispatch(&[
         init::CHILD_CASES,
         collector_faults::CHILD_CASES,
+        sdk_env::CHILD_CASES,
         #[cfg(target_os = "linux")]
         writer_faults::CHILD_CASES,
     ]);

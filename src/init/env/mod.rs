@@ -85,12 +85,12 @@ pub(crate) struct OtlpConfig {
     pub(crate) compression: Option<Compression>,
 }
 
-/// `OTEL_BSP_*`.
+/// `OTEL_BSP_*` (spans) or `OTEL_BLRP_*` (log records).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct BatchConfig {
-    /// Default 5000 ms.
+    /// Default 5000 ms (spans), 1000 ms (log records); never below [`MIN_SCHEDULE_DELAY`].
     pub(crate) schedule_delay: Duration,
-    /// Default 2048.
+    /// Default 2048; never above [`MAX_QUEUE_SIZE`].
     pub(crate) max_queue_size: usize,
     /// Default 512 (and never above `max_queue_size`).
     pub(crate) max_export_batch_size: usize,
@@ -143,7 +143,10 @@ pub(crate) struct EnvConfig {
     /// `ParentBasedAlwaysOn`. A ratio sampler without an argument uses 1.0 (as the specification
     /// says, silently); an invalid ratio (not a number in [0, 1]) is warned about and 1.0 is used.
     pub(crate) sampler: SamplerConfig,
+    /// `OTEL_BSP_*`, the span batch processor.
     pub(crate) batch: BatchConfig,
+    /// `OTEL_BLRP_*`, the log record batch processor (used with `OTEL_LOGS_EXPORTER=otlp`).
+    pub(crate) logs_batch: BatchConfig,
     pub(crate) span_limits: SpanLimitsConfig,
     /// One message per bad variable: `OTEL_X="value": why; what is used instead`, the value
     /// exactly as given but for the userinfo of a URL (`user:password@`, shown `<hidden>@`; an
@@ -154,7 +157,7 @@ pub(crate) struct EnvConfig {
 
 /// Every variable [`read`] looks at (the fuzz targets read this list through
 /// [`crate::fuzzing::ENV_VARIABLES`]).
-pub(crate) const VARIABLES: [&str; 33] = [
+pub(crate) const VARIABLES: [&str; 37] = [
     "OTEL_SDK_DISABLED",
     "OTEL_SERVICE_NAME",
     "OTEL_RESOURCE_ATTRIBUTES",
@@ -182,6 +185,10 @@ pub(crate) const VARIABLES: [&str; 33] = [
     "OTEL_BSP_MAX_QUEUE_SIZE",
     "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
     "OTEL_BSP_EXPORT_TIMEOUT",
+    "OTEL_BLRP_SCHEDULE_DELAY",
+    "OTEL_BLRP_MAX_QUEUE_SIZE",
+    "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE",
+    "OTEL_BLRP_EXPORT_TIMEOUT",
     "OTEL_ATTRIBUTE_COUNT_LIMIT",
     "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT",
     "OTEL_SPAN_EVENT_COUNT_LIMIT",
@@ -247,7 +254,8 @@ pub(crate) fn read(get: &dyn Fn(&str) -> Option<String>) -> EnvConfig {
     let logs_exporter = r.logs_exporter();
     let propagators = r.propagators();
     let sampler = r.sampler();
-    let batch = r.batch();
+    let batch = r.batch(&BSP);
+    let logs_batch = r.batch(&BLRP);
     let span_limits = r.span_limits();
 
     EnvConfig {
@@ -262,6 +270,7 @@ pub(crate) fn read(get: &dyn Fn(&str) -> Option<String>) -> EnvConfig {
         propagators,
         sampler,
         batch,
+        logs_batch,
         span_limits,
         warnings: r.warnings,
     }
@@ -273,7 +282,17 @@ const NO_TIMEOUT: Duration = Duration::from_millis(parse::MAX_INTEGER);
 const DEFAULT_HTTP_BASE: &str = "http://localhost:4318";
 const DEFAULT_GRPC_ENDPOINT: &str = "http://localhost:4317";
 const DEFAULT_OTLP_TIMEOUT_MS: u64 = 10_000;
-const DEFAULT_SCHEDULE_DELAY_MS: u64 = 5_000;
+/// The smallest schedule delay used. `opentelemetry_sdk`'s batch processors wait the delay
+/// between two looks at their queue, and a delay of `0` makes that wait return at once, forever:
+/// the export thread spins (about a whole core while the service is idle). 10 ms keeps that
+/// thread's idle cost at about a hundred wake-ups a second while spans and records still leave
+/// within 10 ms, a five-hundredth of the default delay.
+pub(crate) const MIN_SCHEDULE_DELAY: Duration = Duration::from_millis(10);
+/// The largest queue size used. `opentelemetry_sdk` allocates the whole queue when the processor
+/// starts (a bounded channel, one slot per span or record, and the span processor's export batch
+/// beside it), so a huge value aborts the process at init, out of memory: 2³¹ − 1 spans would
+/// need about 790 GB. At this ceiling the span processor allocates about 377 MB up front.
+pub(crate) const MAX_QUEUE_SIZE: usize = 1_000_000;
 const DEFAULT_MAX_QUEUE_SIZE: usize = 2_048;
 const DEFAULT_MAX_EXPORT_BATCH_SIZE: usize = 512;
 const DEFAULT_EXPORT_TIMEOUT_MS: u64 = 30_000;
@@ -302,6 +321,31 @@ impl Var {
         self.raw.trim()
     }
 }
+
+/// The variables of one batch processor, and its default schedule delay.
+struct BatchVars {
+    schedule_delay: &'static str,
+    max_queue_size: &'static str,
+    max_export_batch_size: &'static str,
+    export_timeout: &'static str,
+    default_schedule_delay_ms: u64,
+}
+
+const BSP: BatchVars = BatchVars {
+    schedule_delay: "OTEL_BSP_SCHEDULE_DELAY",
+    max_queue_size: "OTEL_BSP_MAX_QUEUE_SIZE",
+    max_export_batch_size: "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+    export_timeout: "OTEL_BSP_EXPORT_TIMEOUT",
+    default_schedule_delay_ms: 5_000,
+};
+
+const BLRP: BatchVars = BatchVars {
+    schedule_delay: "OTEL_BLRP_SCHEDULE_DELAY",
+    max_queue_size: "OTEL_BLRP_MAX_QUEUE_SIZE",
+    max_export_batch_size: "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE",
+    export_timeout: "OTEL_BLRP_EXPORT_TIMEOUT",
+    default_schedule_delay_ms: 1_000,
+};
 
 /// The signal an OTLP configuration is for.
 #[derive(Clone, Copy)]
@@ -416,16 +460,6 @@ impl Reader<'_> {
             self.warn(&var, "not a boolean (true or false)", "using false");
         }
         false
-    }
-
-    /// A duration in milliseconds.
-    fn duration(&mut self, name: &'static str, default_ms: u64) -> Duration {
-        let ms = self.parse(
-            name,
-            |v| parse::integer(v, 0, "a duration in milliseconds"),
-            &format!("using {default_ms}"),
-        );
-        Duration::from_millis(ms.unwrap_or(default_ms))
     }
 
     /// A timeout in milliseconds, `0` meaning no limit; `None` when unset or invalid.
@@ -742,17 +776,53 @@ impl Reader<'_> {
         }
     }
 
-    fn batch(&mut self) -> BatchConfig {
-        let schedule_delay = self.duration("OTEL_BSP_SCHEDULE_DELAY", DEFAULT_SCHEDULE_DELAY_MS);
-        let max_queue_size = self
-            .parse(
-                "OTEL_BSP_MAX_QUEUE_SIZE",
-                parse::size,
-                &format!("using {DEFAULT_MAX_QUEUE_SIZE}"),
-            )
-            .unwrap_or(DEFAULT_MAX_QUEUE_SIZE);
+    fn batch(&mut self, vars: &BatchVars) -> BatchConfig {
+        let default_delay = vars.default_schedule_delay_ms;
+        let floor = MIN_SCHEDULE_DELAY.as_millis();
+        let schedule_delay = match self.var(vars.schedule_delay) {
+            None => Duration::from_millis(default_delay),
+            Some(var) => match parse::integer(var.value(), 0, "a duration in milliseconds") {
+                Ok(ms) if u128::from(ms) >= floor => Duration::from_millis(ms),
+                Ok(_) => {
+                    self.warn(
+                        &var,
+                        &format!(
+                            "below the floor of {floor} ms (a shorter delay makes the export \
+                             thread spin)"
+                        ),
+                        &format!("using {floor}"),
+                    );
+                    MIN_SCHEDULE_DELAY
+                }
+                Err(why) => {
+                    self.warn(&var, &why, &format!("using {default_delay}"));
+                    Duration::from_millis(default_delay)
+                }
+            },
+        };
+        let max_queue_size = match self.var(vars.max_queue_size) {
+            None => DEFAULT_MAX_QUEUE_SIZE,
+            Some(var) => match parse::size(var.value()) {
+                Ok(size) if size <= MAX_QUEUE_SIZE => size,
+                Ok(_) => {
+                    self.warn(
+                        &var,
+                        &format!(
+                            "above the ceiling of {MAX_QUEUE_SIZE} (the SDK allocates the whole \
+                             queue when it starts)"
+                        ),
+                        &format!("using {MAX_QUEUE_SIZE}"),
+                    );
+                    MAX_QUEUE_SIZE
+                }
+                Err(why) => {
+                    self.warn(&var, &why, &format!("using {DEFAULT_MAX_QUEUE_SIZE}"));
+                    DEFAULT_MAX_QUEUE_SIZE
+                }
+            },
+        };
         let default_batch = DEFAULT_MAX_EXPORT_BATCH_SIZE.min(max_queue_size);
-        let max_export_batch_size = match self.var("OTEL_BSP_MAX_EXPORT_BATCH_SIZE") {
+        let max_export_batch_size = match self.var(vars.max_export_batch_size) {
             None => default_batch,
             Some(var) => match parse::size(var.value()) {
                 Ok(size) if size <= max_queue_size => size,
@@ -772,7 +842,7 @@ impl Reader<'_> {
         };
         let export_timeout = self
             .timeout(
-                "OTEL_BSP_EXPORT_TIMEOUT",
+                vars.export_timeout,
                 &format!("using {DEFAULT_EXPORT_TIMEOUT_MS}"),
             )
             .unwrap_or(Duration::from_millis(DEFAULT_EXPORT_TIMEOUT_MS));

@@ -70,6 +70,12 @@ fn no_variables_give_the_defaults_and_no_warnings() {
                 max_export_batch_size: 512,
                 export_timeout: ms(30_000),
             },
+            logs_batch: BatchConfig {
+                schedule_delay: ms(1_000),
+                max_queue_size: 2_048,
+                max_export_batch_size: 512,
+                export_timeout: ms(30_000),
+            },
             span_limits: SpanLimitsConfig {
                 attribute_count: 128,
                 event_count: 128,
@@ -1103,7 +1109,7 @@ fn propagators_unknown_are_skipped_and_nothing_usable_means_the_default() {
 #[test]
 fn batch_values_are_read() {
     let config = read_env(&[
-        ("OTEL_BSP_SCHEDULE_DELAY", "0"),
+        ("OTEL_BSP_SCHEDULE_DELAY", "10"),
         ("OTEL_BSP_MAX_QUEUE_SIZE", "4096"),
         ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "1024"),
         ("OTEL_BSP_EXPORT_TIMEOUT", "1000"),
@@ -1112,7 +1118,7 @@ fn batch_values_are_read() {
     assert_eq!(
         config.batch,
         BatchConfig {
-            schedule_delay: ms(0),
+            schedule_delay: ms(10),
             max_queue_size: 4_096,
             max_export_batch_size: 1_024,
             export_timeout: ms(1_000),
@@ -1155,6 +1161,128 @@ fn batch_size_is_clamped_to_the_queue_size() {
         only_warning(&config, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE"),
         "OTEL_BSP_MAX_EXPORT_BATCH_SIZE=\"4096\": above the max queue size 2048; using 2048"
     );
+}
+
+#[test]
+fn schedule_delays_below_the_floor_are_raised_with_a_warning() {
+    // 0 makes the SDK's export thread spin; every delay below the floor is raised to it.
+    for (var, batch) in [
+        (
+            "OTEL_BSP_SCHEDULE_DELAY",
+            (|c: &EnvConfig| c.batch) as fn(&EnvConfig) -> BatchConfig,
+        ),
+        ("OTEL_BLRP_SCHEDULE_DELAY", |c: &EnvConfig| c.logs_batch),
+    ] {
+        for value in ["0", "1", "9", " 0 "] {
+            let config = read_env(&[(var, value)]);
+            assert_eq!(batch(&config).schedule_delay, ms(10), "{var}={value}");
+            assert_eq!(
+                only_warning(&config, var),
+                format!(
+                    "{var}=\"{value}\": below the floor of 10 ms (a shorter delay makes the \
+                     export thread spin); using 10"
+                )
+            );
+        }
+        let config = read_env(&[(var, "10")]);
+        assert_no_warnings(&config);
+        assert_eq!(batch(&config).schedule_delay, ms(10));
+        // The largest integer accepted stays as given (about 24.8 days).
+        let config = read_env(&[(var, "2147483647")]);
+        assert_no_warnings(&config);
+        assert_eq!(batch(&config).schedule_delay, ms(2_147_483_647));
+    }
+}
+
+#[test]
+fn queue_sizes_above_the_ceiling_are_lowered_with_a_warning() {
+    // The SDK allocates the whole queue up front: 2^31 - 1 spans would abort the process.
+    for (var, batch) in [
+        (
+            "OTEL_BSP_MAX_QUEUE_SIZE",
+            (|c: &EnvConfig| c.batch) as fn(&EnvConfig) -> BatchConfig,
+        ),
+        ("OTEL_BLRP_MAX_QUEUE_SIZE", |c: &EnvConfig| c.logs_batch),
+    ] {
+        for value in ["2147483647", "1000001"] {
+            let config = read_env(&[(var, value)]);
+            assert_eq!(batch(&config).max_queue_size, 1_000_000, "{var}={value}");
+            assert_eq!(batch(&config).max_export_batch_size, 512);
+            assert_eq!(
+                only_warning(&config, var),
+                format!(
+                    "{var}=\"{value}\": above the ceiling of 1000000 (the SDK allocates the \
+                     whole queue when it starts); using 1000000"
+                )
+            );
+        }
+        let config = read_env(&[(var, "1000000")]);
+        assert_no_warnings(&config);
+        assert_eq!(batch(&config).max_queue_size, 1_000_000);
+        // Beyond the largest integer: invalid, the default.
+        let config = read_env(&[(var, "99999999999")]);
+        assert_eq!(batch(&config).max_queue_size, 2_048);
+        only_warning(&config, var);
+    }
+}
+
+// Batch log record processor.
+
+#[test]
+fn logs_batch_defaults_are_the_specification_s() {
+    assert_eq!(
+        read_env(&[]).logs_batch,
+        BatchConfig {
+            schedule_delay: ms(1_000),
+            max_queue_size: 2_048,
+            max_export_batch_size: 512,
+            export_timeout: ms(30_000),
+        }
+    );
+}
+
+#[test]
+fn logs_batch_values_are_read_apart_from_the_span_ones() {
+    let config = read_env(&[
+        ("OTEL_BLRP_SCHEDULE_DELAY", "250"),
+        ("OTEL_BLRP_MAX_QUEUE_SIZE", "100"),
+        ("OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", "10"),
+        ("OTEL_BLRP_EXPORT_TIMEOUT", "0"),
+    ]);
+    assert_no_warnings(&config);
+    assert_eq!(
+        config.logs_batch,
+        BatchConfig {
+            schedule_delay: ms(250),
+            max_queue_size: 100,
+            max_export_batch_size: 10,
+            export_timeout: ms(2_147_483_647),
+        }
+    );
+    assert_eq!(config.batch, read_env(&[]).batch);
+}
+
+#[test]
+fn logs_batch_size_is_clamped_to_the_queue_size() {
+    let config = read_env(&[
+        ("OTEL_BLRP_MAX_QUEUE_SIZE", "100"),
+        ("OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", "4096"),
+    ]);
+    assert_eq!(config.logs_batch.max_export_batch_size, 100);
+    assert_eq!(
+        only_warning(&config, "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE"),
+        "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE=\"4096\": above the max queue size 100; using 100"
+    );
+    for (var, value) in [
+        ("OTEL_BLRP_SCHEDULE_DELAY", "soon"),
+        ("OTEL_BLRP_MAX_QUEUE_SIZE", "0"),
+        ("OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", "-1"),
+        ("OTEL_BLRP_EXPORT_TIMEOUT", "1.5"),
+    ] {
+        let config = read_env(&[(var, value)]);
+        assert_eq!(config.logs_batch, read_env(&[]).logs_batch, "{var}={value}");
+        only_warning(&config, var);
+    }
 }
 
 // Span limits.
