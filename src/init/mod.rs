@@ -117,7 +117,7 @@ pub fn builder(service_name: impl Into<String>) -> Builder {
 /// | `OTEL_EXPORTER_OTLP_ENDPOINT` | `http://localhost:4318` (`:4317` for gRPC) | base URL; `/v1/traces` (`/v1/logs`) appended for HTTP |
 /// | `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, `_LOGS_ENDPOINT` | from the base | used as is (no path means `/`) |
 /// | `OTEL_EXPORTER_OTLP_PROTOCOL` (and `_TRACES_`, `_LOGS_`) | `http/protobuf` | `grpc`, `http/protobuf`, `http/json` |
-/// | `OTEL_EXPORTER_OTLP_HEADERS` (and `_TRACES_`, `_LOGS_`) | none | `k=v,...`, percent-decoded |
+/// | `OTEL_EXPORTER_OTLP_HEADERS` (and `_TRACES_`, `_LOGS_`) | none | `k=v,...`, percent-decoded; a signal's variable replaces the general one; a name given twice keeps its last value; a variable that cannot be read is discarded whole (with a warning). Each request carries exactly these headers (and the protocol's own): `opentelemetry-otlp`'s own reading of the variables is overridden |
 /// | `OTEL_EXPORTER_OTLP_TIMEOUT` (and `_TRACES_`, `_LOGS_`) | `10000` | per export, milliseconds |
 /// | `OTEL_EXPORTER_OTLP_COMPRESSION` (and `_TRACES_`, `_LOGS_`) | none | `gzip` or `none` |
 /// | `OTEL_LOGS_EXPORTER` | `none` | `otlp`: also send each event as an OpenTelemetry log record with its trace context; the JSON lines are the log signal otherwise |

@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
 use opentelemetry::KeyValue;
-use opentelemetry_otlp::tonic_types::metadata::MetadataMap;
 use opentelemetry_otlp::{WithExportConfig, WithHttpConfig, WithTonicConfig};
 use opentelemetry_sdk::logs::{BatchLogProcessor, SdkLoggerProvider};
 use opentelemetry_sdk::trace::{
@@ -22,6 +21,7 @@ use crate::init::env::{
 };
 use crate::init::error::{ErrorKind, InitError};
 use crate::init::export::console::ConsoleExporter;
+use crate::init::export::headers::{exact_metadata, header_map, ExactHeadersClient};
 use crate::init::export::{Counted, Counting, Delivery, ExportRuntime, OnRuntime};
 use crate::propagation::{BaggagePropagator, TraceContextPropagator};
 use crate::redact::Redaction;
@@ -147,31 +147,46 @@ macro_rules! otlp_exporter {
         // Building can panic inside a dependency (reqwest with the `rustls-no-provider` feature,
         // turned on by another crate of the service, and no crypto provider installed): that is
         // an init error to report, not a crash.
+        // The headers are set where each request leaves (`export::headers`): the exporter
+        // would add those it reads from the environment itself.
+        let headers = header_map(&otlp.headers);
         let built = std::panic::catch_unwind(|| match otlp.protocol {
             Protocol::Grpc => tonic_compression(
                 opentelemetry_otlp::$exporter::builder()
                     .with_tonic()
                     .with_endpoint(otlp.endpoint.clone())
                     .with_timeout(otlp.timeout)
-                    .with_metadata(metadata(&otlp.headers)),
+                    .with_interceptor(exact_metadata(headers)),
                 otlp.compression,
             )
-            .build(),
-            Protocol::HttpProtobuf | Protocol::HttpJson => http_compression(
-                opentelemetry_otlp::$exporter::builder()
-                    .with_http()
-                    .with_protocol(http_protocol(otlp.protocol))
-                    .with_endpoint(otlp.endpoint.clone())
-                    .with_timeout(otlp.timeout)
-                    .with_headers(otlp.headers.iter().cloned().collect()),
-                otlp.compression,
-            )
-            .build(),
+            .build()
+            .map_err(|e| e.to_string()),
+            Protocol::HttpProtobuf | Protocol::HttpJson => {
+                match ExactHeadersClient::new(
+                    otlp.timeout,
+                    otlp.protocol,
+                    otlp.compression,
+                    headers,
+                ) {
+                    Ok(client) => http_compression(
+                        opentelemetry_otlp::$exporter::builder()
+                            .with_http()
+                            .with_protocol(http_protocol(otlp.protocol))
+                            .with_endpoint(otlp.endpoint.clone())
+                            .with_timeout(otlp.timeout)
+                            .with_http_client(client),
+                        otlp.compression,
+                    )
+                    .build()
+                    .map_err(|e| e.to_string()),
+                    Err(e) => Err(format!("building its HTTP client failed: {e}")),
+                }
+            }
         });
         // The texts may quote a URL: its userinfo is hidden.
         let hidden = |text: String| crate::init::credentials::hide_in_text(&text).into_owned();
         match built {
-            Ok(built) => built.map_err(|e| InitError(ErrorKind::Exporter(hidden(e.to_string())))),
+            Ok(built) => built.map_err(|e| InitError(ErrorKind::Exporter(hidden(e)))),
             Err(panic) => Err(InitError(ErrorKind::Exporter(hidden(format!(
                 "building it panicked: {}",
                 crate::init::panic::payload_message(&*panic)
@@ -288,21 +303,6 @@ fn http_compression<B: WithHttpConfig>(builder: B, compression: Option<Compressi
         Some(Compression::Gzip) => builder.with_compression(opentelemetry_otlp::Compression::Gzip),
         None => builder,
     }
-}
-
-fn metadata(headers: &[(String, String)]) -> MetadataMap {
-    let mut map = http::HeaderMap::new();
-    for (key, value) in headers {
-        // `env` validated the pairs; a header gRPC metadata cannot carry is skipped, as the HTTP
-        // exporter skips it.
-        if let (Ok(key), Ok(value)) = (
-            http::HeaderName::from_bytes(key.as_bytes()),
-            http::HeaderValue::from_str(value),
-        ) {
-            map.insert(key, value);
-        }
-    }
-    MetadataMap::from_headers(map)
 }
 
 pub(crate) fn logger_provider(

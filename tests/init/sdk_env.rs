@@ -345,3 +345,255 @@ fn queues_at_the_ceiling_fit_under_the_memory_cap() {
     run.assert_success();
     println!("defaults: {}", run.report());
 }
+
+// ---------------------------------------------------------------------------------------------
+// Class 12: headers the crate reported discarded were sent anyway (opentelemetry-otlp reads the
+// header variables itself).
+
+/// The protocols a header case runs over: the HTTP client and the gRPC metadata are set apart.
+const HEADER_PROTOCOLS: [&str; 2] = ["http/protobuf", "grpc"];
+
+/// Runs one span (and, with `OTEL_LOGS_EXPORTER=otlp` in `env`, its event as a log record) to a
+/// healthy fault collector over `protocol`; returns the child's run and the path and headers of
+/// every export request the collector received.
+fn exports_with(
+    protocol: &str,
+    env: &[(&str, &str)],
+) -> (Run, Vec<(String, axum::http::HeaderMap)>) {
+    let collector =
+        support::fault_collector::FaultCollector::start(support::fault_collector::Fault::HEALTHY);
+    let endpoint = collector.endpoint();
+    let mut full: Vec<(&str, &str)> = vec![
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
+        ("TC_SPANS", "1"),
+        ("TC_TIMEOUT_MS", "5000"),
+    ];
+    full.extend_from_slice(env);
+    let run = run("sdk_env_spans", &full, None);
+    run.assert_success();
+    let requests = collector.request_headers();
+    assert!(
+        requests.iter().any(|(path, _)| path.contains("trace")),
+        "a trace export arrived over {protocol}: {requests:?}\n{}",
+        run.stdout
+    );
+    (run, requests)
+}
+
+/// Every value of `name` in `headers`.
+fn values(headers: &axum::http::HeaderMap, name: &str) -> Vec<String> {
+    headers
+        .get_all(name)
+        .iter()
+        .map(|v| v.to_str().expect("an ASCII header").to_owned())
+        .collect()
+}
+
+/// Whether a crate warning names `var`.
+fn warned_about(run: &Run, var: &str) -> bool {
+    run.warnings()
+        .iter()
+        .any(|w| w.starts_with(&format!("{var}=")))
+}
+
+#[test]
+fn general_headers_reported_discarded_are_not_sent() {
+    for protocol in HEADER_PROTOCOLS {
+        let (run, requests) = exports_with(
+            protocol,
+            &[("OTEL_EXPORTER_OTLP_HEADERS", "x-general=1,broken")],
+        );
+        assert!(
+            run.warnings().contains(
+                &"OTEL_EXPORTER_OTLP_HEADERS=<hidden>: entry 2 is not key=value; no headers are \
+                  sent"
+                    .to_owned()
+            ),
+            "{:?}",
+            run.warnings()
+        );
+        for (path, headers) in &requests {
+            assert_eq!(
+                values(headers, "x-general"),
+                Vec::<String>::new(),
+                "{protocol} {path}"
+            );
+        }
+    }
+}
+
+#[test]
+fn signal_headers_reported_replaced_are_not_sent_and_the_general_ones_are() {
+    for protocol in HEADER_PROTOCOLS {
+        let (run, requests) = exports_with(
+            protocol,
+            &[
+                ("OTEL_EXPORTER_OTLP_HEADERS", "x-general=1"),
+                ("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "x-signal=%zz"),
+            ],
+        );
+        assert!(warned_about(&run, "OTEL_EXPORTER_OTLP_TRACES_HEADERS"));
+        for (path, headers) in &requests {
+            assert_eq!(values(headers, "x-general"), ["1"], "{protocol} {path}");
+            assert_eq!(
+                values(headers, "x-signal"),
+                Vec::<String>::new(),
+                "{protocol} {path}"
+            );
+        }
+    }
+}
+
+#[test]
+fn signal_headers_reported_sent_are_sent_decoded_instead_of_the_general_ones() {
+    for protocol in HEADER_PROTOCOLS {
+        let (run, requests) = exports_with(
+            protocol,
+            &[
+                ("OTEL_EXPORTER_OTLP_HEADERS", "x-general=1"),
+                (
+                    "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+                    "x-signal=a%20b,x-dup=1,X-Dup=2",
+                ),
+            ],
+        );
+        assert!(run.warnings().is_empty(), "{:?}", run.warnings());
+        for (path, headers) in &requests {
+            assert_eq!(values(headers, "x-signal"), ["a b"], "{protocol} {path}");
+            // A name given twice keeps its last value.
+            assert_eq!(values(headers, "x-dup"), ["2"], "{protocol} {path}");
+            assert_eq!(
+                values(headers, "x-general"),
+                Vec::<String>::new(),
+                "{protocol} {path}"
+            );
+        }
+    }
+}
+
+#[test]
+fn log_export_headers_are_the_reported_ones_too() {
+    for protocol in HEADER_PROTOCOLS {
+        let (run, requests) = exports_with(
+            protocol,
+            &[
+                ("OTEL_LOGS_EXPORTER", "otlp"),
+                ("OTEL_EXPORTER_OTLP_HEADERS", "x-general=1"),
+                ("OTEL_EXPORTER_OTLP_LOGS_HEADERS", "x-logs=1,=2"),
+                ("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "x-traces=1"),
+            ],
+        );
+        assert!(warned_about(&run, "OTEL_EXPORTER_OTLP_LOGS_HEADERS"));
+        let logs: Vec<_> = requests
+            .iter()
+            .filter(|(path, _)| path.contains("logs"))
+            .collect();
+        assert!(!logs.is_empty(), "a log export arrived over {protocol}");
+        for (path, headers) in &requests {
+            let logs = path.contains("logs");
+            let expect = |yes: bool| {
+                if yes {
+                    vec!["1".to_owned()]
+                } else {
+                    Vec::new()
+                }
+            };
+            assert_eq!(
+                values(headers, "x-general"),
+                expect(logs),
+                "{protocol} {path}"
+            );
+            assert_eq!(
+                values(headers, "x-logs"),
+                expect(false),
+                "{protocol} {path}"
+            );
+            assert_eq!(
+                values(headers, "x-traces"),
+                expect(!logs),
+                "{protocol} {path}"
+            );
+        }
+    }
+}
+
+/// The other signal variables opentelemetry-otlp reads itself: a bad endpoint, timeout,
+/// compression or protocol of the signal is warned about as replaced, and the export goes where,
+/// how and as the warning says (the general value).
+#[test]
+fn bad_signal_variables_reported_replaced_do_not_reach_the_exporter() {
+    for protocol in HEADER_PROTOCOLS {
+        let (run, requests) = exports_with(
+            protocol,
+            &[
+                ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "ftp://127.0.0.1:1/x"),
+                ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "1.5"),
+                ("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "brotli"),
+                ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "carrier-pigeon"),
+            ],
+        );
+        for var in [
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
+            "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
+            "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+        ] {
+            assert!(warned_about(&run, var), "{var}: {:?}", run.warnings());
+        }
+        let startup = run
+            .lines()
+            .into_iter()
+            .find(|l| l["message"] == "telemetry initialised")
+            .expect("the startup line");
+        assert!(
+            startup["traces"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("otlp {protocol} to http://127.0.0.1:")),
+            "{startup}"
+        );
+        for (path, headers) in &requests {
+            assert_eq!(
+                values(headers, "content-encoding"),
+                Vec::<String>::new(),
+                "{path}"
+            );
+            assert_eq!(
+                values(headers, "grpc-encoding"),
+                Vec::<String>::new(),
+                "{path}"
+            );
+        }
+    }
+}
+
+/// `" none"` for the signal: opentelemetry-otlp does not read it as none and compresses as the
+/// general variable says; the crate says so, and the export is compressed as it says.
+#[test]
+fn a_signal_compression_the_exporter_reads_otherwise_is_reported_as_it_is_done() {
+    for protocol in HEADER_PROTOCOLS {
+        let (run, requests) = exports_with(
+            protocol,
+            &[
+                ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip"),
+                ("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", " none"),
+            ],
+        );
+        assert!(
+            run.warnings().iter().any(|w| w
+                .starts_with("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION=\" none\"")
+                && w.ends_with("using gzip")),
+            "{:?}",
+            run.warnings()
+        );
+        let encoding = if protocol == "grpc" {
+            "grpc-encoding"
+        } else {
+            "content-encoding"
+        };
+        for (path, headers) in &requests {
+            assert_eq!(values(headers, encoding), ["gzip"], "{protocol} {path}");
+        }
+    }
+}

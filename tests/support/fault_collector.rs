@@ -31,13 +31,16 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 
 /// The gRPC method of a trace export.
 pub const GRPC_TRACE_EXPORT: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+
+/// The gRPC method of a log export.
+pub const GRPC_LOGS_EXPORT: &str = "/opentelemetry.proto.collector.logs.v1.LogsService/Export";
 
 /// gRPC status codes used as faults.
 pub const GRPC_RESOURCE_EXHAUSTED: u32 = 8;
@@ -110,6 +113,9 @@ pub struct Received {
 struct Shared {
     fault: Fault,
     counts: Counts,
+    /// The path and headers (HTTP) or metadata (gRPC) of every export request, traces and logs,
+    /// in order.
+    headers: std::sync::Mutex<Vec<(String, HeaderMap)>>,
 }
 
 /// A running fault collector; dropping it stops it (held requests are dropped with it).
@@ -131,10 +137,13 @@ impl FaultCollector {
         let shared = Arc::new(Shared {
             fault,
             counts: Counts::default(),
+            headers: std::sync::Mutex::new(Vec::new()),
         });
         let app = Router::new()
             .route("/v1/traces", post(http_export))
             .route(GRPC_TRACE_EXPORT, post(grpc_export))
+            .route("/v1/logs", post(logs_export))
+            .route(GRPC_LOGS_EXPORT, post(logs_export))
             .with_state(shared.clone());
         let listener = runtime
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
@@ -153,6 +162,16 @@ impl FaultCollector {
     /// `http://127.0.0.1:<port>`, for `OTEL_EXPORTER_OTLP_ENDPOINT`.
     pub fn endpoint(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// The path and headers (HTTP) or metadata (gRPC) of every export request so far, traces
+    /// and logs.
+    pub fn request_headers(&self) -> Vec<(String, HeaderMap)> {
+        self.shared
+            .headers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     pub fn received(&self) -> Received {
@@ -194,6 +213,13 @@ impl Drop for FaultCollector {
 }
 
 impl Shared {
+    fn record_headers(&self, uri: &Uri, headers: &HeaderMap) {
+        self.headers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((uri.path().to_owned(), headers.clone()));
+    }
+
     /// Counts one request; returns its spans (0 when undecodable).
     fn count(&self, body: &[u8], spans: Option<u64>) -> u64 {
         let c = &self.counts;
@@ -215,9 +241,11 @@ impl Shared {
 
 async fn http_export(
     State(shared): State<Arc<Shared>>,
+    uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    shared.record_headers(&uri, &headers);
     let json = headers
         .get("content-type")
         .and_then(|v| v.to_str().ok())
@@ -266,7 +294,34 @@ async fn http_export(
     }
 }
 
-async fn grpc_export(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+/// A log export (HTTP or gRPC): its headers are recorded, and it is answered at once (an empty
+/// HTTP 200, or a gRPC `INTERNAL`, as for traces).
+async fn logs_export(State(shared): State<Arc<Shared>>, uri: Uri, headers: HeaderMap) -> Response {
+    shared.record_headers(&uri, &headers);
+    let grpc = headers
+        .get("content-type")
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/grpc"));
+    if grpc {
+        (
+            StatusCode::OK,
+            [
+                ("content-type", "application/grpc".to_owned()),
+                ("grpc-status", GRPC_INTERNAL.to_string()),
+            ],
+        )
+            .into_response()
+    } else {
+        StatusCode::OK.into_response()
+    }
+}
+
+async fn grpc_export(
+    State(shared): State<Arc<Shared>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    shared.record_headers(&uri, &headers);
     // A gRPC message: a compressed flag (0: not compressed), a 4-byte big-endian length, the
     // protobuf message.
     let spans = match body.as_ref() {

@@ -647,13 +647,27 @@ impl Reader<'_> {
             .unwrap_or(fallback);
 
         let fallback = general.compression.flatten();
-        let compression = self
-            .parse(
-                signal.vars().compression,
-                parse::compression,
-                &format!("using {}", compression_name(fallback)),
-            )
-            .unwrap_or(fallback);
+        let instead = format!("using {}", compression_name(fallback));
+        let compression = match self.var(signal.vars().compression) {
+            // opentelemetry-otlp reads the signal variable untrimmed: to it `" none"` is unknown,
+            // and it compresses as the general variable says, with no setting to stop it. Said
+            // as it is done.
+            Some(var)
+                if fallback.is_some()
+                    && var.value().eq_ignore_ascii_case("none")
+                    && !var.raw.eq_ignore_ascii_case("none") =>
+            {
+                self.warn(
+                    &var,
+                    "none with blanks around it, which opentelemetry-otlp does not read as none",
+                    &instead,
+                );
+                fallback
+            }
+            _ => self
+                .parse(signal.vars().compression, parse::compression, &instead)
+                .unwrap_or(fallback),
+        };
 
         let config = OtlpConfig {
             protocol,

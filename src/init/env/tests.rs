@@ -1104,6 +1104,33 @@ fn propagators_unknown_are_skipped_and_nothing_usable_means_the_default() {
     );
 }
 
+#[test]
+fn a_signal_none_with_blanks_is_not_read_as_none_when_the_general_variable_compresses() {
+    // What opentelemetry-otlp does with it (it reads the value untrimmed), said in the warning.
+    let config = read_env(&[
+        ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip"),
+        ("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", " none"),
+    ]);
+    assert_eq!(config.traces_otlp.compression, Some(Compression::Gzip));
+    assert_eq!(
+        only_warning(&config, "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION"),
+        "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION=\" none\": none with blanks around it, which \
+         opentelemetry-otlp does not read as none; using gzip"
+    );
+    // Exactly none (any case) is none; with nothing to fall back on, blanks change nothing.
+    for value in ["none", "NONE"] {
+        let config = read_env(&[
+            ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip"),
+            ("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", value),
+        ]);
+        assert_no_warnings(&config);
+        assert_eq!(config.traces_otlp.compression, None);
+    }
+    let config = read_env(&[("OTEL_EXPORTER_OTLP_LOGS_COMPRESSION", " none ")]);
+    assert_no_warnings(&config);
+    assert_eq!(config.logs_otlp.compression, None);
+}
+
 // Batch span processor.
 
 #[test]

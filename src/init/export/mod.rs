@@ -1,9 +1,11 @@
 //! The export plumbing behind the init: the runtime the OTLP exporters run on (`runtime.rs`), the
-//! counters that say what was delivered (`delivery.rs`), and the console exporter that writes
-//! spans into the log stream (`console.rs`).
+//! counters that say what was delivered (`delivery.rs`), the console exporter that writes
+//! spans into the log stream (`console.rs`), and what sets the OTLP requests' headers
+//! (`headers.rs`).
 
 pub(crate) mod console;
 mod delivery;
+pub(crate) mod headers;
 mod runtime;
 
 pub(crate) use delivery::{Counted, Counting, Delivery};
