@@ -30,7 +30,7 @@ fn read(vars: &[(&str, String)]) -> EnvConfig {
 
 /// Builds both providers from `config` as the init does; the error's text when one fails.
 fn build(config: &EnvConfig) -> Result<(), String> {
-    let make_writer = Shared(Arc::new(std::io::sink));
+    let make_writer = Shared(Arc::new(std::io::sink), Default::default());
     let stats = Stats::default();
     let lines = LineSink {
         make_writer: &make_writer,

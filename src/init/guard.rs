@@ -11,6 +11,7 @@ use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 
 use crate::init::export::{Delivery, ExportRuntime};
+use crate::init::sdk_gate::SdkGate;
 use crate::Stats;
 
 /// Flushes and shuts down the telemetry when dropped; returned by [`init`](crate::init) and friends.
@@ -22,6 +23,11 @@ use crate::Stats;
 /// (stdout closed, a full disk), that report also goes to stderr, since the writer failed. A span
 /// line the console exporter could not write counts as a lost line and a lost span. It never
 /// panics.
+///
+/// The shutdown line is the last line of the SDK and its exporters: a shutdown that did not end
+/// in time (`timed_out`) goes on in the background, and what the SDK then reports (export
+/// errors, its own shutdown timing out) is not written, since the line already says it. Lines the
+/// service itself writes after dropping the guard are written as usual.
 ///
 /// The line's fields: `spans_exported`; `spans_lost` (ended and not exported: dropped at a full
 /// queue, refused by the collector, or still queued when the timeout came); `logs_lost` (OTLP
@@ -45,6 +51,8 @@ pub(crate) struct GuardState {
     pub(crate) stats: Stats,
     pub(crate) service: String,
     pub(crate) flush_writer: Box<dyn Fn() + Send + Sync>,
+    /// Closed just before the shutdown line: no line of the SDK follows it.
+    pub(crate) sdk_gate: Arc<SdkGate>,
 }
 
 impl Guard {
@@ -99,6 +107,9 @@ impl Drop for Guard {
         // Not lost (each written line of the callsite counts those before it), but reported.
         let sdk_lines_suppressed = state.stats.sdk_lines_suppressed();
         let elapsed_ms = started.elapsed().as_millis() as u64;
+        // A shutdown that did not end in time goes on in the background, and the SDK then reports
+        // what it sees (export errors, its own timeout): what `timed_out` and the counts say.
+        state.sdk_gate.close();
         if spans_lost + logs_lost + lines_lost > 0 || !in_time {
             tracing::warn!(
                 target: "tracing_correlate",

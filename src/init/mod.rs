@@ -12,6 +12,7 @@ mod guard;
 mod panic;
 mod providers;
 mod redact_events;
+mod sdk_gate;
 
 pub use error::InitError;
 pub use guard::Guard;
@@ -37,6 +38,7 @@ use crate::init::providers::{
     logger_provider, propagator, resource, tracer_provider, LineSink, Shared,
 };
 use crate::init::redact_events::RedactEvents;
+use crate::init::sdk_gate::SdkGate;
 use crate::otel::sdk::is_sdk_target;
 use crate::redact::Redaction;
 use crate::{JsonLayer, Preset};
@@ -268,7 +270,8 @@ where
             .service_name
             .clone()
             .unwrap_or_else(|| self.service_name.clone());
-        let make_writer = Shared(Arc::new(self.make_writer));
+        let sdk_gate = Arc::new(SdkGate::default());
+        let make_writer = Shared(Arc::new(self.make_writer), sdk_gate.clone());
         let json = JsonLayer::new()
             .with_service_name(service.clone())
             .with_preset(self.preset)
@@ -367,6 +370,7 @@ where
             stats,
             service,
             flush_writer,
+            sdk_gate,
         }))
     }
 }

@@ -23,28 +23,33 @@ use crate::init::error::{ErrorKind, InitError};
 use crate::init::export::console::ConsoleExporter;
 use crate::init::export::headers::{exact_metadata, header_map, ExactHeadersClient};
 use crate::init::export::{Counted, Counting, Delivery, ExportRuntime, OnRuntime};
+use crate::init::sdk_gate::{GatedWriter, SdkGate};
 use crate::propagation::{BaggagePropagator, TraceContextPropagator};
 use crate::redact::Redaction;
 use crate::Stats;
 
-/// One writer shared by the JSON layer and the console exporter.
-pub(crate) struct Shared<W>(pub(crate) Arc<W>);
+/// One writer shared by the JSON layer and the console exporter, with the gate that keeps the
+/// SDK's lines from following the shutdown line.
+pub(crate) struct Shared<W>(pub(crate) Arc<W>, pub(crate) Arc<SdkGate>);
 
 impl<W> Clone for Shared<W> {
     fn clone(&self) -> Self {
-        Shared(self.0.clone())
+        Shared(self.0.clone(), self.1.clone())
     }
 }
 
 impl<'a, W: MakeWriter<'a>> MakeWriter<'a> for Shared<W> {
-    type Writer = W::Writer;
+    type Writer = GatedWriter<'a, W::Writer>;
 
     fn make_writer(&'a self) -> Self::Writer {
-        self.0.make_writer()
+        GatedWriter::Open {
+            writer: self.0.make_writer(),
+            _pass: None,
+        }
     }
 
     fn make_writer_for(&'a self, meta: &tracing::Metadata<'_>) -> Self::Writer {
-        self.0.make_writer_for(meta)
+        self.1.writer_for(&*self.0, meta)
     }
 }
 

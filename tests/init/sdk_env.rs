@@ -27,8 +27,11 @@ const REPORT: &str = "sdk-env report: ";
 // The child side.
 
 /// The cases the tests of this file run in a child process ([`support::child`]).
-pub const CHILD_CASES: &[support::child::Case] =
-    &[("sdk_env_idle", idle), ("sdk_env_spans", spans)];
+pub const CHILD_CASES: &[support::child::Case] = &[
+    ("sdk_env_idle", idle),
+    ("sdk_env_spans", spans),
+    ("sdk_env_spans_then_linger", spans_then_linger),
+];
 
 /// Inits, then stays idle for `TC_IDLE_MS` and reports on stderr the CPU time the process used
 /// meanwhile and its peak resident memory. Nothing is emitted: nothing is there to export, so the
@@ -65,6 +68,15 @@ fn spans() {
         info!(n, "order processed");
     }
     drop(guard);
+}
+
+/// [`spans`], then the process lives on for `TC_LINGER_MS` before it exits, as a service whose
+/// `main` does more work after dropping the guard: long enough for the SDK to say whatever it says
+/// after the guard gave up waiting (its own shutdown timeout is 5 s).
+fn spans_then_linger() {
+    spans();
+    // A window to observe, not a wait for an event: whatever the SDK prints in it is on stdout.
+    std::thread::sleep(Duration::from_millis(env_u64("TC_LINGER_MS")));
 }
 
 fn env_u64(name: &str) -> u64 {
@@ -596,4 +608,69 @@ fn a_signal_compression_the_exporter_reads_otherwise_is_reported_as_it_is_done()
             assert_eq!(values(headers, encoding), ["gzip"], "{protocol} {path}");
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Class 16: the SDK printed lines ("BatchSpanProcessor shutdown timing out.", export errors) after
+// the shutdown line.
+
+/// The guard's shutdown timeout in these children: far below the SDK's own 5 s, so that the
+/// guard gives up while the SDK still waits on the collector.
+const SHORT_SHUTDOWN_MS: &str = "300";
+/// How long those children live after the guard: past the SDK's own shutdown timeout (5 s) and
+/// the exporter's (`OTEL_EXPORTER_OTLP_TIMEOUT`, 2 s here), so that what the SDK prints after the
+/// shutdown line is in the child's stdout when it exits.
+const LINGER_MS: &str = "6000";
+
+fn assert_shutdown_line_is_last(protocol: &str, endpoint: &str, fault: &str) {
+    let run = run(
+        "sdk_env_spans_then_linger",
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "2000"),
+            ("OTEL_BSP_SCHEDULE_DELAY", "50"),
+            ("OTEL_LOGS_EXPORTER", "otlp"),
+            ("TC_SPANS", "200"),
+            ("TC_TIMEOUT_MS", SHORT_SHUTDOWN_MS),
+            ("TC_LINGER_MS", LINGER_MS),
+        ],
+        None,
+    );
+    run.assert_success();
+    let lines = run.lines();
+    let last = lines.last().expect("the child wrote lines");
+    assert!(
+        last["target"] == "tracing_correlate"
+            && last["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("telemetry shut down")),
+        "{protocol}, {fault}: the last line is not the shutdown line: {last}\nthe lines after it: \
+         {:#?}",
+        lines
+            .iter()
+            .skip_while(|l| !l["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("telemetry shut down")))
+            .collect::<Vec<_>>()
+    );
+    // The guard gave up before the SDK: the line says so.
+    assert_eq!(last["timed_out"], true, "{protocol}, {fault}: {last}");
+}
+
+#[test]
+fn nothing_follows_the_shutdown_line_when_the_collector_never_answers_or_refuses() {
+    let never = support::fault_collector::FaultCollector::start(
+        support::fault_collector::Fault::NeverAnswers,
+    );
+    let never_endpoint = never.endpoint();
+    let refusing = refusing_endpoint();
+    // The six children side by side: each mostly waits out its linger window.
+    std::thread::scope(|scope| {
+        for protocol in ["http/protobuf", "http/json", "grpc"] {
+            for (endpoint, fault) in [(&never_endpoint, "never answers"), (&refusing, "refuses")] {
+                scope.spawn(move || assert_shutdown_line_is_last(protocol, endpoint, fault));
+            }
+        }
+    });
 }
