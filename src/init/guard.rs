@@ -31,8 +31,9 @@ use crate::Stats;
 ///
 /// The line's fields: `spans_exported`; `spans_lost` (ended and not exported: dropped at a full
 /// queue, refused by the collector, or still queued when the timeout came); `logs_lost` (OTLP
-/// log records not delivered); `lines_lost` (lines the writer did not take whole: refused, torn
-/// part-way, or lost to a writer that panicked; and re-entrant events dropped); `sdk_lines_suppressed` (the SDK's own lines left out by the throttle, see
+/// log records emitted and not exported, on the same terms); `lines_lost` (lines the writer did
+/// not take whole: refused, torn part-way, or lost to a writer that panicked; and re-entrant events
+/// dropped); `sdk_lines_suppressed` (the SDK's own lines left out by the throttle, see
 /// [`JsonLayer::with_sdk_line_interval`](crate::JsonLayer::with_sdk_line_interval)); `shutdown_ms`; and `timed_out` when the report is a
 /// WARN.
 #[must_use = "dropping the guard at once shuts telemetry down at once: bind it for the whole of \
@@ -102,7 +103,8 @@ impl Drop for Guard {
         let ended = Delivery::get(&d.spans_ended);
         let exported = Delivery::get(&d.spans_exported);
         let spans_lost = ended.saturating_sub(exported);
-        let logs_lost = Delivery::get(&d.logs_failed);
+        let logs_lost =
+            Delivery::get(&d.logs_emitted).saturating_sub(Delivery::get(&d.logs_exported));
         let lines_lost = state.stats.write_errors() + state.stats.dropped_reentrant();
         // Not lost (each written line of the callsite counts those before it), but reported.
         let sdk_lines_suppressed = state.stats.sdk_lines_suppressed();

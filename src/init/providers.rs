@@ -22,7 +22,7 @@ use crate::init::env::{
 use crate::init::error::{ErrorKind, InitError};
 use crate::init::export::console::ConsoleExporter;
 use crate::init::export::headers::{exact_metadata, header_map, ExactHeadersClient};
-use crate::init::export::{Counted, Counting, Delivery, ExportRuntime, OnRuntime};
+use crate::init::export::{Counted, CountedLogs, Counting, Delivery, ExportRuntime, OnRuntime};
 use crate::init::sdk_gate::{GatedWriter, SdkGate};
 use crate::propagation::{BaggagePropagator, TraceContextPropagator};
 use crate::redact::Redaction;
@@ -335,11 +335,12 @@ pub(crate) fn logger_provider(
         .build();
     let provider = SdkLoggerProvider::builder()
         .with_resource(resource.clone())
-        .with_log_processor(
+        .with_log_processor(CountedLogs::new(
             BatchLogProcessor::builder(exporter)
                 .with_batch_config(batch)
                 .build(),
-        )
+            delivery.clone(),
+        ))
         .build();
     Ok((Some(provider), otlp_destination(&config.logs_otlp)))
 }

@@ -654,8 +654,14 @@ fn assert_shutdown_line_is_last(protocol: &str, endpoint: &str, fault: &str) {
                 .is_some_and(|m| m.starts_with("telemetry shut down")))
             .collect::<Vec<_>>()
     );
-    // The guard gave up before the SDK: the line says so.
+    // The guard gave up before the SDK: the line says so, and counts as lost what was not
+    // delivered (nothing was): every span, and every log record (the startup line and the 200
+    // events).
     assert_eq!(last["timed_out"], true, "{protocol}, {fault}: {last}");
+    assert_eq!(last["spans_exported"], 0, "{protocol}, {fault}: {last}");
+    assert_eq!(last["spans_lost"], 200, "{protocol}, {fault}: {last}");
+    println!("{protocol}, {fault}: {last}");
+    assert_eq!(last["logs_lost"], 201, "{protocol}, {fault}: {last}");
 }
 
 #[test]

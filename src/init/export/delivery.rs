@@ -6,9 +6,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use opentelemetry::InstrumentationScope;
 use opentelemetry::{Context, KeyValue, StringValue, Value};
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
-use opentelemetry_sdk::logs::{LogBatch, LogExporter};
+use opentelemetry_sdk::logs::{LogBatch, LogExporter, LogProcessor, SdkLogRecord};
 use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
 use opentelemetry_sdk::Resource;
 
@@ -21,6 +22,8 @@ pub(crate) struct Delivery {
     pub(crate) spans_ended: AtomicU64,
     pub(crate) spans_exported: AtomicU64,
     pub(crate) spans_failed: AtomicU64,
+    /// Log records handed to the log processor (and so to its queue, which may drop them).
+    pub(crate) logs_emitted: AtomicU64,
     pub(crate) logs_exported: AtomicU64,
     pub(crate) logs_failed: AtomicU64,
 }
@@ -241,6 +244,48 @@ fn truncate_values(attributes: &mut [KeyValue], limit: usize) {
             }
             _ => {}
         }
+    }
+}
+
+/// Wraps the log processor: counts the records emitted, so that a record never exported (dropped
+/// at a full queue, still queued or in flight when the guard stopped waiting) counts as lost.
+#[derive(Debug)]
+pub(crate) struct CountedLogs<P> {
+    inner: P,
+    delivery: Arc<Delivery>,
+}
+
+impl<P> CountedLogs<P> {
+    pub(crate) fn new(inner: P, delivery: Arc<Delivery>) -> Self {
+        CountedLogs { inner, delivery }
+    }
+}
+
+impl<P: LogProcessor> LogProcessor for CountedLogs<P> {
+    fn emit(&self, data: &mut SdkLogRecord, instrumentation: &InstrumentationScope) {
+        Delivery::add(&self.delivery.logs_emitted, 1);
+        self.inner.emit(data, instrumentation);
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn event_enabled(
+        &self,
+        level: opentelemetry::logs::Severity,
+        target: &str,
+        name: Option<&str>,
+    ) -> bool {
+        self.inner.event_enabled(level, target, name)
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.inner.set_resource(resource);
     }
 }
 

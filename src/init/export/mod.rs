@@ -8,5 +8,5 @@ mod delivery;
 pub(crate) mod headers;
 mod runtime;
 
-pub(crate) use delivery::{Counted, Counting, Delivery};
+pub(crate) use delivery::{Counted, CountedLogs, Counting, Delivery};
 pub(crate) use runtime::{ExportRuntime, OnRuntime};
