@@ -2,7 +2,7 @@
 //! (`tracing_correlate::fuzzing::read_env`).
 //!
 //! The input (UTF-8; other inputs are skipped) is lines, each a variable: the line's first
-//! character picks which, by `(char - 'A') % 36` into the list in `env.rs` (`A` is
+//! character picks which, by `(char - 'A') % 40` into the list in `env.rs` (`A` is
 //! `OTEL_SDK_DISABLED`, `C` `OTEL_RESOURCE_ATTRIBUTES`, `L` `OTEL_EXPORTER_OTLP_HEADERS`; the
 //! last three are variables the reader ignores), and the rest of the line is its value; a name
 //! given twice keeps its last value. Checks that reading never panics (every parser of
