@@ -363,7 +363,7 @@ fn queues_at_the_ceiling_fit_under_the_memory_cap() {
 // header variables itself).
 
 /// The protocols a header case runs over: the HTTP client and the gRPC metadata are set apart.
-const HEADER_PROTOCOLS: [&str; 2] = ["http/protobuf", "grpc"];
+const HEADER_PROTOCOLS: [&str; 3] = ["http/protobuf", "http/json", "grpc"];
 
 /// Runs one span (and, with `OTEL_LOGS_EXPORTER=otlp` in `env`, its event as a log record) to a
 /// healthy fault collector over `protocol`; returns the child's run and the path and headers of
