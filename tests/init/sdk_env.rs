@@ -31,6 +31,7 @@ pub const CHILD_CASES: &[support::child::Case] = &[
     ("sdk_env_idle", idle),
     ("sdk_env_spans", spans),
     ("sdk_env_spans_then_linger", spans_then_linger),
+    ("sdk_env_span_across_the_guard", span_across_the_guard),
 ];
 
 /// Inits, then stays idle for `TC_IDLE_MS` and reports on stderr the CPU time the process used
@@ -77,6 +78,20 @@ fn spans_then_linger() {
     spans();
     // A window to observe, not a wait for an event: whatever the SDK prints in it is on stdout.
     std::thread::sleep(Duration::from_millis(env_u64("TC_LINGER_MS")));
+}
+
+/// A span still open when the guard is dropped, ended after it (as when a span guard outlives the
+/// telemetry guard in `main`).
+fn span_across_the_guard() {
+    let guard = tracing_correlate::builder("checkout")
+        .with_shutdown_timeout(Duration::from_millis(env_u64("TC_TIMEOUT_MS")))
+        .try_init()
+        .unwrap();
+    let span = info_span!("outlives_the_guard").entered();
+    info!("order processed");
+    drop(guard);
+    drop(span);
+    info_span!("after_the_guard").in_scope(|| {});
 }
 
 fn env_u64(name: &str) -> u64 {
@@ -679,4 +694,30 @@ fn nothing_follows_the_shutdown_line_when_the_collector_never_answers_or_refuses
             }
         }
     });
+}
+
+/// A span that ends after the guard: the SDK drops it; no line of it follows the shutdown line
+/// (this passed before the SDK's lines were closed too: a guard against a regression).
+#[test]
+fn a_span_ending_after_the_guard_adds_no_line_after_the_shutdown_line() {
+    let refusing = refusing_endpoint();
+    for env in [
+        vec![("TC_TIMEOUT_MS", "1000")],
+        vec![
+            ("TC_TIMEOUT_MS", "300"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", refusing.as_str()),
+        ],
+    ] {
+        let run = run("sdk_env_span_across_the_guard", &env, None);
+        run.assert_success();
+        let lines = run.lines();
+        let last = lines.last().expect("the child wrote lines");
+        assert!(
+            last["target"] == "tracing_correlate"
+                && last["message"]
+                    .as_str()
+                    .is_some_and(|m| m.starts_with("telemetry shut down")),
+            "{env:?}: the last line is not the shutdown line: {last}"
+        );
+    }
 }
