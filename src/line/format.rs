@@ -181,6 +181,7 @@ impl<'a> Line<'a> {
             entry,
             exception,
             is_log,
+            has_message: false,
         };
         event.record(&mut visitor);
         self.dropped += visitor.dropped;

@@ -70,7 +70,7 @@ pub const DEFAULT_MAX_FIELDS: usize = 128;
 /// | `level` | always | `ERROR`, `WARN`, `INFO`, `DEBUG`, `TRACE` |
 /// | `service` | always | [`JsonLayer::with_service_name`], else `unknown_service` |
 /// | `target` | always | the event's target (for records of the `log` crate, the record's target) |
-/// | `message` | when the event has one | the `message` field, as a string |
+/// | `message` | when the event has one | the event's first `message` field, as a string; a second one (`info!(message = "a", "b {}", 1)`: `tracing` puts the formatted message first) is an ordinary field, written as `fields.message` |
 /// | `file`, `line`, `thread_name`, `thread_id` | when switched on ([`JsonLayer::with_file`], ...) | source file, line number, thread name, thread number |
 /// | `trace_id` | inside a span | 32 lowercase hex chars |
 /// | `span_id` | inside a span | 16 lowercase hex chars: the span the event belongs to |
@@ -79,7 +79,7 @@ pub const DEFAULT_MAX_FIELDS: usize = 128;
 /// | `span_name` | inside a span | the span's name (its `otel.name` field when it has one, as the exported span) |
 /// | `exception` | ERROR events that carry an error | object: `type` (when known), `message`, `causes` (the `source()` chain, when not empty), `stacktrace` (when captured) |
 /// | span fields | inside a span | fields of every span from leaf to root, flattened; an inner span's field wins over an outer one's |
-/// | event fields | always | flattened at the top level; an event field wins over a span field of the same name |
+/// | event fields | always | flattened at the top level; an event field wins over a span field of the same name, and the first of two event fields of one name wins |
 /// | `fields_dropped` | when fields were past the bound | how many span and event fields the line could not hold |
 /// | `lines_suppressed` | on a line of the OpenTelemetry SDK, when lines of its callsite were left out | how many: the SDK's lines are throttled to one per callsite per 10 s ([`JsonLayer::with_sdk_line_interval`]) |
 ///

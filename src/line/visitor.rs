@@ -25,6 +25,9 @@ pub(crate) struct EventVisitor<'a> {
     pub(crate) entry: Option<&'a Entry>,
     pub(crate) exception: Option<&'a Exception>,
     pub(crate) is_log: bool,
+    /// Whether the line's `message` is written: a later `message` field (`message = ..` beside
+    /// a formatted message) is an ordinary field, written as `fields.message`.
+    pub(crate) has_message: bool,
 }
 
 impl EventVisitor<'_> {
@@ -61,9 +64,15 @@ impl EventVisitor<'_> {
         true
     }
 
-    fn message(&mut self, value: &dyn std::fmt::Display) {
+    /// Whether `field` is the line's `message`: the first field of that name (the first of two
+    /// fields of one name wins, as everywhere in the line).
+    fn is_message(&mut self, field: &Field) -> bool {
+        if field.name() != "message" || self.has_message {
+            return false;
+        }
+        self.has_message = true;
         self.line.push_str(",\"message\":");
-        limited_display_into(self.line, value, self.limits.value_len);
+        true
     }
 }
 
@@ -81,8 +90,8 @@ macro_rules! visit_event_field {
     ($($method:ident($ty:ty) => $sink:ident;)*) => {
         $(
             fn $method(&mut self, field: &Field, value: $ty) {
-                if field.name() == "message" {
-                    self.message(&value);
+                if self.is_message(field) {
+                    limited_display_into(self.line, &value, self.limits.value_len);
                 } else if self.begin(field) {
                     self.$sink(value);
                 }
@@ -104,8 +113,7 @@ impl Visit for EventVisitor<'_> {
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        if field.name() == "message" {
-            self.line.push_str(",\"message\":");
+        if self.is_message(field) {
             limited_debug_into(self.line, value, self.limits.value_len);
         } else if self.begin(field) {
             self.value_debug(value);

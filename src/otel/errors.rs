@@ -29,17 +29,18 @@ pub(super) fn hash_of(s: &str) -> u64 {
     h.finish()
 }
 
-/// The status description of an ERROR event without an error: its message, else its name.
+/// The status description of an ERROR event without an error: its (first) message, else its
+/// name.
 pub(super) fn plain_description(event: &Event<'_>) -> String {
     struct Message(Option<String>);
     impl Visit for Message {
         fn record_str(&mut self, field: &Field, value: &str) {
-            if field.name() == "message" {
+            if field.name() == "message" && self.0.is_none() {
                 self.0 = Some(value.to_owned());
             }
         }
         fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-            if field.name() == "message" {
+            if field.name() == "message" && self.0.is_none() {
                 self.0 = Some(format!("{value:?}"));
             }
         }

@@ -17,6 +17,7 @@ mod correlation;
 mod escaping;
 mod exceptions;
 mod framing;
+mod keys;
 mod layer_identity;
 mod load;
 mod presets;
