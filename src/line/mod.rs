@@ -103,9 +103,11 @@ pub const DEFAULT_MAX_FIELDS: usize = 128;
 /// (128; [`JsonLayer::with_max_fields`]), event fields first, then from the inner span out, and the
 /// line counts the rest in `fields_dropped`.
 ///
-/// **Values**: integers and floats as JSON numbers (non-finite floats as the strings `"NaN"`,
-/// `"inf"`, `"-inf"`), booleans as booleans, strings and `Display`/`Debug`-recorded values as JSON
-/// strings. Every key and string goes through one escaping routine: quotes, backslashes, every
+/// **Values**: integers and floats as JSON numbers, floats in the shortest form that reads back
+/// as the same `f64` (`1.0`, `-0.0`, `1e-7`, `1.7976931348623157e308`; an `f32` field is recorded
+/// by `tracing` as an `f64`, so `0.1_f32` is `0.10000000149011612`), non-finite floats as the
+/// strings `"NaN"`, `"inf"`, `"-inf"`; booleans as booleans; strings and `Display`/`Debug`-recorded
+/// values as JSON strings. Every key and string goes through one escaping routine: quotes, backslashes, every
 /// control character (C0, DEL and C1, so ANSI sequences cannot reach a terminal) and U+2028/U+2029
 /// are escaped, so no field can break a line or forge a key.
 ///

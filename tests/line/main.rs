@@ -20,6 +20,7 @@ mod framing;
 mod keys;
 mod layer_identity;
 mod load;
+mod numbers;
 mod presets;
 mod redaction;
 mod reentrancy;
