@@ -118,7 +118,7 @@ pub mod client;
 #[cfg(feature = "tower")]
 pub mod server;
 
-pub use exception::{record_dyn_exception, record_exception, SpanExt};
+pub use exception::{record_dyn_exception, record_exception, SpanExt, DEFAULT_MAX_CAUSES};
 #[cfg(feature = "init")]
 pub use init::{
     builder, init, try_init, Builder, Guard, InitError, DEFAULT_FILTER, DEFAULT_SHUTDOWN_TIMEOUT,

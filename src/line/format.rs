@@ -261,6 +261,10 @@ impl<'a> Line<'a> {
             }
             line.push(']');
         }
+        if exception.causes_dropped > 0 {
+            line.push_str(",\"causes_dropped\":");
+            push_int(line, exception.causes_dropped as u64);
+        }
         if let Some(stacktrace) = &exception.stacktrace {
             line.push_str(",\"stacktrace\":");
             limited_str_into(line, stacktrace, limit);

@@ -77,7 +77,7 @@ pub const DEFAULT_MAX_FIELDS: usize = 128;
 /// | `trace_flags` | inside a span | 2 lowercase hex chars, W3C flags (`01` sampled, `00` not) |
 /// | preset keys | with a [`Preset`] | the backend's own correlation keys |
 /// | `span_name` | inside a span | the span's name (its `otel.name` field when it has one, as the exported span) |
-/// | `exception` | ERROR events that carry an error | object: `type` (when known), `message`, `causes` (the `source()` chain, when not empty), `stacktrace` (when captured) |
+/// | `exception` | ERROR events that carry an error | object: `type` (when known), `message`, `causes` (the `source()` chain, when not empty: at most [`DEFAULT_MAX_CAUSES`](crate::DEFAULT_MAX_CAUSES), ending where the chain comes back to an error already in it), `causes_dropped` (when causes were past that bound: how many), `stacktrace` (when captured) |
 /// | span fields | inside a span | fields of every span from leaf to root, flattened; an inner span's field wins over an outer one's |
 /// | event fields | always | flattened at the top level; an event field wins over a span field of the same name, and the first of two event fields of one name wins |
 /// | `fields_dropped` | when fields were past the bound | how many span and event fields the line could not hold |

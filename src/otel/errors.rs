@@ -9,7 +9,7 @@ use opentelemetry::{KeyValue, StringValue, Value};
 use tracing_core::field::{Field, Visit};
 use tracing_core::Event;
 
-use crate::exception::Exception;
+use crate::exception::{more_causes, Exception};
 use crate::redact::{Redaction, REDACTED};
 
 /// What this layer keeps in each span to map its errors once.
@@ -71,7 +71,11 @@ pub(super) fn exception_attributes(
         attributes.push(KeyValue::new("exception.stacktrace", stacktrace.clone()));
     }
     if !exception.causes.is_empty() {
-        let causes: Vec<StringValue> = exception.causes.iter().cloned().map(Into::into).collect();
+        let mut causes: Vec<StringValue> =
+            exception.causes.iter().cloned().map(Into::into).collect();
+        if exception.causes_dropped > 0 {
+            causes.push(more_causes(exception.causes_dropped).into());
+        }
         attributes.push(KeyValue::new(
             "exception.causes",
             Value::Array(causes.into()),

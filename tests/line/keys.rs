@@ -55,8 +55,10 @@ fn names_given_twice_reserved_or_not_in_events_and_spans_give_one_key_each() {
     let span_meta = runtime_metadata(Kind::SPAN, "s", "keys", Level::INFO, &names);
     let event_meta = runtime_metadata(Kind::EVENT, "e", "keys", Level::INFO, &names);
     h.run(|| {
-        let values: Vec<Option<&dyn tracing::Value>> =
-            names.iter().map(|n| Some(n as &dyn tracing::Value)).collect();
+        let values: Vec<Option<&dyn tracing::Value>> = names
+            .iter()
+            .map(|n| Some(n as &dyn tracing::Value))
+            .collect();
         let span = tracing::Span::new(span_meta, &span_meta.fields().value_set_all(&values));
         let _e = span.enter();
         tracing_core::Event::dispatch(event_meta, &event_meta.fields().value_set_all(&values));

@@ -54,7 +54,7 @@ fn extreme_and_special_floats_read_back_exactly() {
         f64::MAX,
         f64::MIN,
         f64::MIN_POSITIVE,
-        f64::from_bits(1), // the smallest subnormal
+        f64::from_bits(1),                     // the smallest subnormal
         f64::from_bits(0x000f_ffff_ffff_ffff), // the largest subnormal
         f64::EPSILON,
         1e-7,
