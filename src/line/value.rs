@@ -4,7 +4,7 @@
 use std::fmt;
 
 use crate::line::escape::{
-    escape_into, limited_debug_into, limited_display_into, limited_str_into,
+    limited_debug_into, limited_display_into, limited_escape_into, limited_str_into,
 };
 use crate::line::keys::Reserved;
 use crate::otel::ids::SpanIds;
@@ -25,13 +25,14 @@ pub(crate) fn push_redacted(buf: &mut String) {
     buf.push('"');
 }
 
-/// Appends `,"key":` with `key` renamed to `fields.<key>` when it is reserved.
-pub(crate) fn push_key(buf: &mut String, name: &str, reserved: &Reserved) {
+/// Appends `,"key":` with `key` renamed to `fields.<key>` when it is reserved, cut at `key_len`
+/// bytes (a reserved name is never that long).
+pub(crate) fn push_key(buf: &mut String, name: &str, reserved: &Reserved, key_len: usize) {
     buf.push_str(",\"");
     if reserved.contains(name) {
         buf.push_str("fields.");
     }
-    escape_into(buf, name);
+    limited_escape_into(buf, name, key_len);
     buf.push_str("\":");
 }
 

@@ -6,6 +6,7 @@ use tracing_core::field::{Field, Visit};
 use crate::callsite::Entry;
 use crate::exception::Exception;
 use crate::line::escape::{limited_debug_into, limited_display_into};
+use crate::line::format::seen_as;
 use crate::line::keys::Reserved;
 use crate::line::limits::Limits;
 use crate::line::value::{push_key, push_redacted, ValueSink};
@@ -40,7 +41,12 @@ impl EventVisitor<'_> {
             return false;
         }
         let key = self.reserved.dedupe_key(name);
-        if self.seen.contains(&key) {
+        if let Some(seen) = seen_as(self.seen, key, &self.limits) {
+            // The first of two fields of one name wins; another name cut to the same key is a
+            // field lost, and counted.
+            if seen != key {
+                self.dropped += 1;
+            }
             return false;
         }
         if self.seen.len() >= self.limits.fields {
@@ -50,7 +56,7 @@ impl EventVisitor<'_> {
         self.seen.push(key);
         match self.entry.and_then(|entry| entry.key(field.index())) {
             Some(rendered) => self.fields.push_str(rendered),
-            None => push_key(self.fields, name, self.reserved),
+            None => push_key(self.fields, name, self.reserved, self.limits.key_len),
         }
         let secret = match self.entry {
             Some(entry) => entry.secrets.contains(field, self.redaction),
