@@ -25,6 +25,110 @@ pub(crate) const TYPE_FIELD: &str = "exception.type";
 pub(crate) const MESSAGE_FIELD: &str = "exception.message";
 pub(crate) const STACKTRACE_FIELD: &str = "exception.stacktrace";
 
+/// The most causes an exception keeps from its error's `source()` chain: on the line (`causes`,
+/// the others counted in `causes_dropped`) and on the span (`exception.causes`, the others
+/// counted in a last element `…[N more causes]`).
+///
+/// The chain ends where `source()` ends it, or where it comes back to an error already in it
+/// (the same value, at the same address with the same vtable): an error that is its own source
+/// has no cause, two that are each other's source give one. A reference made elsewhere may carry
+/// another vtable of the same type (another codegen unit), so the error the event was given can
+/// be written once more as a cause before the loop is seen. A loop is found in a few steps per
+/// error of the chain (nothing is formatted while counting), and only the kept causes are
+/// formatted.
+pub const DEFAULT_MAX_CAUSES: usize = 32;
+
+/// The most errors of a chain stepped through to count the causes past [`DEFAULT_MAX_CAUSES`]:
+/// only a `source()` that makes a new error at each call can make a longer chain, and it is
+/// counted as this long.
+const MAX_COUNTED: usize = 1 << 20;
+
+/// Whether `a` and `b` are the same error: the same value (address) of the same type (vtable).
+/// The address alone is not enough: a struct and the error it holds as its first field share
+/// one. A false "no" (one type with two vtables) only lets a loop run longer: at most
+/// [`MAX_COUNTED`] steps.
+fn same(a: &(dyn Error + 'static), b: &(dyn Error + 'static)) -> bool {
+    std::ptr::eq(a, b)
+}
+
+/// How many distinct errors the chain starting at `err` holds (`err` included), up to
+/// [`MAX_COUNTED`].
+///
+/// Brent's cycle detection, on `source()` pointers only (nothing formatted, nothing allocated):
+/// written here because no well-kept crate walks a chain of borrowed trait objects with a bound.
+fn chain_len(err: &(dyn Error + 'static)) -> usize {
+    // The hare runs ahead, at index `steps`; the tortoise jumps to it at each power of two.
+    let mut tortoise = err;
+    let mut hare = err.source();
+    let (mut power, mut lam, mut steps) = (1_usize, 1_usize, 1_usize);
+    loop {
+        let Some(h) = hare else {
+            return steps;
+        };
+        if same(h, tortoise) {
+            break;
+        }
+        if steps >= MAX_COUNTED {
+            return steps;
+        }
+        if power == lam {
+            tortoise = h;
+            power *= 2;
+            lam = 0;
+        }
+        hare = h.source();
+        lam += 1;
+        steps += 1;
+    }
+    // A loop of `lam` errors: the first error of the loop is at the index `mu` where a walker
+    // `lam` steps ahead meets one from the start.
+    let mut ahead = Some(err);
+    for _ in 0..lam {
+        ahead = ahead.and_then(|e| e.source());
+    }
+    let mut behind = Some(err);
+    let mut mu = 0;
+    while let (Some(b), Some(a)) = (behind, ahead) {
+        if same(a, b) {
+            return (mu + lam).min(MAX_COUNTED);
+        }
+        if mu >= MAX_COUNTED {
+            break;
+        }
+        behind = b.source();
+        ahead = a.source();
+        mu += 1;
+    }
+    // A `source()` that answered differently the second time: what was seen the first time.
+    steps
+}
+
+/// Gives the first `max` causes of `err` (its `source()` chain, outermost first, as
+/// [`DEFAULT_MAX_CAUSES`] describes it) to `each`, and returns how many others the chain holds.
+/// Every walk of a `source()` chain in this crate goes through here.
+pub(crate) fn walk_causes<'e>(
+    err: &'e (dyn Error + 'static),
+    max: usize,
+    mut each: impl FnMut(&'e (dyn Error + 'static)),
+) -> usize {
+    let causes = chain_len(err) - 1;
+    let mut link = err.source();
+    for _ in 0..causes.min(max) {
+        let Some(cause) = link else {
+            break;
+        };
+        each(cause);
+        link = cause.source();
+    }
+    causes.saturating_sub(max)
+}
+
+/// The last element of a copied chain (`exception.causes`, an error handed to another crate)
+/// when causes were left out: `…[N more causes]`, in the style of the truncation marker.
+pub(crate) fn more_causes(dropped: usize) -> String {
+    format!("…[{dropped} more causes]")
+}
+
 /// An exception read from an event.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub(crate) struct Exception {
@@ -34,6 +138,8 @@ pub(crate) struct Exception {
     pub(crate) message: String,
     /// The `Display` forms of the error's `source()` chain, outermost first.
     pub(crate) causes: Vec<String>,
+    /// Causes past [`DEFAULT_MAX_CAUSES`], counted, not kept.
+    pub(crate) causes_dropped: usize,
     /// A captured backtrace, when `RUST_BACKTRACE` / `RUST_LIB_BACKTRACE` enable capture.
     pub(crate) stacktrace: Option<String>,
     /// The field that held the error value; the line does not repeat it as a plain field.
@@ -154,6 +260,7 @@ impl ExceptionVisitor {
         }
         self.exception.error_field = Some(field.name());
         self.exception.causes.clear();
+        self.exception.causes_dropped = 0;
         self.has_value = true;
         true
     }
@@ -165,11 +272,10 @@ impl Visit for ExceptionVisitor {
             return;
         }
         self.exception.message = value.to_string();
-        let mut source = value.source();
-        while let Some(err) = source {
-            self.exception.causes.push(err.to_string());
-            source = err.source();
-        }
+        let causes = &mut self.exception.causes;
+        self.exception.causes_dropped = walk_causes(value, DEFAULT_MAX_CAUSES, |err| {
+            causes.push(err.to_string())
+        });
     }
 
     fn record_str(&mut self, field: &Field, value: &str) {
@@ -225,7 +331,7 @@ fn concrete_type_name<E: ?Sized>() -> Option<&'static str> {
 ///
 /// | where | what |
 /// |---|---|
-/// | the line | `"exception":{"type":..,"message":..,"causes":[..],"stacktrace":..}`; the error field is not repeated as a plain field |
+/// | the line | `"exception":{"type":..,"message":..,"causes":[..],"causes_dropped":..,"stacktrace":..}`; the error field is not repeated as a plain field |
 /// | the OpenTelemetry span | one `exception` event: `exception.type` (when known), `exception.message`, `exception.stacktrace` (when captured), `exception.causes` (when any), plus the event's other fields |
 /// | its status | `Error`, described by the exception message; `error.type` = the type name, or `_OTHER` |
 ///
@@ -233,6 +339,9 @@ fn concrete_type_name<E: ?Sized>() -> Option<&'static str> {
 ///   with an `exception.type` field; `#[instrument(err)]` and `&dyn Error` fields do not name it.
 /// - `message` is the error's `Display` form (its `Debug` form for `#[instrument(err(Debug))]`).
 /// - `causes` keeps the `source()` chain, outermost first: `message` is only the error itself.
+///   At most [`DEFAULT_MAX_CAUSES`] (32) are kept, the others counted (`causes_dropped` on the
+///   line, a last element `…[N more causes]` on the span); a chain that loops back to an error
+///   already in it ends there.
 /// - `stacktrace` is a [`std::backtrace::Backtrace`], captured only when `RUST_BACKTRACE` or
 ///   `RUST_LIB_BACKTRACE` enable capture: by [`record_exception`] at its call, for other events
 ///   when each layer handles the event (so its first frames are inside the logging call).
@@ -354,6 +463,33 @@ mod tests {
             "   3: checkout::charge\n             at ./src/main.rs:25:1\n   4: main\n"
         );
         assert_eq!(trim_machinery("   0: main\n"), "   0: main\n");
+    }
+
+    /// An error holding its source as its only field: both at one address.
+    #[derive(Debug)]
+    struct Wrapper(std::io::Error);
+
+    impl fmt::Display for Wrapper {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("wrapper")
+        }
+    }
+
+    impl Error for Wrapper {
+        fn source(&self) -> Option<&(dyn Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn an_error_at_the_address_of_its_source_is_not_a_loop() {
+        let err = Wrapper(std::io::Error::other("inner"));
+        assert!(std::ptr::addr_eq(&err, &err.0));
+        let mut causes = Vec::new();
+        let dropped = walk_causes(&err, DEFAULT_MAX_CAUSES, |e| causes.push(e.to_string()));
+        assert_eq!((causes, dropped), (vec!["inner".to_owned()], 0));
+        let none = walk_causes(&err, 0, |_| panic!("no cause is kept"));
+        assert_eq!(none, 1);
     }
 
     #[test]

@@ -118,14 +118,14 @@ pub mod client;
 #[cfg(feature = "tower")]
 pub mod server;
 
-pub use exception::{record_dyn_exception, record_exception, SpanExt};
+pub use exception::{record_dyn_exception, record_exception, SpanExt, DEFAULT_MAX_CAUSES};
 #[cfg(feature = "init")]
 pub use init::{
     builder, init, try_init, Builder, Guard, InitError, DEFAULT_FILTER, DEFAULT_SHUTDOWN_TIMEOUT,
 };
 pub use line::{
-    layer, JsonLayer, Preset, Stats, DEFAULT_MAX_FIELDS, DEFAULT_MAX_VALUE_LEN,
-    DEFAULT_SDK_LINE_INTERVAL, DEFAULT_SERVICE_NAME,
+    layer, JsonLayer, Preset, Stats, DEFAULT_MAX_FIELDS, DEFAULT_MAX_KEY_LEN,
+    DEFAULT_MAX_VALUE_LEN, DEFAULT_SDK_LINE_INTERVAL, DEFAULT_SERVICE_NAME,
 };
 pub use otel::{otel_layer, OtelLayer, DEFAULT_SPAN_EVENTS};
 pub use redact::{Redaction, DEFAULT_REDACTED_FIELDS, REDACTED};

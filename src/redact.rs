@@ -8,6 +8,8 @@ use std::sync::Arc;
 use tracing_core::field::{display, DisplayValue, Field, FieldSet, Value, ValueSet, Visit};
 use tracing_core::{Event, Metadata};
 
+use crate::exception::{more_causes, walk_causes, DEFAULT_MAX_CAUSES};
+
 /// What a secret field's value becomes.
 pub const REDACTED: &str = "[REDACTED]";
 
@@ -251,10 +253,21 @@ pub(crate) fn with_redacted_event(
     redaction: &Redaction,
     f: impl FnOnce(&Event<'_>),
 ) {
-    let meta = event.metadata();
     if secrets.is_empty() {
         return f(event);
     }
+    with_copied_event(event, secrets, redaction, f);
+}
+
+/// Runs `f` with a copy of `event` (same metadata, same parent) whose secret fields (`secrets`)
+/// hold [`REDACTED`] and whose errors are copied with a bounded chain (see [`CopiedError`]).
+pub(crate) fn with_copied_event(
+    event: &Event<'_>,
+    secrets: Secrets,
+    redaction: &Redaction,
+    f: impl FnOnce(&Event<'_>),
+) {
+    let meta = event.metadata();
     with_redacted(
         meta.fields(),
         secrets,
@@ -305,7 +318,9 @@ impl Owned {
     }
 }
 
-/// An error copied as text: its message, and its `source()` chain.
+/// An error copied as text: its message, and its `source()` chain as the crate keeps it (at most
+/// [`DEFAULT_MAX_CAUSES`] causes, then `…[N more causes]`; see `walk_causes`), so that a layer
+/// walking the copy's chain without a bound (`tracing-opentelemetry`) walks a bounded one.
 #[derive(Debug)]
 struct CopiedError {
     message: String,
@@ -314,11 +329,38 @@ struct CopiedError {
 
 impl CopiedError {
     fn of(error: &(dyn std::error::Error + 'static)) -> CopiedError {
+        let mut causes = Vec::new();
+        let dropped = walk_causes(error, DEFAULT_MAX_CAUSES, |cause| {
+            causes.push(cause.to_string())
+        });
+        if dropped > 0 {
+            causes.push(more_causes(dropped));
+        }
+        // Linked from the innermost out, so nothing recurses over the chain.
+        let source = causes.into_iter().rev().fold(None, |source, message| {
+            Some(Box::new(CopiedError { message, source }))
+        });
         CopiedError {
             message: error.to_string(),
-            source: error.source().map(|s| Box::new(CopiedError::of(s))),
+            source,
         }
     }
+}
+
+/// Whether `record` visits a value recorded as an error (`&dyn Error`). Such an event or span is
+/// handed to `tracing-opentelemetry` as a copy (its chain bounded, see [`CopiedError`]), since
+/// that crate walks a chain to its end.
+pub(crate) fn carries_error(record: impl FnOnce(&mut dyn Visit)) -> bool {
+    struct Finder(bool);
+    impl Visit for Finder {
+        fn record_error(&mut self, _: &Field, _: &(dyn std::error::Error + 'static)) {
+            self.0 = true;
+        }
+        fn record_debug(&mut self, _: &Field, _: &dyn fmt::Debug) {}
+    }
+    let mut finder = Finder(false);
+    record(&mut finder);
+    finder.0
 }
 
 impl fmt::Display for CopiedError {

@@ -93,34 +93,6 @@ pub(crate) fn escape_into(buf: &mut String, s: &str) {
     buf.push_str(&s[start..]);
 }
 
-/// Appends `s` to `buf` as a complete JSON string, quotes included.
-pub(crate) fn quoted_into(buf: &mut String, s: &str) {
-    buf.push('"');
-    escape_into(buf, s);
-    buf.push('"');
-}
-
-/// A `fmt::Write` that escapes everything written through it, so `Debug` and `Display` values are
-/// formatted straight into the line buffer (the console exporter's).
-#[cfg(feature = "init")]
-pub(crate) struct Escaper<'a>(pub(crate) &'a mut String);
-
-#[cfg(feature = "init")]
-impl Write for Escaper<'_> {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        escape_into(self.0, s);
-        Ok(())
-    }
-}
-
-/// Appends a `Display` value as a complete JSON string.
-#[cfg(feature = "init")]
-pub(crate) fn display_quoted_into(buf: &mut String, value: &dyn fmt::Display) {
-    buf.push('"');
-    let _ = write!(Escaper(buf), "{value}");
-    buf.push('"');
-}
-
 /// A `fmt::Write` that escapes what is written through it and keeps at most `left` bytes of it,
 /// cut at a character boundary; [`Limited::finish`] appends a marker saying how much was cut.
 pub(crate) struct Limited<'a> {
@@ -167,12 +139,18 @@ impl Write for Limited<'_> {
     }
 }
 
-/// Appends a string value as a JSON string, cut at `limit` bytes (see [`Limited`]).
-pub(crate) fn limited_str_into(buf: &mut String, s: &str, limit: usize) {
-    buf.push('"');
+/// Appends `s` as the inside of a JSON string (no quotes), cut at `limit` bytes (see
+/// [`Limited`]).
+pub(crate) fn limited_escape_into(buf: &mut String, s: &str, limit: usize) {
     let mut w = Limited::new(buf, limit);
     let _ = w.write_str(s);
     w.finish();
+}
+
+/// Appends a string value as a JSON string, cut at `limit` bytes (see [`Limited`]).
+pub(crate) fn limited_str_into(buf: &mut String, s: &str, limit: usize) {
+    buf.push('"');
+    limited_escape_into(buf, s, limit);
     buf.push('"');
 }
 
@@ -199,8 +177,9 @@ mod tests {
     use super::*;
 
     fn q(s: &str) -> String {
-        let mut b = String::new();
-        quoted_into(&mut b, s);
+        let mut b = String::from('"');
+        escape_into(&mut b, s);
+        b.push('"');
         b
     }
 

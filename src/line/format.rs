@@ -14,7 +14,7 @@ use tracing_core::{Event, Metadata};
 
 use crate::callsite::Entry;
 use crate::exception::Exception;
-use crate::line::escape::{escape_into, limited_str_into, quoted_into};
+use crate::line::escape::{limited_escape_into, limited_str_into};
 use crate::line::keys::Reserved;
 use crate::line::limits::Limits;
 use crate::line::preset::{Preset, PresetConfig};
@@ -56,21 +56,27 @@ impl Format {
     /// after any of them changes.
     pub(crate) fn configure(&mut self) {
         let mut kv = String::from("\"service\":");
-        quoted_into(&mut kv, &self.service);
+        limited_str_into(&mut kv, &self.service, self.limits.value_len);
         self.service_kv = kv.into_boxed_str();
         self.preset = PresetConfig::new(
             self.preset.preset,
             self.gcp_project_id.clone(),
             &self.service,
+            self.limits.value_len,
         );
         self.reserved.preset_keys = self.preset.written_keys();
     }
 
     /// Fills a callsite cache entry: the escaped target, each field's key, the secret fields.
     pub(crate) fn render(&self, meta: &'static Metadata<'static>, entry: &mut Entry) {
-        escape_into(&mut entry.target, meta.target());
+        limited_escape_into(&mut entry.target, meta.target(), self.limits.value_len);
         for field in meta.fields().iter() {
-            push_key(&mut entry.keys, field.name(), &self.reserved);
+            push_key(
+                &mut entry.keys,
+                field.name(),
+                &self.reserved,
+                self.limits.key_len,
+            );
             entry.ends.push(entry.keys.len());
         }
         entry.secrets = Secrets::of(meta, &self.redaction);
@@ -104,6 +110,12 @@ fn thread_id_number() -> u64 {
         .trim_end_matches(')')
         .parse()
         .unwrap_or(0)
+}
+
+/// The name among `seen` that is written as the same key as `key` (see [`Limits::same_key`]).
+#[inline]
+pub(crate) fn seen_as(seen: &[&'static str], key: &str, limits: &Limits) -> Option<&'static str> {
+    seen.iter().copied().find(|s| limits.same_key(s, key))
 }
 
 /// One line being written, block by block, into a thread's [`Buffers`].
@@ -155,7 +167,7 @@ impl<'a> Line<'a> {
                 line.push_str(target);
                 line.push('"');
             }
-            None => quoted_into(line, meta.target()),
+            None => limited_str_into(line, meta.target(), self.format.limits.value_len),
         }
     }
 
@@ -181,6 +193,7 @@ impl<'a> Line<'a> {
             entry,
             exception,
             is_log,
+            has_message: false,
         };
         event.record(&mut visitor);
         self.dropped += visitor.dropped;
@@ -190,11 +203,12 @@ impl<'a> Line<'a> {
     #[inline]
     pub(crate) fn optional_keys(&mut self, meta: &Metadata<'_>) {
         let r = &self.format.reserved;
+        let limit = self.format.limits.value_len;
         let line = &mut *self.line;
         if r.file {
             if let Some(file) = meta.file() {
                 line.push_str(",\"file\":");
-                quoted_into(line, file);
+                limited_str_into(line, file, limit);
             }
         }
         if r.line {
@@ -205,7 +219,7 @@ impl<'a> Line<'a> {
         if r.thread_name {
             if let Some(name) = std::thread::current().name() {
                 line.push_str(",\"thread_name\":");
-                quoted_into(line, name);
+                limited_str_into(line, name, limit);
             }
         }
         if r.thread_id {
@@ -234,7 +248,7 @@ impl<'a> Line<'a> {
     #[inline(always)]
     pub(crate) fn span_name(&mut self, name: &str) {
         self.line.push_str(",\"span_name\":");
-        quoted_into(self.line, name);
+        limited_str_into(self.line, name, self.format.limits.value_len);
     }
 
     /// The `exception` object.
@@ -260,6 +274,10 @@ impl<'a> Line<'a> {
             }
             line.push(']');
         }
+        if exception.causes_dropped > 0 {
+            line.push_str(",\"causes_dropped\":");
+            push_int(line, exception.causes_dropped as u64);
+        }
         if let Some(stacktrace) = &exception.stacktrace {
             line.push_str(",\"stacktrace\":");
             limited_str_into(line, stacktrace, limit);
@@ -274,7 +292,12 @@ impl<'a> Line<'a> {
         self.dropped += fields.dropped;
         for (name, fragment) in fields.iter() {
             let key = self.format.reserved.dedupe_key(name);
-            if self.seen.contains(&key) {
+            if let Some(seen) = seen_as(self.seen, key, &self.format.limits) {
+                // The same name is shadowed (an inner field wins); another name cut to the same
+                // key is a field lost, and counted.
+                if seen != key {
+                    self.dropped += 1;
+                }
                 continue;
             }
             if self.seen.len() >= self.format.limits.fields {

@@ -11,7 +11,7 @@ pub(crate) mod escape;
 mod format;
 pub(crate) mod keys;
 mod layer;
-mod limits;
+pub(crate) mod limits;
 pub(crate) mod output;
 mod preset;
 pub(crate) mod span_fields;
@@ -46,6 +46,12 @@ pub const DEFAULT_SERVICE_NAME: &str = "unknown_service";
 /// otherwise: longer values are cut at a character boundary and end in `…[truncated N bytes]`.
 pub const DEFAULT_MAX_VALUE_LEN: usize = 16 * 1024;
 
+/// The longest key a line keeps, in bytes, unless [`JsonLayer::with_max_key_len`] says otherwise:
+/// a longer field name is cut at a character boundary and ends in `…[truncated N bytes]`, as a
+/// long value is. Names that are the same once cut are one key: the first wins, the others are
+/// counted in `fields_dropped`.
+pub const DEFAULT_MAX_KEY_LEN: usize = 256;
+
 /// The most fields a span keeps, and a line writes (span and event fields together), unless
 /// [`JsonLayer::with_max_fields`] says otherwise; the others are counted in `fields_dropped`.
 pub const DEFAULT_MAX_FIELDS: usize = 128;
@@ -73,16 +79,16 @@ pub const DEFAULT_MAX_FIELDS: usize = 128;
 /// | `level` | always | `ERROR`, `WARN`, `INFO`, `DEBUG`, `TRACE` |
 /// | `service` | always | [`JsonLayer::with_service_name`], else `unknown_service` |
 /// | `target` | always | the event's target (for records of the `log` crate, the record's target) |
-/// | `message` | when the event has one | the `message` field, as a string |
+/// | `message` | when the event has one | the event's first `message` field, as a string; a second one (`info!(message = "a", "b {}", 1)`: `tracing` puts the formatted message first) is an ordinary field, written as `fields.message` |
 /// | `file`, `line`, `thread_name`, `thread_id` | when switched on ([`JsonLayer::with_file`], ...) | source file, line number, thread name, thread number |
 /// | `trace_id` | inside a span | 32 lowercase hex chars |
 /// | `span_id` | inside a span | 16 lowercase hex chars: the span the event belongs to |
 /// | `trace_flags` | inside a span | 2 lowercase hex chars, W3C flags (`01` sampled, `00` not) |
 /// | preset keys | with a [`Preset`] | the backend's own correlation keys |
 /// | `span_name` | inside a span | the span's name (its `otel.name` field when it has one, as the exported span) |
-/// | `exception` | ERROR events that carry an error | object: `type` (when known), `message`, `causes` (the `source()` chain, when not empty), `stacktrace` (when captured) |
+/// | `exception` | ERROR events that carry an error | object: `type` (when known), `message`, `causes` (the `source()` chain, when not empty: at most [`DEFAULT_MAX_CAUSES`](crate::DEFAULT_MAX_CAUSES), ending where the chain comes back to an error already in it), `causes_dropped` (when causes were past that bound: how many), `stacktrace` (when captured) |
 /// | span fields | inside a span | fields of every span from leaf to root, flattened; an inner span's field wins over an outer one's |
-/// | event fields | always | flattened at the top level; an event field wins over a span field of the same name |
+/// | event fields | always | flattened at the top level; an event field wins over a span field of the same name, and the first of two event fields of one name wins |
 /// | `fields_dropped` | when fields were past the bound | how many span and event fields the line could not hold |
 /// | `lines_suppressed` | on a line of the OpenTelemetry SDK, when lines of its callsite were left out | how many: the SDK's lines are throttled to one per callsite per 10 s ([`JsonLayer::with_sdk_line_interval`]) |
 ///
@@ -100,15 +106,24 @@ pub const DEFAULT_MAX_FIELDS: usize = 128;
 /// twice. Fields named `otel.*` steer the OpenTelemetry span (`otel.name`, `otel.kind`,
 /// `otel.status_code`) and are not written.
 ///
-/// **Bounds**: a string value longer than [`DEFAULT_MAX_VALUE_LEN`] bytes (16 KiB;
+/// **Bounds**: every string of a line longer than [`DEFAULT_MAX_VALUE_LEN`] bytes (16 KiB;
 /// [`JsonLayer::with_max_value_len`]) is cut at a character boundary and ends in
-/// `…[truncated N bytes]`; a span keeps, and a line writes, at most [`DEFAULT_MAX_FIELDS`] fields
+/// `…[truncated N bytes]`: field values, the message, `span_name`, `target`, `file`,
+/// `thread_name`, `service` (and the preset's keys made of it) and the exception's `type`,
+/// `message`, each of its `causes` and `stacktrace`; the exception keeps at most
+/// [`DEFAULT_MAX_CAUSES`](crate::DEFAULT_MAX_CAUSES) causes. A key longer than
+/// [`DEFAULT_MAX_KEY_LEN`] bytes (256; [`JsonLayer::with_max_key_len`]) is cut the same way, and
+/// fields whose names are one key once cut are written once (the first), the others counted in
+/// `fields_dropped`. A span keeps, and a line writes, at most [`DEFAULT_MAX_FIELDS`] fields
 /// (128; [`JsonLayer::with_max_fields`]), event fields first, then from the inner span out, and the
-/// line counts the rest in `fields_dropped`.
+/// line counts the rest in `fields_dropped`. A line is so at most about `fields × (key + value)`
+/// bytes of user data (each escaped character counts up to 6 bytes).
 ///
-/// **Values**: integers and floats as JSON numbers (non-finite floats as the strings `"NaN"`,
-/// `"inf"`, `"-inf"`), booleans as booleans, strings and `Display`/`Debug`-recorded values as JSON
-/// strings. Every key and string goes through one escaping routine: quotes, backslashes, every
+/// **Values**: integers and floats as JSON numbers, floats in the shortest form that reads back
+/// as the same `f64` (`1.0`, `-0.0`, `1e-7`, `1.7976931348623157e308`; an `f32` field is recorded
+/// by `tracing` as an `f64`, so `0.1_f32` is `0.10000000149011612`), non-finite floats as the
+/// strings `"NaN"`, `"inf"`, `"-inf"`; booleans as booleans; strings and `Display`/`Debug`-recorded
+/// values as JSON strings. Every key and string goes through one escaping routine: quotes, backslashes, every
 /// control character (C0, DEL and C1, so ANSI sequences cannot reach a terminal) and U+2028/U+2029
 /// are escaped, so no field can break a line or forge a key.
 ///
@@ -183,13 +198,7 @@ impl JsonLayer {
     pub fn new() -> Self {
         JsonLayer {
             make_writer: io::stdout as fn() -> io::Stdout,
-            format: Format::new(
-                DEFAULT_SERVICE_NAME,
-                Limits {
-                    value_len: DEFAULT_MAX_VALUE_LEN,
-                    fields: DEFAULT_MAX_FIELDS,
-                },
-            ),
+            format: Format::new(DEFAULT_SERVICE_NAME, Limits::DEFAULT),
             id: LayerId::next(),
             dispatch: OnceLock::new(),
             stats: Stats::default(),
@@ -282,13 +291,25 @@ impl<W> JsonLayer<W> {
         self
     }
 
-    /// Cuts string values (field values, the message, exception texts) longer than `bytes` at a
-    /// character boundary, ending them with `…[truncated N bytes]`, so one huge value cannot make
-    /// a line a log shipper refuses.
+    /// Cuts strings longer than `bytes` at a character boundary, ending them with
+    /// `…[truncated N bytes]`, so one huge string cannot make a line a log shipper refuses: field
+    /// values, the message, the span name (`otel.name` too), the target, the file, the thread
+    /// name, the service, and the exception's type, message, each cause and stack trace.
     ///
     /// By default, [`DEFAULT_MAX_VALUE_LEN`] (16 KiB).
     pub fn with_max_value_len(mut self, bytes: usize) -> Self {
         self.format.limits.value_len = bytes;
+        self.format.configure();
+        self
+    }
+
+    /// Cuts keys (field names) longer than `bytes` at a character boundary, ending them with
+    /// `…[truncated N bytes]`. Fields whose names are the same once cut are one key: the first
+    /// written wins, the others are counted in `fields_dropped`.
+    ///
+    /// By default, [`DEFAULT_MAX_KEY_LEN`] (256 bytes).
+    pub fn with_max_key_len(mut self, bytes: usize) -> Self {
+        self.format.limits.key_len = bytes;
         self
     }
 

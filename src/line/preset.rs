@@ -6,7 +6,7 @@
 //! CloudWatch Application Signals read them as they are, and a line keeps joining the trace when the
 //! backend changes. Nothing else in the line changes.
 
-use crate::line::escape::escape_into;
+use crate::line::escape::limited_escape_into;
 use crate::otel::ids::SpanIds;
 
 /// The shape of the correlation keys, chosen with [`JsonLayer::with_preset`](crate::JsonLayer::with_preset).
@@ -42,6 +42,7 @@ pub enum Preset {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct PresetConfig {
     pub(crate) preset: Preset,
+    /// The project id, escaped and cut at the layer's value length.
     pub(crate) gcp_project_id: Option<Box<str>>,
     /// `,"dd.service":..,"dd.env":..,"dd.version":..` ready to splice, for the Datadog preset.
     pub(crate) datadog_tags: Box<str>,
@@ -50,12 +51,23 @@ pub(crate) struct PresetConfig {
 }
 
 impl PresetConfig {
-    pub(crate) fn new(preset: Preset, gcp_project_id: Option<String>, service: &str) -> Self {
+    /// The preset's settings; its strings (the service, `DD_ENV`, `DD_VERSION`, the project id)
+    /// are cut at `value_len` bytes as every string of a line is.
+    pub(crate) fn new(
+        preset: Preset,
+        gcp_project_id: Option<String>,
+        service: &str,
+        value_len: usize,
+    ) -> Self {
         let gcp_project_id = match preset {
             Preset::Gcp => gcp_project_id
                 .or_else(|| std::env::var("GOOGLE_CLOUD_PROJECT").ok())
                 .filter(|p| !p.is_empty())
-                .map(String::into_boxed_str),
+                .map(|p| {
+                    let mut escaped = String::new();
+                    limited_escape_into(&mut escaped, &p, value_len);
+                    escaped.into_boxed_str()
+                }),
             _ => None,
         };
         let mut datadog_tags = String::new();
@@ -69,7 +81,7 @@ impl PresetConfig {
                 .into_iter()
                 .chain(from_env)
             {
-                push_str_key(&mut datadog_tags, key, &value);
+                push_str_key(&mut datadog_tags, key, &value, value_len);
                 datadog_keys.push(key);
             }
         }
@@ -120,7 +132,7 @@ impl PresetConfig {
             Preset::Gcp => {
                 if let Some(project) = &self.gcp_project_id {
                     buf.push_str(",\"logging.googleapis.com/trace\":\"projects/");
-                    escape_into(buf, project);
+                    buf.push_str(project);
                     buf.push_str("/traces/");
                     buf.push_str(ids.trace_hex());
                     buf.push('"');
@@ -159,9 +171,9 @@ impl PresetConfig {
     }
 }
 
-fn push_str_key(buf: &mut String, key: &str, value: &str) {
+fn push_str_key(buf: &mut String, key: &str, value: &str, value_len: usize) {
     buf.push_str(",\"");
     buf.push_str(key);
     buf.push_str("\":");
-    crate::line::escape::quoted_into(buf, value);
+    crate::line::escape::limited_str_into(buf, value, value_len);
 }

@@ -99,7 +99,12 @@ impl SpanFieldVisitor<'_> {
             return false;
         }
         let start = self.fields.json.len();
-        push_key(&mut self.fields.json, name, self.reserved);
+        push_key(
+            &mut self.fields.json,
+            name,
+            self.reserved,
+            self.limits.key_len,
+        );
         self.fields.index.push((name, start, start));
         if self.redaction.is_secret(name) {
             // The value is never formatted: the fragment is complete with the marker.
@@ -191,6 +196,7 @@ mod tests {
         let limits = Limits {
             value_len: 100,
             fields: 8,
+            ..Limits::DEFAULT
         };
         a.merge(fields(&[("b", ",\"b\":3"), ("c", ",\"c\":4")]), limits);
         let got: Vec<_> = a.iter().map(|(n, f)| (n, f.to_string())).collect();

@@ -4,7 +4,7 @@
 use std::fmt;
 
 use crate::line::escape::{
-    escape_into, limited_debug_into, limited_display_into, limited_str_into,
+    limited_debug_into, limited_display_into, limited_escape_into, limited_str_into,
 };
 use crate::line::keys::Reserved;
 use crate::otel::ids::SpanIds;
@@ -25,25 +25,29 @@ pub(crate) fn push_redacted(buf: &mut String) {
     buf.push('"');
 }
 
-/// Appends `,"key":` with `key` renamed to `fields.<key>` when it is reserved.
-pub(crate) fn push_key(buf: &mut String, name: &str, reserved: &Reserved) {
+/// Appends `,"key":` with `key` renamed to `fields.<key>` when it is reserved, cut at `key_len`
+/// bytes (a reserved name is never that long).
+pub(crate) fn push_key(buf: &mut String, name: &str, reserved: &Reserved, key_len: usize) {
     buf.push_str(",\"");
     if reserved.contains(name) {
         buf.push_str("fields.");
     }
-    escape_into(buf, name);
+    limited_escape_into(buf, name, key_len);
     buf.push_str("\":");
 }
 
+/// Appends a float: finite values in the shortest form that reads back as the same `f64`
+/// (`ryu`, what `serde_json` writes with: `1.0`, `-0.0`, `1e-7`, `1.7976931348623157e308`), always
+/// a JSON number every reader takes; NaN and the infinities as the strings `"NaN"`, `"inf"`,
+/// `"-inf"`, which JSON has no number for. (`Display` never uses an exponent: `f64::MAX` would be
+/// a 309-digit integer, out of range for `serde_json` with its default features.)
 pub(crate) fn push_f64(buf: &mut String, value: f64) {
-    use std::fmt::Write;
     if value.is_nan() {
         buf.push_str("\"NaN\"");
     } else if value.is_infinite() {
         buf.push_str(if value > 0.0 { "\"inf\"" } else { "\"-inf\"" });
     } else {
-        // Rust's `Display` for a finite f64 never uses an exponent: always a valid JSON number.
-        let _ = write!(buf, "{value}");
+        buf.push_str(ryu::Buffer::new().format_finite(value));
     }
 }
 
@@ -119,5 +123,9 @@ mod tests {
         assert_eq!(n, 1e300);
         let n: f64 = serde_json::from_str(&render(-0.1)).unwrap();
         assert_eq!(n, -0.1);
+        assert_eq!(render(f64::MAX), "1.7976931348623157e308");
+        assert_eq!(render(1.0), "1.0");
+        assert_eq!(render(-0.0), "-0.0");
+        assert_eq!(render(1e-7), "1e-7");
     }
 }

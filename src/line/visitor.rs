@@ -6,6 +6,7 @@ use tracing_core::field::{Field, Visit};
 use crate::callsite::Entry;
 use crate::exception::Exception;
 use crate::line::escape::{limited_debug_into, limited_display_into};
+use crate::line::format::seen_as;
 use crate::line::keys::Reserved;
 use crate::line::limits::Limits;
 use crate::line::value::{push_key, push_redacted, ValueSink};
@@ -25,6 +26,9 @@ pub(crate) struct EventVisitor<'a> {
     pub(crate) entry: Option<&'a Entry>,
     pub(crate) exception: Option<&'a Exception>,
     pub(crate) is_log: bool,
+    /// Whether the line's `message` is written: a later `message` field (`message = ..` beside
+    /// a formatted message) is an ordinary field, written as `fields.message`.
+    pub(crate) has_message: bool,
 }
 
 impl EventVisitor<'_> {
@@ -37,7 +41,12 @@ impl EventVisitor<'_> {
             return false;
         }
         let key = self.reserved.dedupe_key(name);
-        if self.seen.contains(&key) {
+        if let Some(seen) = seen_as(self.seen, key, &self.limits) {
+            // The first of two fields of one name wins; another name cut to the same key is a
+            // field lost, and counted.
+            if seen != key {
+                self.dropped += 1;
+            }
             return false;
         }
         if self.seen.len() >= self.limits.fields {
@@ -47,7 +56,7 @@ impl EventVisitor<'_> {
         self.seen.push(key);
         match self.entry.and_then(|entry| entry.key(field.index())) {
             Some(rendered) => self.fields.push_str(rendered),
-            None => push_key(self.fields, name, self.reserved),
+            None => push_key(self.fields, name, self.reserved, self.limits.key_len),
         }
         let secret = match self.entry {
             Some(entry) => entry.secrets.contains(field, self.redaction),
@@ -61,9 +70,15 @@ impl EventVisitor<'_> {
         true
     }
 
-    fn message(&mut self, value: &dyn std::fmt::Display) {
+    /// Whether `field` is the line's `message`: the first field of that name (the first of two
+    /// fields of one name wins, as everywhere in the line).
+    fn is_message(&mut self, field: &Field) -> bool {
+        if field.name() != "message" || self.has_message {
+            return false;
+        }
+        self.has_message = true;
         self.line.push_str(",\"message\":");
-        limited_display_into(self.line, value, self.limits.value_len);
+        true
     }
 }
 
@@ -81,8 +96,8 @@ macro_rules! visit_event_field {
     ($($method:ident($ty:ty) => $sink:ident;)*) => {
         $(
             fn $method(&mut self, field: &Field, value: $ty) {
-                if field.name() == "message" {
-                    self.message(&value);
+                if self.is_message(field) {
+                    limited_display_into(self.line, &value, self.limits.value_len);
                 } else if self.begin(field) {
                     self.$sink(value);
                 }
@@ -104,8 +119,7 @@ impl Visit for EventVisitor<'_> {
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        if field.name() == "message" {
-            self.line.push_str(",\"message\":");
+        if self.is_message(field) {
             limited_debug_into(self.line, value, self.limits.value_len);
         } else if self.begin(field) {
             self.value_debug(value);

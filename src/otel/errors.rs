@@ -9,7 +9,7 @@ use opentelemetry::{KeyValue, StringValue, Value};
 use tracing_core::field::{Field, Visit};
 use tracing_core::Event;
 
-use crate::exception::Exception;
+use crate::exception::{more_causes, Exception};
 use crate::redact::{Redaction, REDACTED};
 
 /// What this layer keeps in each span to map its errors once.
@@ -29,17 +29,18 @@ pub(super) fn hash_of(s: &str) -> u64 {
     h.finish()
 }
 
-/// The status description of an ERROR event without an error: its message, else its name.
+/// The status description of an ERROR event without an error: its (first) message, else its
+/// name.
 pub(super) fn plain_description(event: &Event<'_>) -> String {
     struct Message(Option<String>);
     impl Visit for Message {
         fn record_str(&mut self, field: &Field, value: &str) {
-            if field.name() == "message" {
+            if field.name() == "message" && self.0.is_none() {
                 self.0 = Some(value.to_owned());
             }
         }
         fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-            if field.name() == "message" {
+            if field.name() == "message" && self.0.is_none() {
                 self.0 = Some(format!("{value:?}"));
             }
         }
@@ -70,7 +71,11 @@ pub(super) fn exception_attributes(
         attributes.push(KeyValue::new("exception.stacktrace", stacktrace.clone()));
     }
     if !exception.causes.is_empty() {
-        let causes: Vec<StringValue> = exception.causes.iter().cloned().map(Into::into).collect();
+        let mut causes: Vec<StringValue> =
+            exception.causes.iter().cloned().map(Into::into).collect();
+        if exception.causes_dropped > 0 {
+            causes.push(more_causes(exception.causes_dropped).into());
+        }
         attributes.push(KeyValue::new(
             "exception.causes",
             Value::Array(causes.into()),

@@ -17,7 +17,7 @@ use super::sdk::is_sdk_target;
 use super::OtelLayer;
 use crate::callsite;
 use crate::exception::Exception;
-use crate::redact::{with_redacted, with_redacted_event};
+use crate::redact::{carries_error, with_copied_event, with_redacted};
 
 thread_local! {
     /// Set while this layer calls into the SDK, so that what the SDK logs is not recorded on the
@@ -95,10 +95,14 @@ where
         }
     }
 
-    /// Hands `event` to `tracing-opentelemetry` as a span event, its secret fields redacted.
+    /// Hands `event` to `tracing-opentelemetry` as a span event, its secret fields redacted and
+    /// its errors' chains bounded (that crate walks a `source()` chain to its end).
     fn inner_on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         let secrets = callsite::secrets(event.metadata(), self.id, &self.redaction);
-        with_redacted_event(event, secrets, &self.redaction, |event| {
+        if secrets.is_empty() && !carries_error(|v| event.record(v)) {
+            return self.inner.on_event(event, ctx);
+        }
+        with_copied_event(event, secrets, &self.redaction, |event| {
             self.inner.on_event(event, ctx)
         });
     }
@@ -160,7 +164,8 @@ where
             return;
         }
         let secrets = callsite::secrets(meta, self.id, &self.redaction);
-        if secrets.is_empty() {
+        // An error's chain is copied bounded, as for events.
+        if secrets.is_empty() && !carries_error(|v| attrs.record(v)) {
             return self.inner.on_new_span(attrs, id, ctx);
         }
         with_redacted(
@@ -186,7 +191,7 @@ where
             return self.inner.on_record(id, values, ctx);
         };
         let secrets = callsite::secrets(meta, self.id, &self.redaction);
-        if secrets.is_empty() {
+        if secrets.is_empty() && !carries_error(|v| values.record(v)) {
             return self.inner.on_record(id, values, ctx);
         }
         with_redacted(

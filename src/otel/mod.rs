@@ -21,7 +21,12 @@
 //! - only events at WARN or more severe become span events by default
 //!   ([`OtelLayer::with_span_events`]): the JSON lines carry the rest;
 //! - fields named as secrets reach the span as `"[REDACTED]"`, their values never formatted
-//!   ([`OtelLayer::with_redaction`], [`Redaction`](crate::Redaction)).
+//!   ([`OtelLayer::with_redaction`], [`Redaction`](crate::Redaction));
+//! - every `source()` chain is bounded: `exception.causes` keeps at most
+//!   [`DEFAULT_MAX_CAUSES`](crate::DEFAULT_MAX_CAUSES) causes and ends in `…[N more causes]` when
+//!   there were more, and a span or span event with an error value is handed to
+//!   `tracing-opentelemetry` (which walks a chain to its end) with a copy of the error whose chain
+//!   is bounded the same way, so a chain that loops costs a bounded walk.
 //!
 //! Events and spans of the SDK's own targets (and of the HTTP and gRPC stacks it exports with)
 //! never reach the exporter, so an exporter that logs cannot feed itself.

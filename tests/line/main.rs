@@ -13,12 +13,16 @@ mod support {
     pub mod runtime;
 }
 
+mod bounds;
+mod chains;
 mod correlation;
 mod escaping;
 mod exceptions;
 mod framing;
+mod keys;
 mod layer_identity;
 mod load;
+mod numbers;
 mod presets;
 mod redaction;
 mod reentrancy;

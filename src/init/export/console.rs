@@ -8,6 +8,18 @@
 //! writer by [`crate::line::output`], as a log line is: a torn span line is finished before the next
 //! line of either kind, and a writer that panics costs that line only.
 //!
+//! A span line has the bounds of an event line with the default settings
+//! ([`DEFAULT_MAX_VALUE_LEN`](crate::DEFAULT_MAX_VALUE_LEN),
+//! [`DEFAULT_MAX_KEY_LEN`](crate::DEFAULT_MAX_KEY_LEN),
+//! [`DEFAULT_MAX_FIELDS`](crate::DEFAULT_MAX_FIELDS)): every string (the service, the target,
+//! the name, the status description, event names, attribute values) is cut at the value length
+//! and every attribute key at the key length, with the marker `…[truncated N bytes]`; an array
+//! attribute is one value (its strings share the value length, at most the fields bound of
+//! items, then a last item `…[truncated N items]`); a span writes at most the fields bound of
+//! attributes, of events (each with at most that many attributes) and of links, counting the
+//! others with the SDK's own in `dropped_attributes_count`, `dropped_events_count` and
+//! `dropped_links_count` (per event, `dropped_attributes_count`).
+//!
 //! ```json
 //! {"timestamp":"2026-11-21T10:23:45.124957Z","level":"INFO","service":"checkout","target":"checkout",
 //!  "kind":"span","name":"create_order","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736",
@@ -30,7 +42,8 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use opentelemetry_sdk::Resource;
 use tracing_subscriber::fmt::MakeWriter;
 
-use crate::line::escape::{display_quoted_into, quoted_into};
+use crate::line::escape::{limited_display_into, limited_str_into};
+use crate::line::limits::Limits;
 use crate::line::output;
 use crate::line::timestamp::push_rfc3339;
 use crate::line::value::{push_f64, push_ids, push_int};
@@ -55,6 +68,8 @@ pub(crate) struct ConsoleExporter<W> {
     /// resource's `service.name` in [`set_resource`](SpanExporter::set_resource).
     service: String,
     stats: Stats,
+    /// The bounds of a line: those of an event line with the default settings.
+    limits: Limits,
     /// The line buffer, kept from one export to the next. It is taken out of the mutex for the
     /// whole export, so no lock of ours is held while the writer runs.
     buf: Mutex<String>,
@@ -71,6 +86,7 @@ where
             make_writer,
             service: service.to_owned(),
             stats,
+            limits: Limits::DEFAULT,
             buf: Mutex::new(String::new()),
         }
     }
@@ -84,7 +100,7 @@ where
         let mut last_error = None;
         for span in batch {
             line.clear();
-            write_span(&mut line, span, &self.service);
+            write_span(&mut line, span, &self.service, &self.limits);
             // One writer per line, as for log lines: a locking writer is held for one line only.
             // The line is counted when not written whole; a panic of the writer stops there, so
             // it never reaches the thread that ended the span, nor poisons the SDK's lock.
@@ -152,12 +168,13 @@ where
     }
 }
 
-/// Appends the whole line of `span`, newline included.
-fn write_span(line: &mut String, span: &SpanData, service: &str) {
+/// Appends the whole line of `span`, newline included, within `limits`.
+fn write_span(line: &mut String, span: &SpanData, service: &str, limits: &Limits) {
     let start = utc(span.start_time);
     let end = utc(span.end_time);
     let sc = &span.span_context;
     let ids = SpanIds::new(sc.trace_id(), sc.span_id(), sc.trace_flags());
+    let text = |line: &mut String, s: &str| limited_str_into(line, s, limits.value_len);
 
     line.push_str("{\"timestamp\":\"");
     push_rfc3339(line, end);
@@ -167,11 +184,11 @@ fn write_span(line: &mut String, span: &SpanData, service: &str) {
         Status::Unset | Status::Ok => "INFO",
     });
     line.push_str("\",\"service\":");
-    quoted_into(line, service);
+    text(line, service);
     line.push_str(",\"target\":");
-    quoted_into(line, span.instrumentation_scope.name());
+    text(line, span.instrumentation_scope.name());
     line.push_str(",\"kind\":\"span\",\"name\":");
-    quoted_into(line, &span.name);
+    text(line, &span.name);
     push_ids(line, &ids);
     if span.parent_span_id != SpanId::INVALID {
         let parent = SpanIds::new(sc.trace_id(), span.parent_span_id, sc.trace_flags());
@@ -199,31 +216,37 @@ fn write_span(line: &mut String, span: &SpanData, service: &str) {
         Status::Ok => line.push_str("\"ok\""),
         Status::Error { description } => {
             line.push_str("\"error\",\"status_description\":");
-            quoted_into(line, description);
+            text(line, description);
         }
     }
     line.push_str(",\"attributes\":");
-    push_attributes(line, &span.attributes);
+    let attributes_dropped = push_attributes(line, &span.attributes, limits);
 
-    if !span.events.is_empty() {
+    let events = &span.events.events;
+    let events_kept = events.len().min(limits.fields);
+    if events_kept > 0 {
         line.push_str(",\"events\":[");
-        for (i, event) in span.events.iter().enumerate() {
+        for (i, event) in events[..events_kept].iter().enumerate() {
             if i > 0 {
                 line.push(',');
             }
             line.push_str("{\"name\":");
-            quoted_into(line, &event.name);
+            text(line, &event.name);
             line.push_str(",\"timestamp\":\"");
             push_rfc3339(line, utc(event.timestamp));
             line.push_str("\",\"attributes\":");
-            push_attributes(line, &event.attributes);
+            let dropped = push_attributes(line, &event.attributes, limits)
+                + event.dropped_attributes_count as usize;
+            push_count(line, "dropped_attributes_count", dropped);
             line.push('}');
         }
         line.push(']');
     }
-    if !span.links.is_empty() {
+    let links = &span.links.links;
+    let links_kept = links.len().min(limits.fields);
+    if links_kept > 0 {
         line.push_str(",\"links\":[");
-        for (i, link) in span.links.iter().enumerate() {
+        for (i, link) in links[..links_kept].iter().enumerate() {
             if i > 0 {
                 line.push(',');
             }
@@ -237,15 +260,33 @@ fn write_span(line: &mut String, span: &SpanData, service: &str) {
         }
         line.push(']');
     }
-    if span.dropped_attributes_count > 0 {
-        line.push_str(",\"dropped_attributes_count\":");
-        push_int(line, span.dropped_attributes_count);
-    }
-    if span.events.dropped_count > 0 {
-        line.push_str(",\"dropped_events_count\":");
-        push_int(line, span.events.dropped_count);
-    }
+    // The SDK's counts, and what this line left out on top.
+    push_count(
+        line,
+        "dropped_attributes_count",
+        span.dropped_attributes_count as usize + attributes_dropped,
+    );
+    push_count(
+        line,
+        "dropped_events_count",
+        span.events.dropped_count as usize + (events.len() - events_kept),
+    );
+    push_count(
+        line,
+        "dropped_links_count",
+        span.links.dropped_count as usize + (links.len() - links_kept),
+    );
     line.push_str("}\n");
+}
+
+/// Appends `,"key":count` when `count` is not zero.
+fn push_count(buf: &mut String, key: &str, count: usize) {
+    if count > 0 {
+        buf.push_str(",\"");
+        buf.push_str(key);
+        buf.push_str("\":");
+        push_int(buf, count as u64);
+    }
 }
 
 /// `time` in UTC, clamped to the range `chrono` holds (its own `From<SystemTime>` panics outside).
@@ -281,11 +322,14 @@ fn push_duration_ms(buf: &mut String, start: DateTime<Utc>, end: DateTime<Utc>) 
     let _ = write!(buf, "{}.{:03}", micros / 1000, micros % 1000);
 }
 
-/// Appends `attributes` as a JSON object.
+/// Appends `attributes` as a JSON object, within `limits`; returns how many attributes it left
+/// out.
 ///
 /// The SDK keeps every `set_attribute` call, so a key may repeat: the last value wins, as in the
-/// backends, and the object never holds a key twice.
-fn push_attributes(buf: &mut String, attributes: &[KeyValue]) {
+/// backends. Keys are cut at the key length; of keys that are one once cut, the first written
+/// wins and the others are left out. So the object never holds a key twice, and holds at most
+/// the fields bound of keys.
+fn push_attributes(buf: &mut String, attributes: &[KeyValue], limits: &Limits) -> usize {
     let last_index: Option<HashMap<&str, usize>> = (attributes.len() > SCAN_LIMIT).then(|| {
         attributes
             .iter()
@@ -298,51 +342,85 @@ fn push_attributes(buf: &mut String, attributes: &[KeyValue]) {
         None => !attributes[i + 1..].iter().any(|later| later.key == kv.key),
     };
     buf.push('{');
-    let mut first = true;
+    let mut written: Vec<&str> = Vec::new();
+    let mut dropped = 0;
     for (i, kv) in attributes.iter().enumerate() {
         if !is_last(i, kv) {
             continue;
         }
-        if !first {
+        let key = kv.key.as_str();
+        if written.len() >= limits.fields || written.iter().any(|w| limits.same_key(w, key)) {
+            dropped += 1;
+            continue;
+        }
+        if !written.is_empty() {
             buf.push(',');
         }
-        first = false;
-        quoted_into(buf, kv.key.as_str());
+        written.push(key);
+        limited_str_into(buf, key, limits.key_len);
         buf.push(':');
-        push_value(buf, &kv.value);
+        push_value(buf, &kv.value, limits);
     }
     buf.push('}');
+    dropped
 }
 
-fn push_value(buf: &mut String, value: &Value) {
+fn push_value(buf: &mut String, value: &Value, limits: &Limits) {
     match value {
         Value::Bool(b) => push_bool(buf, *b),
         Value::I64(n) => push_int(buf, *n),
         Value::F64(x) => push_f64(buf, *x),
-        Value::String(s) => quoted_into(buf, s.as_str()),
-        Value::Array(array) => push_array(buf, array),
+        Value::String(s) => limited_str_into(buf, s.as_str(), limits.value_len),
+        Value::Array(array) => push_array(buf, array, limits),
         // A kind of value newer than this crate: its `Display` form, as a string.
-        other => display_quoted_into(buf, other),
+        other => limited_display_into(buf, other, limits.value_len),
     }
 }
 
-fn push_array(buf: &mut String, array: &Array) {
+fn push_array(buf: &mut String, array: &Array, limits: &Limits) {
     match array {
-        Array::Bool(items) => push_elements(buf, items, |buf, b| push_bool(buf, *b)),
-        Array::I64(items) => push_elements(buf, items, |buf, n| push_int(buf, *n)),
-        Array::F64(items) => push_elements(buf, items, |buf, x| push_f64(buf, *x)),
-        Array::String(items) => push_elements(buf, items, |buf, s| quoted_into(buf, s.as_str())),
-        other => display_quoted_into(buf, other),
+        Array::Bool(items) => push_elements(buf, items, limits, |buf, b, _| push_bool(buf, *b)),
+        Array::I64(items) => push_elements(buf, items, limits, |buf, n, _| push_int(buf, *n)),
+        Array::F64(items) => push_elements(buf, items, limits, |buf, x, _| push_f64(buf, *x)),
+        Array::String(items) => push_elements(buf, items, limits, |buf, s, left| {
+            // The items share the value's length: each takes what it writes from `left`.
+            let s = s.as_str();
+            limited_str_into(buf, s, *left);
+            *left = left.saturating_sub(s.len());
+        }),
+        other => limited_display_into(buf, other, limits.value_len),
     }
 }
 
-fn push_elements<T>(buf: &mut String, items: &[T], mut push: impl FnMut(&mut String, &T)) {
+/// Appends `items` as a JSON array: at most the fields bound of them, and no more once `push`
+/// has used up the value length (`left`, which only string items use); a last item
+/// `…[truncated N items]` counts the others.
+fn push_elements<T>(
+    buf: &mut String,
+    items: &[T],
+    limits: &Limits,
+    mut push: impl FnMut(&mut String, &T, &mut usize),
+) {
+    let mut left = limits.value_len;
     buf.push('[');
-    for (i, item) in items.iter().enumerate() {
-        if i > 0 {
+    let mut written = 0;
+    for item in items {
+        if written == limits.fields || left == 0 {
+            break;
+        }
+        if written > 0 {
             buf.push(',');
         }
-        push(buf, item);
+        push(buf, item, &mut left);
+        written += 1;
+    }
+    if written < items.len() {
+        if written > 0 {
+            buf.push(',');
+        }
+        buf.push_str("\"…[truncated ");
+        push_int(buf, (items.len() - written) as u64);
+        buf.push_str(" items]\"");
     }
     buf.push(']');
 }

@@ -344,7 +344,7 @@ fn times_outside_chronos_range_are_clamped_not_panicking() {
     let mut span = in_memory_spans(1).remove(0);
     span.start_time = UNIX_EPOCH - Duration::from_secs(1 << 40);
     span.end_time = far;
-    write_span(&mut line, &span, "svc");
+    write_span(&mut line, &span, "svc", &Limits::DEFAULT);
     let parsed: Json = serde_json::from_str(&line).unwrap();
     assert!(parsed["duration_ms"].as_f64().unwrap() > 0.0);
 }
@@ -479,7 +479,7 @@ fn many_repeated_attributes_keep_the_last_value_once() {
         .collect();
     attributes.push(KeyValue::new("k3", "last"));
     let mut buf = String::new();
-    push_attributes(&mut buf, &attributes);
+    push_attributes(&mut buf, &attributes, &Limits::DEFAULT);
     let keys = object_keys(&buf);
     assert_eq!(keys.len(), 10, "{buf}");
     let parsed: Json = serde_json::from_str(&buf).unwrap();
@@ -727,4 +727,131 @@ fn a_panicking_writer_costs_its_span_line_only_and_never_reaches_the_span_end() 
         "every later span line is written: {text}"
     );
     assert_eq!(stats.write_errors(), 2, "each panicked line counted");
+}
+
+/// `s` as a line keeps it under a limit of `limit` bytes.
+fn cut(s: &str, limit: usize) -> String {
+    if s.len() <= limit {
+        return s.to_owned();
+    }
+    let mut keep = limit;
+    while !s.is_char_boundary(keep) {
+        keep -= 1;
+    }
+    format!("{}…[truncated {} bytes]", &s[..keep], s.len() - keep)
+}
+
+#[test]
+fn every_string_and_every_list_of_a_span_line_is_bounded_as_in_event_lines() {
+    use crate::line::{DEFAULT_MAX_FIELDS, DEFAULT_MAX_KEY_LEN, DEFAULT_MAX_VALUE_LEN};
+    let huge = "/".to_owned() + &"p".repeat(1 << 20);
+    let many = 1_000;
+    let capture = Capture::default();
+    let provider = SdkTracerProvider::builder()
+        .with_resource(
+            Resource::builder_empty()
+                .with_service_name(huge.clone())
+                .build(),
+        )
+        .with_max_attributes_per_span(10_000)
+        .with_max_events_per_span(10_000)
+        .with_max_attributes_per_event(10_000)
+        .with_max_links_per_span(10_000)
+        .with_simple_exporter(ConsoleExporter::new(
+            capture.clone(),
+            "svc",
+            Stats::default(),
+        ))
+        .build();
+    let tracer = provider.tracer(huge.clone());
+    let other = tracer.start("other");
+    let other_cx = other.span_context().clone();
+    let mut span = tracer
+        .span_builder(huge.clone())
+        .with_links(vec![Link::with_context(other_cx); many])
+        .start(&tracer);
+    span.set_attribute(KeyValue::new("big", huge.clone()));
+    span.set_attribute(KeyValue::new(huge.clone(), 1));
+    for i in 0..many {
+        span.set_attribute(KeyValue::new(format!("a{i}"), i as i64));
+    }
+    // One shared string: the test's own memory stays small.
+    let shared: Arc<str> = huge.as_str().into();
+    let items: Vec<StringValue> = (0..many).map(|_| shared.clone().into()).collect();
+    span.set_attribute(KeyValue::new("array", Value::Array(items.into())));
+    span.add_event(huge.clone(), vec![KeyValue::new("e", huge.clone())]);
+    for i in 0..many {
+        span.add_event(format!("e{i}"), vec![]);
+    }
+    span.set_status(Status::error(huge.clone()));
+    span.end();
+
+    let text = capture.text();
+    let bound = 12 * (DEFAULT_MAX_VALUE_LEN + DEFAULT_MAX_KEY_LEN) + 64 * 1024;
+    assert!(
+        text.len() < bound,
+        "a span line of {} bytes (bound {bound})",
+        text.len()
+    );
+    let kept = cut(&huge, DEFAULT_MAX_VALUE_LEN);
+    let line = capture.line_named(&kept);
+    assert_eq!(line["service"], kept.as_str());
+    assert_eq!(line["target"], kept.as_str());
+    assert_eq!(line["status_description"], kept.as_str());
+    let attributes = line["attributes"].as_object().unwrap();
+    assert_eq!(attributes.len(), DEFAULT_MAX_FIELDS);
+    assert_eq!(attributes["big"], kept.as_str());
+    assert_eq!(attributes[&cut(&huge, DEFAULT_MAX_KEY_LEN)], 1);
+    // 1,003 attributes set, 128 written.
+    assert_eq!(
+        line["dropped_attributes_count"],
+        (many + 3 - DEFAULT_MAX_FIELDS) as u64
+    );
+    let events = line["events"].as_array().unwrap();
+    assert_eq!(events.len(), DEFAULT_MAX_FIELDS);
+    assert_eq!(events[0]["name"], kept.as_str());
+    assert_eq!(events[0]["attributes"]["e"], kept.as_str());
+    assert_eq!(
+        line["dropped_events_count"],
+        (many + 1 - DEFAULT_MAX_FIELDS) as u64
+    );
+    assert_eq!(line["links"].as_array().unwrap().len(), DEFAULT_MAX_FIELDS);
+    assert_eq!(
+        line["dropped_links_count"],
+        (many - DEFAULT_MAX_FIELDS) as u64
+    );
+}
+
+#[test]
+fn a_long_array_attribute_is_one_value_cut_with_a_marker() {
+    use crate::line::DEFAULT_MAX_VALUE_LEN;
+    let capture = Capture::default();
+    let provider = provider(&capture);
+    let tracer = provider.tracer("t");
+    let mut span = tracer.start("arrays");
+    let item = "x".repeat(DEFAULT_MAX_VALUE_LEN / 4 + 1);
+    let items: Vec<StringValue> = (0..10).map(|_| item.clone().into()).collect();
+    span.set_attribute(KeyValue::new("strings", Value::Array(items.into())));
+    let numbers: Vec<i64> = (0..100_000).collect();
+    span.set_attribute(KeyValue::new("numbers", Value::Array(numbers.into())));
+    span.end();
+    let line = capture.line_named("arrays");
+    // Three items fit the value's budget, the fourth is cut, the six others are counted.
+    let strings = line["attributes"]["strings"].as_array().unwrap();
+    assert_eq!(strings.len(), 5, "{strings:?}");
+    assert_eq!(strings[0], item.as_str());
+    assert_eq!(
+        strings[3],
+        cut(&item, DEFAULT_MAX_VALUE_LEN - 3 * item.len())
+    );
+    assert_eq!(strings[4], "…[truncated 6 items]");
+    let numbers = line["attributes"]["numbers"].as_array().unwrap();
+    assert_eq!(numbers.len(), crate::line::DEFAULT_MAX_FIELDS + 1);
+    assert_eq!(
+        numbers[crate::line::DEFAULT_MAX_FIELDS],
+        format!(
+            "…[truncated {} items]",
+            100_000 - crate::line::DEFAULT_MAX_FIELDS
+        )
+    );
 }
