@@ -247,6 +247,7 @@ pub(crate) fn with_redacted<R>(
 
 /// Runs `f` with `event` itself when its callsite has no secret field (`secrets`), else with a
 /// copy whose secret fields hold [`REDACTED`] (same metadata, same parent).
+#[cfg(feature = "init")] // only the init copies whole events (for its OTLP logs bridge)
 pub(crate) fn with_redacted_event(
     event: &Event<'_>,
     secrets: Secrets,

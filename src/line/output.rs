@@ -119,6 +119,7 @@ pub(crate) fn write_line<W: io::Write>(
 }
 
 /// Flushes the writer `make_writer` returns, containing a panic as [`write_line`] does.
+#[cfg(feature = "init")] // only the init flushes (its console exporter and panic hook)
 pub(crate) fn flush<W: io::Write>(
     stats: &Stats,
     make_writer: impl FnOnce() -> W,
