@@ -71,42 +71,43 @@ pub(crate) fn write_line<W: io::Write>(
     make_writer: impl FnOnce() -> W,
     line: &[u8],
 ) -> Result<(), Failure> {
-    if std::thread::panicking() && (in_writer() || stats.writer_has_panicked()) {
+    let panicking = std::thread::panicking();
+    if panicking && (in_writer() || stats.writer_has_panicked()) {
         stats.write_failed();
         return Err(Failure::NotCalled);
     }
     // Bytes of `line` (not of a leading newline) the writer took.
     let sent = Cell::new(0);
-    // Whether `make_writer` returned: a panic before that wrote nothing.
-    let made = Cell::new(false);
     let _writing = Writing::enter();
     let written = catch_unwind(AssertUnwindSafe(|| {
+        // A panic in `make_writer` wrote nothing: no `Tear` yet.
         let mut writer = make_writer();
-        made.set(true);
+        // Declared after `writer`, so dropped before it, on return and on unwinding alike: the
+        // torn flag is set while the writer (a `Mutex` writer's lock, say) is still held, so no
+        // other thread's line can be written onto the fragment.
+        let mut tear = Tear {
+            stats,
+            sent: &sent,
+            len: line.len(),
+            done: false,
+            was_panicking: panicking,
+        };
         if stats.take_torn() {
             if let Err(error) = write_counted(&mut writer, b"\n", &Cell::new(0)) {
                 stats.set_torn();
                 return Err(error);
             }
         }
-        write_counted(&mut writer, line, &sent)
+        let result = write_counted(&mut writer, line, &sent);
+        tear.done = result.is_ok();
+        result
     }));
     let whole = sent.get() + 1 >= line.len();
     let failure = match written {
         Ok(Ok(())) => return Ok(()),
-        Ok(Err(error)) => {
-            if sent.get() > 0 {
-                stats.set_torn();
-            }
-            Failure::Io(error)
-        }
+        Ok(Err(error)) => Failure::Io(error),
         Err(panic) => {
             stats.writer_panicked();
-            // A `write` that panicked may have written part of what it was given before: the
-            // next line starts with a newline, which costs an empty line when it had not.
-            if made.get() && sent.get() < line.len() {
-                stats.set_torn();
-            }
             Failure::Panicked(payload_message(&*panic).to_owned())
         }
     };
@@ -159,6 +160,37 @@ fn write_counted(writer: &mut impl io::Write, bytes: &[u8], sent: &Cell<usize>) 
         interrupted = 0;
     }
     Ok(())
+}
+
+/// Marks the destination torn when a line ends unfinished, before its writer is dropped.
+///
+/// A writer that refused part of the line after taking some of it tore it; one that panicked
+/// may have written part of what it was given before panicking, so the next line starts with a
+/// newline (which costs an empty line when it had not).
+struct Tear<'a> {
+    stats: &'a Stats,
+    sent: &'a Cell<usize>,
+    len: usize,
+    done: bool,
+    /// The thread was already panicking (a panic hook writing): its panic is not the writer's.
+    was_panicking: bool,
+}
+
+impl Drop for Tear<'_> {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        let unwinding = std::thread::panicking() && !self.was_panicking;
+        let torn = if unwinding {
+            self.sent.get() < self.len
+        } else {
+            self.sent.get() > 0
+        };
+        if torn {
+            self.stats.set_torn();
+        }
+    }
 }
 
 /// Holds one level of [`WRITING`] while a writer is called.

@@ -451,3 +451,87 @@ fn a_writer_claiming_more_bytes_than_it_was_given_took_the_whole_line() {
     assert_eq!((whole.len(), fragments.len()), (3, 0));
     assert_eq!(stats.write_errors(), 0);
 }
+
+/// A writer for a line holding `tear me`: takes 10 bytes, then answers `WouldBlock`; when it is
+/// dropped after that, another thread writes a line through the same subscriber, and is waited
+/// for. That is a `Mutex` writer's window: its lock released, the fragment in the stream.
+struct TearsThenLetsAnotherThreadWrite {
+    out: Arc<Mutex<Vec<u8>>>,
+    dispatch: Arc<Mutex<Option<tracing::Dispatch>>>,
+}
+
+struct TearingWriter<'a> {
+    make: &'a TearsThenLetsAnotherThreadWrite,
+    tears: bool,
+    taken: usize,
+}
+
+impl io::Write for TearingWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if !self.tears && String::from_utf8_lossy(buf).contains("tear me") {
+            self.tears = true;
+        }
+        if self.tears {
+            if self.taken >= 10 {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            let n = buf.len().min(10 - self.taken);
+            self.taken += n;
+            self.make.out.lock().unwrap().extend_from_slice(&buf[..n]);
+            return Ok(n);
+        }
+        self.make.out.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for TearingWriter<'_> {
+    fn drop(&mut self) {
+        if self.tears {
+            let dispatch = self.make.dispatch.lock().unwrap().clone().unwrap();
+            std::thread::spawn(move || {
+                tracing::dispatcher::with_default(&dispatch, || info!(n = 1u64, "other thread"));
+            })
+            .join()
+            .unwrap();
+        }
+    }
+}
+
+impl<'a> MakeWriter<'a> for TearsThenLetsAnotherThreadWrite {
+    type Writer = TearingWriter<'a>;
+
+    fn make_writer(&'a self) -> TearingWriter<'a> {
+        TearingWriter {
+            make: self,
+            tears: false,
+            taken: 0,
+        }
+    }
+}
+
+#[test]
+fn a_torn_line_is_marked_before_its_writer_is_released_so_no_other_thread_glues_onto_it() {
+    let out = Arc::new(Mutex::new(Vec::new()));
+    let dispatch_slot = Arc::new(Mutex::new(None));
+    let layer = tracing_correlate::layer().with_writer(TearsThenLetsAnotherThreadWrite {
+        out: out.clone(),
+        dispatch: dispatch_slot.clone(),
+    });
+    let stats = layer.stats();
+    let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
+    *dispatch_slot.lock().unwrap() = Some(dispatch.clone());
+    tracing::dispatcher::with_default(&dispatch, || {
+        info!(n = 0u64, "tear me");
+        info!(n = 2u64, "after");
+    });
+    let bytes = out.lock().unwrap().clone();
+    let (whole, fragments) = split(&bytes);
+    assert_eq!(fragments.len(), 1, "{fragments:?}");
+    assert_eq!(numbers(&whole), BTreeSet::from([1, 2]));
+    assert_eq!(stats.write_errors(), 1);
+}
