@@ -16,7 +16,7 @@
 //! and every attribute key at the key length, with the marker `…[truncated N bytes]`; an array
 //! attribute is one value (its strings share the value length, at most the fields bound of
 //! items, then a last item `…[truncated N items]`); a span writes at most the fields bound of
-//! attributes, of events (each with at most that many attributes) and of links, counting the
+//! attributes, of events (their attributes together at most that many) and of links, counting the
 //! others with the SDK's own in `dropped_attributes_count`, `dropped_events_count` and
 //! `dropped_links_count` (per event, `dropped_attributes_count`).
 //!
@@ -220,10 +220,14 @@ fn write_span(line: &mut String, span: &SpanData, service: &str, limits: &Limits
         }
     }
     line.push_str(",\"attributes\":");
-    let attributes_dropped = push_attributes(line, &span.attributes, limits);
+    let attributes_dropped =
+        push_attributes(line, &span.attributes, limits, &mut { limits.fields });
 
     let events = &span.events.events;
     let events_kept = events.len().min(limits.fields);
+    // The events' attributes share one bound, so that a line holds at most the fields bound of
+    // attributes for its events together, as an event line does for its fields.
+    let mut event_attributes = limits.fields;
     if events_kept > 0 {
         line.push_str(",\"events\":[");
         for (i, event) in events[..events_kept].iter().enumerate() {
@@ -235,7 +239,7 @@ fn write_span(line: &mut String, span: &SpanData, service: &str, limits: &Limits
             line.push_str(",\"timestamp\":\"");
             push_rfc3339(line, utc(event.timestamp));
             line.push_str("\",\"attributes\":");
-            let dropped = push_attributes(line, &event.attributes, limits)
+            let dropped = push_attributes(line, &event.attributes, limits, &mut event_attributes)
                 + event.dropped_attributes_count as usize;
             push_count(line, "dropped_attributes_count", dropped);
             line.push('}');
@@ -328,8 +332,14 @@ fn push_duration_ms(buf: &mut String, start: DateTime<Utc>, end: DateTime<Utc>) 
 /// The SDK keeps every `set_attribute` call, so a key may repeat: the last value wins, as in the
 /// backends. Keys are cut at the key length; of keys that are one once cut, the first written
 /// wins and the others are left out. So the object never holds a key twice, and holds at most
-/// the fields bound of keys.
-fn push_attributes(buf: &mut String, attributes: &[KeyValue], limits: &Limits) -> usize {
+/// `budget` of them, which it lowers by the number written (a span's own attributes have the
+/// fields bound; its events share one).
+fn push_attributes(
+    buf: &mut String,
+    attributes: &[KeyValue],
+    limits: &Limits,
+    budget: &mut usize,
+) -> usize {
     let last_index: Option<HashMap<&str, usize>> = (attributes.len() > SCAN_LIMIT).then(|| {
         attributes
             .iter()
@@ -349,7 +359,7 @@ fn push_attributes(buf: &mut String, attributes: &[KeyValue], limits: &Limits) -
             continue;
         }
         let key = kv.key.as_str();
-        if written.len() >= limits.fields || written.iter().any(|w| limits.same_key(w, key)) {
+        if written.len() >= *budget || written.iter().any(|w| limits.same_key(w, key)) {
             dropped += 1;
             continue;
         }
@@ -362,6 +372,7 @@ fn push_attributes(buf: &mut String, attributes: &[KeyValue], limits: &Limits) -
         push_value(buf, &kv.value, limits);
     }
     buf.push('}');
+    *budget -= written.len();
     dropped
 }
 

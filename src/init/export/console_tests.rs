@@ -479,7 +479,9 @@ fn many_repeated_attributes_keep_the_last_value_once() {
         .collect();
     attributes.push(KeyValue::new("k3", "last"));
     let mut buf = String::new();
-    push_attributes(&mut buf, &attributes, &Limits::DEFAULT);
+    push_attributes(&mut buf, &attributes, &Limits::DEFAULT, &mut {
+        Limits::DEFAULT.fields
+    });
     let keys = object_keys(&buf);
     assert_eq!(keys.len(), 10, "{buf}");
     let parsed: Json = serde_json::from_str(&buf).unwrap();
@@ -853,5 +855,48 @@ fn a_long_array_attribute_is_one_value_cut_with_a_marker() {
             "…[truncated {} items]",
             100_000 - crate::line::DEFAULT_MAX_FIELDS
         )
+    );
+}
+
+#[test]
+fn the_attributes_of_a_spans_events_share_one_bound() {
+    use crate::line::DEFAULT_MAX_FIELDS;
+    let capture = Capture::default();
+    let provider = SdkTracerProvider::builder()
+        .with_resource(Resource::builder_empty().build())
+        .with_max_events_per_span(10_000)
+        .with_max_attributes_per_event(10_000)
+        .with_simple_exporter(ConsoleExporter::new(
+            capture.clone(),
+            "svc",
+            Stats::default(),
+        ))
+        .build();
+    let tracer = provider.tracer("t");
+    let mut span = tracer.start("chatty");
+    let (events, per_event) = (200, 200);
+    for e in 0..events {
+        let attributes = (0..per_event)
+            .map(|a| KeyValue::new(format!("a{a}"), a as i64))
+            .collect();
+        span.add_event(format!("e{e}"), attributes);
+    }
+    span.end();
+    let line = capture.line_named("chatty");
+    let written = line["events"].as_array().unwrap();
+    assert_eq!(written.len(), DEFAULT_MAX_FIELDS);
+    let kept: usize = written
+        .iter()
+        .map(|e| e["attributes"].as_object().unwrap().len())
+        .sum();
+    let dropped: u64 = written
+        .iter()
+        .map(|e| e["dropped_attributes_count"].as_u64().unwrap_or(0))
+        .sum();
+    assert_eq!(kept, DEFAULT_MAX_FIELDS, "the events' attributes together");
+    assert_eq!(
+        dropped as usize,
+        DEFAULT_MAX_FIELDS * per_event - DEFAULT_MAX_FIELDS,
+        "every attribute of a written event left out is counted"
     );
 }
