@@ -446,6 +446,14 @@ fn general_headers_reported_discarded_are_not_sent() {
                 Vec::<String>::new(),
                 "{protocol} {path}"
             );
+            // The exporter's own `User-Agent` stays, over gRPC as over HTTP.
+            let user_agent = values(headers, "user-agent");
+            assert!(
+                user_agent
+                    .iter()
+                    .any(|ua| ua.contains("OTel-OTLP-Exporter-Rust/")),
+                "{protocol} {path}: {user_agent:?}"
+            );
         }
     }
 }

@@ -40,16 +40,29 @@ pub(crate) fn header_map(headers: &[(String, String)]) -> HeaderMap {
     map
 }
 
-/// The interceptor of the gRPC exporter: the request's metadata becomes exactly `headers`.
+/// The interceptor of the gRPC exporter: the request's metadata becomes exactly `headers`, plus
+/// the exporter's own `User-Agent` (unless `headers` names one), as over HTTP.
 /// `opentelemetry-otlp` runs a given interceptor after the one that adds its metadata (the
 /// crate's, merged with what it read from the environment), so this one has the last word.
 pub(crate) fn exact_metadata(
     headers: HeaderMap,
 ) -> impl FnMut(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> + Clone + Send + Sync
 {
+    let names_user_agent = headers.contains_key(USER_AGENT);
     let metadata = MetadataMap::from_headers(headers);
     move |mut request: tonic::Request<()>| {
+        let user_agent = request
+            .metadata()
+            .get(USER_AGENT.as_str())
+            .filter(|ua| ua.as_bytes().starts_with(EXPORTER_USER_AGENT.as_bytes()))
+            .cloned()
+            .filter(|_| !names_user_agent);
         *request.metadata_mut() = metadata.clone();
+        if let Some(user_agent) = user_agent {
+            request
+                .metadata_mut()
+                .insert(USER_AGENT.as_str(), user_agent);
+        }
         Ok(request)
     }
 }
