@@ -26,8 +26,11 @@ use crate::Stats;
 ///
 /// The shutdown line is the last line of the SDK and its exporters: a shutdown that did not end
 /// in time (`timed_out`) goes on in the background, and what the SDK then reports (export
-/// errors, its own shutdown timing out) is not written, since the line already says it. Lines the
-/// service itself writes after dropping the guard are written as usual.
+/// errors, its own shutdown timing out) is not written, since the line already says it. Those
+/// lines are told by their targets, the SDK's and its transports' (`opentelemetry*`, `hyper`,
+/// `hyper_util`, `h2`, `tonic`, `reqwest`, `tower`): a line of the service's own HTTP stack under those
+/// targets after the guard is dropped is not written either, nor counted. Every other line the
+/// service writes after dropping the guard is written as usual.
 ///
 /// The line's fields: `spans_exported`; `spans_lost` (ended and not exported: dropped at a full
 /// queue, refused by the collector, or still queued when the timeout came); `logs_lost` (OTLP

@@ -126,7 +126,7 @@ pub fn builder(service_name: impl Into<String>) -> Builder {
 /// | `OTEL_TRACES_SAMPLER`, `OTEL_TRACES_SAMPLER_ARG` | `parentbased_always_on` | `always_on`, `always_off`, `traceidratio`, `parentbased_*`; ratio in [0, 1] |
 /// | `OTEL_PROPAGATORS` | `tracecontext,baggage` | `tracecontext`, `baggage`, `none` |
 /// | `OTEL_SDK_DISABLED` | `false` | `true`: nothing exported; lines keep real ids and context still propagates |
-/// | `OTEL_BSP_SCHEDULE_DELAY`, `_MAX_QUEUE_SIZE`, `_MAX_EXPORT_BATCH_SIZE`, `_EXPORT_TIMEOUT` | `5000`, `2048`, `512`, `30000` | the span batch processor; a delay below 10 ms is raised to 10 ms (0 would make the export thread spin), a queue above 1,000,000 lowered to 1,000,000 (the SDK allocates the whole queue at init: about 367 MB at the ceiling), a batch above the queue lowered to the queue, each with a warning |
+/// | `OTEL_BSP_SCHEDULE_DELAY`, `_MAX_QUEUE_SIZE`, `_MAX_EXPORT_BATCH_SIZE`, `_EXPORT_TIMEOUT` | `5000`, `2048`, `512`, `30000` | the span batch processor; a delay below 10 ms is raised to 10 ms (0 would make the export thread spin), a queue above 1,000,000 lowered to 1,000,000 (the SDK allocates the whole queue at init: about 370 MB at the ceiling), a batch above the queue lowered to the queue, each with a warning |
 /// | `OTEL_BLRP_SCHEDULE_DELAY`, `_MAX_QUEUE_SIZE`, `_MAX_EXPORT_BATCH_SIZE`, `_EXPORT_TIMEOUT` | `1000`, `2048`, `512`, `30000` | the log record batch processor of `OTEL_LOGS_EXPORTER=otlp`, with the same floor and ceilings (about 16 MB of queue at the ceiling) |
 /// | `OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT`, `_EVENT_COUNT_LIMIT`, `_LINK_COUNT_LIMIT` | `128` | span limits |
 /// | `OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT`, `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT` | no limit | longer string values are cut |

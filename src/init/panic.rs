@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use opentelemetry_sdk::trace::SdkTracerProvider;
 
+use crate::line::output::payload_message;
+
 /// Installs the hook in front of the one already installed.
 pub(crate) fn install(provider: SdkTracerProvider, flush_timeout: Duration) {
     let previous = std::panic::take_hook();
@@ -48,5 +50,3 @@ pub(crate) fn install(provider: SdkTracerProvider, flush_timeout: Duration) {
         previous(info);
     }));
 }
-
-pub(crate) use crate::line::output::payload_message;

@@ -194,7 +194,7 @@ macro_rules! otlp_exporter {
             Ok(built) => built.map_err(|e| InitError(ErrorKind::Exporter(hidden(e)))),
             Err(panic) => Err(InitError(ErrorKind::Exporter(hidden(format!(
                 "building it panicked: {}",
-                crate::init::panic::payload_message(&*panic)
+                crate::line::output::payload_message(&*panic)
             ))))),
         }
     }};

@@ -112,12 +112,6 @@ fn thread_id_number() -> u64 {
         .unwrap_or(0)
 }
 
-/// The name among `seen` that is written as the same key as `key` (see [`Limits::same_key`]).
-#[inline]
-pub(crate) fn seen_as(seen: &[&'static str], key: &str, limits: &Limits) -> Option<&'static str> {
-    seen.iter().copied().find(|s| limits.same_key(s, key))
-}
-
 /// One line being written, block by block, into a thread's [`Buffers`].
 ///
 /// The blocks every line writes are `#[inline(always)]`: the layer's `write_line` is
@@ -292,7 +286,7 @@ impl<'a> Line<'a> {
         self.dropped += fields.dropped;
         for (name, fragment) in fields.iter() {
             let key = self.format.reserved.dedupe_key(name);
-            if let Some(seen) = seen_as(self.seen, key, &self.format.limits) {
+            if let Some(seen) = self.format.limits.seen_as(self.seen, key) {
                 // The same name is shadowed (an inner field wins); another name cut to the same
                 // key is a field lost, and counted.
                 if seen != key {

@@ -1,6 +1,21 @@
 //! The bounds that keep a line a line, whatever its fields hold.
 
-use crate::line::{DEFAULT_MAX_FIELDS, DEFAULT_MAX_KEY_LEN, DEFAULT_MAX_VALUE_LEN};
+/// The longest string value a line keeps, in bytes, unless
+/// [`JsonLayer::with_max_value_len`](crate::JsonLayer::with_max_value_len) says otherwise: longer
+/// values are cut at a character boundary and end in `…[truncated N bytes]`.
+pub const DEFAULT_MAX_VALUE_LEN: usize = 16 * 1024;
+
+/// The longest key a line keeps, in bytes, unless
+/// [`JsonLayer::with_max_key_len`](crate::JsonLayer::with_max_key_len) says otherwise: a longer
+/// field name is cut at a character boundary and ends in `…[truncated N bytes]`, as a long value
+/// is. Names that are the same once cut are one key: the first wins, the others are counted in
+/// `fields_dropped`.
+pub const DEFAULT_MAX_KEY_LEN: usize = 256;
+
+/// The most fields a span keeps, and a line writes (span and event fields together), unless
+/// [`JsonLayer::with_max_fields`](crate::JsonLayer::with_max_fields) says otherwise; the others
+/// are counted in `fields_dropped`.
+pub const DEFAULT_MAX_FIELDS: usize = 128;
 
 /// How much of a line user data may take: what keeps a line a line, whatever the fields hold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,6 +37,13 @@ impl Limits {
         key_len: DEFAULT_MAX_KEY_LEN,
         fields: DEFAULT_MAX_FIELDS,
     };
+
+    /// The name among `seen` that is written as the same key as `key` (see
+    /// [`Limits::same_key`]).
+    #[inline]
+    pub(crate) fn seen_as(&self, seen: &[&'static str], key: &str) -> Option<&'static str> {
+        seen.iter().copied().find(|s| self.same_key(s, key))
+    }
 
     /// Whether the names `a` and `b` are written as one key once cut at [`Limits::key_len`].
     ///

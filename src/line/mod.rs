@@ -21,6 +21,7 @@ pub(crate) mod timestamp;
 pub(crate) mod value;
 mod visitor;
 
+pub use limits::{DEFAULT_MAX_FIELDS, DEFAULT_MAX_KEY_LEN, DEFAULT_MAX_VALUE_LEN};
 pub use preset::Preset;
 pub use stats::Stats;
 pub use throttle::DEFAULT_SDK_LINE_INTERVAL;
@@ -41,20 +42,6 @@ use crate::redact::Redaction;
 /// The service name a layer writes until [`JsonLayer::with_service_name`] sets one (the
 /// OpenTelemetry default for `service.name`).
 pub const DEFAULT_SERVICE_NAME: &str = "unknown_service";
-
-/// The longest string value a line keeps, in bytes, unless [`JsonLayer::with_max_value_len`] says
-/// otherwise: longer values are cut at a character boundary and end in `…[truncated N bytes]`.
-pub const DEFAULT_MAX_VALUE_LEN: usize = 16 * 1024;
-
-/// The longest key a line keeps, in bytes, unless [`JsonLayer::with_max_key_len`] says otherwise:
-/// a longer field name is cut at a character boundary and ends in `…[truncated N bytes]`, as a
-/// long value is. Names that are the same once cut are one key: the first wins, the others are
-/// counted in `fields_dropped`.
-pub const DEFAULT_MAX_KEY_LEN: usize = 256;
-
-/// The most fields a span keeps, and a line writes (span and event fields together), unless
-/// [`JsonLayer::with_max_fields`] says otherwise; the others are counted in `fields_dropped`.
-pub const DEFAULT_MAX_FIELDS: usize = 128;
 
 /// A [`Layer`](tracing_subscriber::Layer) that writes one JSON object per event, one line each,
 /// with the ids of the span the event belongs to.
@@ -154,7 +141,8 @@ pub const DEFAULT_MAX_FIELDS: usize = 128;
 ///   under the [`init`](crate::init), event lines, console span lines and the startup and
 ///   shutdown lines share it. (A `make_writer_for` sending lines to several places by their
 ///   metadata shares one state: after a tear, the next line, wherever it goes, starts with `\n`.)
-/// - A writer that panics (in `make_writer`, `write`, or its drop) costs that line, counted; the
+/// - A writer that panics (in `make_writer` or `write`, or in its drop before the whole line was
+///   taken) costs that line, counted (a panic after the whole line was taken costs nothing); the
 ///   panic never reaches the event's call site, and the next line is written as usual (starting
 ///   with a `\n`, as the panicking write may have written part of the line). While a thread is
 ///   panicking (a panic hook that logs, a `Drop` that logs while unwinding), a writer that has

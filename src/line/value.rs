@@ -26,7 +26,7 @@ pub(crate) fn push_redacted(buf: &mut String) {
 }
 
 /// Appends `,"key":` with `key` renamed to `fields.<key>` when it is reserved, cut at `key_len`
-/// bytes (a reserved name is never that long).
+/// bytes (a cut key ends in the truncation marker, so it is never a reserved key).
 pub(crate) fn push_key(buf: &mut String, name: &str, reserved: &Reserved, key_len: usize) {
     buf.push_str(",\"");
     if reserved.contains(name) {

@@ -6,7 +6,6 @@ use tracing_core::field::{Field, Visit};
 use crate::callsite::Entry;
 use crate::exception::Exception;
 use crate::line::escape::{limited_debug_into, limited_display_into};
-use crate::line::format::seen_as;
 use crate::line::keys::Reserved;
 use crate::line::limits::Limits;
 use crate::line::value::{push_key, push_redacted, ValueSink};
@@ -41,7 +40,7 @@ impl EventVisitor<'_> {
             return false;
         }
         let key = self.reserved.dedupe_key(name);
-        if let Some(seen) = seen_as(self.seen, key, &self.limits) {
+        if let Some(seen) = self.limits.seen_as(self.seen, key) {
             // The first of two fields of one name wins; another name cut to the same key is a
             // field lost, and counted.
             if seen != key {

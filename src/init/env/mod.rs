@@ -291,7 +291,7 @@ pub(crate) const MIN_SCHEDULE_DELAY: Duration = Duration::from_millis(10);
 /// The largest queue size used. `opentelemetry_sdk` allocates the whole queue when the processor
 /// starts (a bounded channel, one slot per span or record, and the span processor's export batch
 /// beside it), so a huge value aborts the process at init, out of memory: 2³¹ − 1 spans would
-/// need about 790 GB. At this ceiling the span processor allocates about 377 MB up front.
+/// need about 790 GB. At this ceiling the span processor allocates about 370 MB up front (measured: 367 MB over the defaults' resident set).
 pub(crate) const MAX_QUEUE_SIZE: usize = 1_000_000;
 const DEFAULT_MAX_QUEUE_SIZE: usize = 2_048;
 const DEFAULT_MAX_EXPORT_BATCH_SIZE: usize = 512;
