@@ -222,8 +222,8 @@ impl Secrets {
 ///
 /// Written here rather than found in a library: `tracing` offers no way to hide fields from one
 /// layer, so the only way is to hand it a rebuilt `ValueSet`. The copy keeps each value's kind
-/// (numbers stay numbers, `Debug` values are visited as `Debug`, errors keep their `source()`
-/// chain as text).
+/// (numbers stay numbers, integers that fit in an `i64` become `i64`s, `Debug` values are visited
+/// as `Debug`, errors keep their `source()` chain as text).
 pub(crate) fn with_redacted<R>(
     fields: &FieldSet,
     secrets: Secrets,
@@ -348,14 +348,25 @@ impl CopiedError {
     }
 }
 
-/// Whether `record` visits a value recorded as an error (`&dyn Error`). Such an event or span is
-/// handed to `tracing-opentelemetry` as a copy (its chain bounded, see [`CopiedError`]), since
-/// that crate walks a chain to its end.
-pub(crate) fn carries_error(record: impl FnOnce(&mut dyn Visit)) -> bool {
+/// Whether `record` visits a value that `tracing-opentelemetry` must be given as a copy:
+/// an error (`&dyn Error`), whose chain that crate walks to its end (the copy's is bounded, see
+/// [`CopiedError`]); or an unsigned or 128-bit integer that fits in an `i64`, which that crate
+/// (it has no `record_u64`) would export as a string (the copy holds it as an `i64`, as the
+/// OpenTelemetry logs bridge does).
+pub(crate) fn needs_copy(record: impl FnOnce(&mut dyn Visit)) -> bool {
     struct Finder(bool);
     impl Visit for Finder {
         fn record_error(&mut self, _: &Field, _: &(dyn std::error::Error + 'static)) {
             self.0 = true;
+        }
+        fn record_u64(&mut self, _: &Field, value: u64) {
+            self.0 |= i64::try_from(value).is_ok();
+        }
+        fn record_i128(&mut self, _: &Field, value: i128) {
+            self.0 |= i64::try_from(value).is_ok();
+        }
+        fn record_u128(&mut self, _: &Field, value: u128) {
+            self.0 |= i64::try_from(value).is_ok();
         }
         fn record_debug(&mut self, _: &Field, _: &dyn fmt::Debug) {}
     }
@@ -404,14 +415,22 @@ impl Visit for Copier<'_> {
     fn record_i64(&mut self, field: &Field, value: i64) {
         self.put(field, || Owned::I64(value));
     }
+    // Integers that fit in an `i64` are copied as one: OpenTelemetry has no other integer type,
+    // and a layer without `record_u64` would otherwise make a string of them.
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.put(field, || Owned::U64(value));
+        self.put(field, || {
+            i64::try_from(value).map_or(Owned::U64(value), Owned::I64)
+        });
     }
     fn record_i128(&mut self, field: &Field, value: i128) {
-        self.put(field, || Owned::I128(value));
+        self.put(field, || {
+            i64::try_from(value).map_or(Owned::I128(value), Owned::I64)
+        });
     }
     fn record_u128(&mut self, field: &Field, value: u128) {
-        self.put(field, || Owned::U128(value));
+        self.put(field, || {
+            i64::try_from(value).map_or(Owned::U128(value), Owned::I64)
+        });
     }
     fn record_f64(&mut self, field: &Field, value: f64) {
         self.put(field, || Owned::F64(value));

@@ -17,7 +17,7 @@ use super::sdk::is_sdk_target;
 use super::OtelLayer;
 use crate::callsite;
 use crate::exception::Exception;
-use crate::redact::{carries_error, with_copied_event, with_redacted};
+use crate::redact::{needs_copy, with_copied_event, with_redacted};
 
 thread_local! {
     /// Set while this layer calls into the SDK, so that what the SDK logs is not recorded on the
@@ -95,11 +95,12 @@ where
         }
     }
 
-    /// Hands `event` to `tracing-opentelemetry` as a span event, its secret fields redacted and
-    /// its errors' chains bounded (that crate walks a `source()` chain to its end).
+    /// Hands `event` to `tracing-opentelemetry` as a span event, its secret fields redacted, its
+    /// errors' chains bounded (that crate walks a `source()` chain to its end) and its unsigned
+    /// integers kept integers (that crate makes strings of them); see `needs_copy`.
     fn inner_on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         let secrets = callsite::secrets(event.metadata(), self.id, &self.redaction);
-        if secrets.is_empty() && !carries_error(|v| event.record(v)) {
+        if secrets.is_empty() && !needs_copy(|v| event.record(v)) {
             return self.inner.on_event(event, ctx);
         }
         with_copied_event(event, secrets, &self.redaction, |event| {
@@ -164,8 +165,9 @@ where
             return;
         }
         let secrets = callsite::secrets(meta, self.id, &self.redaction);
-        // An error's chain is copied bounded, as for events.
-        if secrets.is_empty() && !carries_error(|v| attrs.record(v)) {
+        // An error's chain is copied bounded, and integers that fit in an `i64` copied as one, as
+        // for events.
+        if secrets.is_empty() && !needs_copy(|v| attrs.record(v)) {
             return self.inner.on_new_span(attrs, id, ctx);
         }
         with_redacted(
@@ -191,7 +193,7 @@ where
             return self.inner.on_record(id, values, ctx);
         };
         let secrets = callsite::secrets(meta, self.id, &self.redaction);
-        if secrets.is_empty() && !carries_error(|v| values.record(v)) {
+        if secrets.is_empty() && !needs_copy(|v| values.record(v)) {
             return self.inner.on_record(id, values, ctx);
         }
         with_redacted(

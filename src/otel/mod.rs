@@ -86,6 +86,12 @@ impl<S, T> fmt::Debug for OtelLayer<S, T> {
 /// exported; only the flags it reports (and so propagates and logs) keep the bit. A subscriber
 /// built on `tracing_opentelemetry::layer()` directly does not have this.
 ///
+/// Integer fields that fit in an `i64` (`u8` … `u64`, `usize`, `i128`, `u128`) become integer
+/// attributes, on spans (at creation and on `record`) and span events alike, as the semantic
+/// conventions want (`http.response.status_code`, `server.port`): `tracing-opentelemetry`
+/// alone makes strings of unsigned ones. OpenTelemetry has no wider integer, so a larger value
+/// is a string attribute of its decimal digits.
+///
 /// ```
 /// use opentelemetry::trace::TracerProvider as _;
 /// use tracing_subscriber::layer::SubscriberExt;

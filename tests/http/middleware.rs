@@ -13,7 +13,7 @@ use tracing_correlate::opentelemetry_sdk::trace::{Sampler, SpanData};
 use tracing_correlate::server::TraceLayer;
 
 use crate::support::find::line_with;
-use crate::support::harness::{attr, Harness};
+use crate::support::harness::{attr, attr_value, Harness};
 
 const REMOTE_TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const REMOTE_SPAN: &str = "00f067aa0ba902b7";
@@ -88,7 +88,11 @@ fn server_span_continues_the_remote_trace_with_http_attributes() {
     assert_eq!(attr(a, "http.route").as_deref(), Some("/orders/{id}"));
     assert_eq!(attr(a, "url.path").as_deref(), Some("/orders/42"));
     assert_eq!(attr(a, "url.scheme").as_deref(), Some("http"));
-    assert_eq!(attr(a, "http.response.status_code").as_deref(), Some("200"));
+    // An integer, as the semantic conventions say, so that `status_code >= 500` finds it.
+    assert_eq!(
+        attr_value(a, "http.response.status_code"),
+        Some(opentelemetry::Value::I64(200))
+    );
     assert_eq!(attr(a, "server.address").as_deref(), Some("127.0.0.1"));
     assert_eq!(attr(a, "client.address").as_deref(), Some("203.0.113.7"));
     assert_eq!(attr(a, "user_agent.original").as_deref(), Some("probe/1.0"));
@@ -386,8 +390,8 @@ fn client_span_injects_its_context_and_records_status() {
         "the server got the client span as its parent"
     );
     assert_eq!(
-        attr(&echo.attributes, "http.response.status_code").as_deref(),
-        Some("200")
+        attr_value(&echo.attributes, "http.response.status_code"),
+        Some(opentelemetry::Value::I64(200))
     );
     assert_eq!(
         attr(&echo.attributes, "server.address").as_deref(),

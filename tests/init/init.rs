@@ -14,6 +14,7 @@ use tracing::{info, info_span, instrument};
 use crate::support;
 use crate::support::collector::{hex, received, text};
 use crate::support::parse::parse_line;
+use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
 
 // ---------------------------------------------------------------------------------------------
 // The child side.
@@ -122,7 +123,7 @@ fn reserve(sku: &str) -> Result<(), std::io::Error> {
 }
 
 fn work() {
-    let span = info_span!("place_order", order_id = 42);
+    let span = info_span!("place_order", order_id = 42, qty = 2u64);
     let _e = span.enter();
     info!("order received");
     let _ = reserve("sku-1");
@@ -255,6 +256,13 @@ fn spans_arrive(
         .iter()
         .find(|s| s.name == "place_order")
         .expect("place_order");
+    // An unsigned field arrives as an integer, not as its text.
+    let qty = order
+        .attributes
+        .iter()
+        .find(|(key, _)| key == "qty")
+        .map(|(_, value)| value.clone());
+    assert_eq!(qty, Some(Some(AnyValue::IntValue(2))), "{protocol:?}");
     let line = run.with_message("order received");
     assert_eq!(line["trace_id"], order.trace_id.as_str());
     assert_eq!(line["span_id"], order.span_id.as_str());

@@ -1,11 +1,11 @@
 //! Floats in lines: the shortest form that reads back as the same `f64`, a form every JSON
 //! reader takes (`serde_json` with its default features refuses a 309-digit integer); NaN and
-//! the infinities as the strings the schema names.
+//! the infinities as the strings the schema names. Integers on the spans: kept integers.
 
 use proptest::prelude::*;
 use tracing::info;
 
-use crate::support::harness::Harness;
+use crate::support::harness::{attr_value, Harness};
 
 /// What a line holds for `x`, for one event `info!(x = v)` per value: the parsed value (the
 /// line read by `serde_json` with its default features, rejecting duplicate keys) and the
@@ -95,4 +95,40 @@ proptest! {
             assert_reads_back(*v, x);
         }
     }
+}
+
+#[test]
+fn unsigned_integers_that_fit_reach_the_spans_as_integers() {
+    use opentelemetry::Value as Otel;
+    let h = Harness::new();
+    h.run(|| {
+        let span = tracing::info_span!(
+            "counted",
+            qty = 2u64,
+            small = 7u8,
+            wide = 5u128,
+            big = u64::MAX,
+            late = tracing::field::Empty
+        );
+        span.record("late", 3usize);
+        let _entered = span.enter();
+        tracing::warn!(count = 4u64, "a span event");
+    });
+    let span = h.span("counted");
+    let attributes = &span.attributes;
+    assert_eq!(attr_value(attributes, "qty"), Some(Otel::I64(2)));
+    assert_eq!(attr_value(attributes, "small"), Some(Otel::I64(7)));
+    assert_eq!(attr_value(attributes, "wide"), Some(Otel::I64(5)));
+    assert_eq!(attr_value(attributes, "late"), Some(Otel::I64(3)));
+    // Past `i64::MAX` OpenTelemetry has no integer: a string, as documented.
+    assert_eq!(
+        attr_value(attributes, "big"),
+        Some(Otel::String(u64::MAX.to_string().into()))
+    );
+    let event = span
+        .events
+        .iter()
+        .find(|e| e.name == "a span event")
+        .expect("the WARN event is a span event");
+    assert_eq!(attr_value(&event.attributes, "count"), Some(Otel::I64(4)));
 }

@@ -23,6 +23,9 @@ pub struct Received {
     /// The resource attributes, string values as they are, others in their `Debug` form.
     #[allow(dead_code)]
     pub resource: Vec<(String, String)>,
+    /// The span's attributes, each value as the receiver decoded it (its kind kept).
+    #[allow(dead_code)]
+    pub attributes: Vec<(String, Option<AnyValue>)>,
 }
 
 pub fn hex(bytes: &[u8]) -> String {
@@ -64,6 +67,16 @@ pub fn received(rt: &tokio::runtime::Runtime, server: &ServerHandle) -> Vec<Rece
                     span_id: hex(&span.span_id),
                     parent_span_id: hex(&span.parent_span_id),
                     resource,
+                    attributes: span
+                        .attributes
+                        .iter()
+                        .map(|kv| {
+                            (
+                                kv.key.clone(),
+                                kv.value.as_ref().and_then(|v| v.value.clone()),
+                            )
+                        })
+                        .collect(),
                 }
             })
             .collect()

@@ -84,6 +84,15 @@ impl Harness {
     }
 }
 
+/// An attribute of a span or span event, as OpenTelemetry holds it: its kind, not only its text.
+#[allow(dead_code)] // the backtrace binaries include this file and read no attribute kinds
+pub fn attr_value(attrs: &[opentelemetry::KeyValue], key: &str) -> Option<opentelemetry::Value> {
+    attrs
+        .iter()
+        .find(|kv| kv.key.as_str() == key)
+        .map(|kv| kv.value.clone())
+}
+
 /// An attribute of a span or span event, as a string.
 pub fn attr(attrs: &[opentelemetry::KeyValue], key: &str) -> Option<String> {
     attrs
