@@ -16,6 +16,7 @@ use serde_json::{json, Value};
 use tracing_correlate::propagation::{extract, inject, inject_current};
 use tracing_correlate::server::TraceLayer;
 
+use crate::middleware::with_server;
 use crate::support::harness::Harness;
 
 const TRACE_A: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -45,7 +46,6 @@ fn value(bytes: &[u8]) -> HeaderValue {
 /// context its handler propagates (`traceparent`, `tracestate`, `baggage` as JSON).
 fn propagated(requests: Vec<HeaderMap>) -> Vec<Value> {
     let h = Harness::new();
-    crate::install_propagators();
     let app = Router::new()
         .route(
             "/next",
@@ -56,25 +56,16 @@ fn propagated(requests: Vec<HeaderMap>) -> Vec<Value> {
             }),
         )
         .layer(TraceLayer::new());
-    h.run(|| {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let url = format!("http://{}/next", listener.local_addr().unwrap());
-            let server = tokio::spawn(async move { axum::serve(listener, app).await });
-            let client = reqwest::Client::new();
-            let mut bodies = Vec::new();
-            for headers in requests {
-                let response = client.get(&url).headers(headers).send().await.unwrap();
-                assert_eq!(response.status(), 200);
-                bodies.push(serde_json::from_str(&response.text().await.unwrap()).unwrap());
-            }
-            server.abort();
-            bodies
-        })
+    with_server(&h, app, |base| async move {
+        let url = format!("{base}/next");
+        let client = reqwest::Client::new();
+        let mut bodies = Vec::new();
+        for headers in requests {
+            let response = client.get(&url).headers(headers).send().await.unwrap();
+            assert_eq!(response.status(), 200);
+            bodies.push(serde_json::from_str(&response.text().await.unwrap()).unwrap());
+        }
+        bodies
     })
 }
 

@@ -29,11 +29,12 @@ fn traceparent() -> String {
     format!("00-{REMOTE_TRACE}-{REMOTE_SPAN}-01")
 }
 
-/// Serves `app` on loopback and runs `client(base_url)` against it, on one thread.
-fn with_server<F, Fut>(h: &Harness, app: Router, client: F)
+/// Serves `app` on loopback and runs `client(base_url)` against it, on one thread; returns what
+/// `client` returned. `header_values.rs` serves its handler with it too.
+pub(crate) fn with_server<F, Fut, R>(h: &Harness, app: Router, client: F) -> R
 where
     F: FnOnce(String) -> Fut,
-    Fut: Future<Output = ()>,
+    Fut: Future<Output = R>,
 {
     crate::install_propagators();
     h.run(|| {
@@ -45,10 +46,11 @@ where
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let base = format!("http://{}", listener.local_addr().unwrap());
             let server = tokio::spawn(async move { axum::serve(listener, app).await });
-            client(base).await;
+            let answer = client(base).await;
             server.abort();
-        });
-    });
+            answer
+        })
+    })
 }
 
 fn span_named(h: &Harness, name: &str) -> SpanData {

@@ -95,8 +95,8 @@ fn env_u64(name: &str) -> u64 {
 }
 
 /// The process's peak resident set size, in KiB (`VmHWM` of `/proc/self/status`; 0 where there
-/// is no such file).
-fn vmhwm_kib() -> u64 {
+/// is no such file). The memory tests of `sdk_env.rs` read it too.
+pub(crate) fn vmhwm_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|status| {

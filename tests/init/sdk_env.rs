@@ -15,6 +15,7 @@ use std::time::Duration;
 use serde_json::Value;
 use tracing::{info, info_span};
 
+use crate::collector_faults::vmhwm_kib;
 use crate::support;
 use crate::support::parse::parse_line;
 
@@ -110,19 +111,6 @@ fn cpu_ms() -> u64 {
     let fields: Vec<&str> = after.split(' ').collect();
     let ticks = |i: usize| fields[i - 3].parse::<u64>().expect("a tick count");
     (ticks(14) + ticks(15)) * 10
-}
-
-/// The process's peak resident set size, in KiB (`VmHWM` of `/proc/self/status`).
-fn vmhwm_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        })
-        .unwrap_or(0)
 }
 
 // ---------------------------------------------------------------------------------------------
