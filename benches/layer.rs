@@ -44,6 +44,7 @@ use support::run::note_run;
 use support::rungs::{self, Rung};
 use support::scenario;
 use support::sink::Sink;
+use tracing_correlate::Stacktraces;
 
 fn bench_a_event(c: &mut Criterion) {
     note_run("start");
@@ -186,6 +187,20 @@ fn bench_redaction(c: &mut Criterion) {
     note_run("end");
 }
 
+fn bench_d_error(c: &mut Criterion) {
+    let provider = rungs::provider();
+    let mut group = c.benchmark_group("d_error");
+    for rung in [
+        rungs::fmt_json_otel(&provider),
+        rungs::ours_stacktraces(&provider, "ours_stacktraces_off", Stacktraces::Off),
+        rungs::ours_stacktraces(&provider, "ours_stacktraces_on", Stacktraces::On),
+    ] {
+        checks::error(&rung);
+        measure(&mut group, &rung, scenario::errors_in_requests);
+    }
+    group.finish();
+}
+
 fn timed(routine: fn(), iters: u64) -> Duration {
     let start = Instant::now();
     for _ in 0..iters {
@@ -205,7 +220,7 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = bench_a_event, bench_b_request, bench_c_threads, bench_settings, bench_redaction
+    targets = bench_a_event, bench_b_request, bench_c_threads, bench_settings, bench_redaction, bench_d_error
 }
 
 /// `layer --instructions <rung> <events>` runs scenario (a) for `instructions.sh` instead of the

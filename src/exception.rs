@@ -12,12 +12,14 @@
 //!
 //! Below ERROR, an error value is an ordinary field: a handled error is data, not an exception.
 
-use std::backtrace::{Backtrace, BacktraceStatus};
 use std::error::Error;
 use std::fmt;
+use std::sync::Arc;
 
 use tracing_core::field::{Field, Visit};
 use tracing_core::{Event, Level};
+
+use crate::stacktrace::{self, Stacktraces};
 
 /// The field name `#[instrument(err)]` and most code use for an error value.
 pub(crate) const ERROR_FIELD: &str = "error";
@@ -140,8 +142,9 @@ pub(crate) struct Exception {
     pub(crate) causes: Vec<String>,
     /// Causes past [`DEFAULT_MAX_CAUSES`], counted, not kept.
     pub(crate) causes_dropped: usize,
-    /// A captured backtrace, when `RUST_BACKTRACE` / `RUST_LIB_BACKTRACE` enable capture.
-    pub(crate) stacktrace: Option<String>,
+    /// The event's own `exception.stacktrace`, else the trace captured for the event (one per
+    /// event, shared by the layers: `stacktrace.rs`), when the setting asks for one.
+    pub(crate) stacktrace: Option<Arc<str>>,
     /// The field that held the error value; the line does not repeat it as a plain field.
     pub(crate) error_field: Option<&'static str>,
 }
@@ -149,17 +152,17 @@ pub(crate) struct Exception {
 impl Exception {
     /// Reads the exception an event carries, if it is an ERROR event that carries one.
     ///
-    /// When the event brings no stack trace of its own, one is captured here if backtraces are
-    /// enabled, so it shows where the error was logged.
-    pub(crate) fn from_event(event: &Event<'_>) -> Option<Exception> {
+    /// When the event brings no stack trace of its own and `stacktraces` asks for one, the
+    /// event's trace is taken: captured by the first layer that asks, shared with the others.
+    pub(crate) fn from_event(event: &Event<'_>, stacktraces: Stacktraces) -> Option<Exception> {
         if *event.metadata().level() != Level::ERROR || !may_carry_exception(event) {
             return None;
         }
         let mut visitor = ExceptionVisitor::default();
         event.record(&mut visitor);
         let mut exception = visitor.finish()?;
-        if exception.stacktrace.is_none() {
-            exception.stacktrace = captured_backtrace();
+        if exception.stacktrace.is_none() && stacktraces.enabled() {
+            exception.stacktrace = stacktrace::for_event(event);
         }
         Some(exception)
     }
@@ -189,57 +192,6 @@ fn may_carry_exception(event: &Event<'_>) -> bool {
         .fields()
         .iter()
         .any(|f| f.name() != "message")
-}
-
-/// The backtrace at the caller, when the environment enables capture, without the frames of
-/// the logging machinery it was captured from (this crate, `tracing`, the subscriber): it starts
-/// at the code that logged or recorded the error.
-pub(crate) fn captured_backtrace() -> Option<String> {
-    let bt = Backtrace::capture();
-    (bt.status() == BacktraceStatus::Captured).then(|| trim_machinery(&bt.to_string()))
-}
-
-/// Symbols of the frames `trim_machinery` removes from the top of a backtrace: the logging
-/// machinery, and the panic machinery above a panic hook.
-const MACHINERY: [&str; 14] = [
-    "tracing_correlate::",
-    "tracing_core::",
-    "tracing_subscriber::",
-    "tracing::",
-    "std::thread::local::",
-    "std::backtrace::",
-    "<tracing_",
-    "<std::thread::local::",
-    "std::panicking::",
-    "core::panicking::",
-    "std::sys::backtrace::__rust_end_short_backtrace",
-    "__rustc::",
-    "rust_begin_unwind",
-    "<alloc::boxed::Box<F,A> as core::ops::function::Fn",
-];
-
-/// Drops the leading frames of a rendered `std::backtrace::Backtrace` whose symbols belong to
-/// the logging machinery. std offers no stable access to frames, so this reads its text form:
-/// each frame starts with a line `  N: symbol`, followed by `at file:line` lines.
-fn trim_machinery(rendered: &str) -> String {
-    let mut keep_from = 0;
-    let mut offset = 0;
-    for line in rendered.split_inclusive('\n') {
-        let trimmed = line.trim_start();
-        let symbol = trimmed
-            .split_once(": ")
-            .filter(|(n, _)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-            .map(|(_, symbol)| symbol);
-        if let Some(symbol) = symbol {
-            if !MACHINERY.iter().any(|m| symbol.starts_with(m)) {
-                keep_from = offset;
-                break;
-            }
-        }
-        offset += line.len();
-        keep_from = offset;
-    }
-    rendered[keep_from..].to_owned()
 }
 
 #[derive(Default)]
@@ -281,7 +233,7 @@ impl Visit for ExceptionVisitor {
     fn record_str(&mut self, field: &Field, value: &str) {
         match field.name() {
             TYPE_FIELD => self.exception.type_name = Some(value.to_owned()),
-            STACKTRACE_FIELD => self.exception.stacktrace = Some(value.to_owned()),
+            STACKTRACE_FIELD => self.exception.stacktrace = Some(value.into()),
             MESSAGE_FIELD => {
                 self.exception.message = value.to_owned();
                 self.has_value = true;
@@ -312,8 +264,8 @@ fn concrete_type_name<E: ?Sized>() -> Option<&'static str> {
 /// `span.record_exception(e)` followed by `span.set_status(ERROR)`.
 ///
 /// Emits one ERROR event carrying the error, its type name (`std::any::type_name::<E>()`), its
-/// `source()` chain and, when `RUST_BACKTRACE` / `RUST_LIB_BACKTRACE` enable capture, the
-/// backtrace of this call. With this crate's layers installed the event becomes:
+/// `source()` chain; the layers add the stack trace of this call when their [`Stacktraces`]
+/// setting asks for one. With this crate's layers installed the event becomes:
 ///
 /// - a JSON line with an `exception` object (`type`, `message`, `causes`, `stacktrace`);
 /// - on the OpenTelemetry span, one `exception` event (`exception.type`, `exception.message`,
@@ -342,9 +294,10 @@ fn concrete_type_name<E: ?Sized>() -> Option<&'static str> {
 ///   At most [`DEFAULT_MAX_CAUSES`] (32) are kept, the others counted (`causes_dropped` on the
 ///   line, a last element `…[N more causes]` on the span); a chain that loops back to an error
 ///   already in it ends there.
-/// - `stacktrace` is a [`std::backtrace::Backtrace`], captured only when `RUST_BACKTRACE` or
-///   `RUST_LIB_BACKTRACE` enable capture: by [`record_exception`] at its call, for other events
-///   when each layer handles the event (so its first frames are inside the logging call).
+/// - `stacktrace` is the event's stack trace, as the layers' [`Stacktraces`] setting says (by
+///   default when `RUST_BACKTRACE` or `RUST_LIB_BACKTRACE` enable it): captured once for the
+///   event and shared by the layers, so the line and the span carry the same text; it starts at
+///   the code that logged or recorded the error and ends before its thread's or runtime's entry.
 /// - An ERROR event without an error value sets the status `Error` with its message as
 ///   description, and stays an ordinary span event. WARN and below never change the status, and an
 ///   error value below ERROR is an ordinary field.
@@ -387,20 +340,10 @@ pub fn record_dyn_exception(err: &(dyn Error + 'static)) {
 }
 
 fn emit(span: Option<&tracing::Span>, err: &(dyn Error + 'static), type_name: Option<&str>) {
-    let stacktrace = captured_backtrace();
-    let stacktrace = stacktrace.as_deref();
+    // The stack trace is the layers' to capture, once for the event, as their setting says.
     match span {
-        Some(span) => tracing::error!(
-            parent: span,
-            exception.type = type_name,
-            exception.stacktrace = stacktrace,
-            error = err,
-        ),
-        None => tracing::error!(
-            exception.type = type_name,
-            exception.stacktrace = stacktrace,
-            error = err,
-        ),
+        Some(span) => tracing::error!(parent: span, exception.type = type_name, error = err),
+        None => tracing::error!(exception.type = type_name, error = err),
     }
 }
 
@@ -453,16 +396,6 @@ mod tests {
             Some("std::io::error::Error")
         );
         assert_eq!(concrete_type_name::<dyn Error + Send + Sync>(), None);
-    }
-
-    #[test]
-    fn backtraces_start_at_the_code_that_logged() {
-        let rendered = "   0: tracing_correlate::exception::captured_backtrace\n             at ./src/exception.rs:90:14\n   1: <tracing_subscriber::layer::layered::Layered<L,S> as tracing_core::subscriber::Subscriber>::event\n   2: tracing_core::event::Event::dispatch\n   3: checkout::charge\n             at ./src/main.rs:25:1\n   4: main\n";
-        assert_eq!(
-            trim_machinery(rendered),
-            "   3: checkout::charge\n             at ./src/main.rs:25:1\n   4: main\n"
-        );
-        assert_eq!(trim_machinery("   0: main\n"), "   0: main\n");
     }
 
     /// An error holding its source as its only field: both at one address.

@@ -59,3 +59,11 @@ pub fn read_env(vars: &[(&str, &str)]) -> usize {
 /// Every `OTEL_*` variable [`read_env`] looks at.
 #[cfg(feature = "init")]
 pub const ENV_VARIABLES: &[&str] = &crate::init::ENV_VARIABLES;
+
+/// How many stack traces this thread has captured (walked) so far: the tests check with it that
+/// an event's one capture is shared by the layers (`src/stacktrace.rs`).
+pub fn stacktraces_captured() -> u64 {
+    crate::stacktrace::CAPTURES
+        .try_with(|c| c.get())
+        .unwrap_or(0)
+}

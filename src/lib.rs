@@ -112,6 +112,7 @@ mod line;
 mod otel;
 pub mod propagation;
 mod redact;
+mod stacktrace;
 
 #[cfg(feature = "reqwest")]
 pub mod client;
@@ -129,6 +130,7 @@ pub use line::{
 };
 pub use otel::{otel_layer, OtelLayer, DEFAULT_SPAN_EVENTS};
 pub use redact::{Redaction, DEFAULT_REDACTED_FIELDS, REDACTED};
+pub use stacktrace::{Stacktraces, MAX_STACKTRACE_FRAMES, MAX_STACKTRACE_LEN};
 
 pub use opentelemetry;
 pub use opentelemetry_sdk;

@@ -74,4 +74,22 @@ fn stack_traces_are_captured_and_start_at_user_code() {
             .contains("failing_instrumented"),
         "{on_span}"
     );
+    // One capture for the event, shared: the span carries the line's text (two captures, one
+    // per layer, differed in their frames and cost twice).
+    assert_eq!(on_span, instrumented);
+    // Trimmed to the application: nothing of the test harness's thread entry or of std's
+    // runtime below the test (about 15 frames before), and the line stays small.
+    for trace in [recorded, instrumented] {
+        for runtime in [
+            "__rust_begin_short_backtrace",
+            "std::rt::lang_start",
+            "__libc_start",
+            "std::thread::",
+        ] {
+            assert!(!trace.contains(runtime), "{runtime} in {trace}");
+        }
+    }
+    for line in h.capture.text().lines() {
+        assert!(line.len() <= 8 * 1024, "a line of {} bytes", line.len());
+    }
 }

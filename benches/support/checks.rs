@@ -39,6 +39,38 @@ pub fn event_lines(group: &str, rung: &Rung) -> (Vec<String>, u64) {
     (lines, bytes)
 }
 
+/// The line `rung` writes for one error of scenario (d), checked and printed with its size: our
+/// rungs write the exception (with a stack trace when the rung's name says `_on`, none with
+/// `_off`), in at most 8 KiB.
+pub fn error(rung: &Rung) {
+    let (sink, captured) = Sink::capturing();
+    let dispatch = (rung.build)(sink);
+    let (lines, bytes, trace_id) = tracing::dispatcher::with_default(&dispatch, || {
+        let span = scenario::event_span();
+        let _entered = span.enter();
+        let trace_id = otel_trace_id(&span);
+        let before = bytes_written();
+        scenario::emit_error();
+        (captured.take_lines(), bytes_written() - before, trace_id)
+    });
+    verify("d_error", rung, &lines, 1, trace_id.as_deref());
+    report("d_error", rung.name, bytes, &lines);
+    if rung.name.starts_with("ours_") {
+        let line: Value = serde_json::from_str(&lines[0]).unwrap();
+        let stacktrace = line["exception"]["stacktrace"].as_str();
+        assert_eq!(stacktrace.is_some(), rung.name.ends_with("_on"), "{line}");
+        assert!(
+            lines[0].len() <= 8 * 1024,
+            "{}: {} bytes",
+            rung.name,
+            lines[0].len()
+        );
+        if let Some(stacktrace) = stacktrace {
+            eprintln!("    stacktrace, {} bytes:\n{stacktrace}", stacktrace.len());
+        }
+    }
+}
+
 /// The redaction group's events and requests through `rung` (ours): the secret fields are
 /// written `"[REDACTED]"` and their values appear nowhere; their plain twins are written as they
 /// are. Printed like the other checks.

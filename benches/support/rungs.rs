@@ -297,6 +297,24 @@ pub fn ours_otel_with(
     })
 }
 
+/// Our JSON layer above our bridge, both with stack traces as `stacktraces` says (scenario (d)).
+pub fn ours_stacktraces(
+    provider: &SdkTracerProvider,
+    name: &'static str,
+    stacktraces: tracing_correlate::Stacktraces,
+) -> Rung {
+    let provider = provider.clone();
+    Rung::new(name, true, true, move |sink| {
+        Dispatch::new(
+            tracing_subscriber::registry()
+                .with(
+                    tracing_correlate::otel_layer(tracer(&provider)).with_stacktraces(stacktraces),
+                )
+                .with(json_layer(sink).with_stacktraces(stacktraces)),
+        )
+    })
+}
+
 /// Rung 7: the stack our one-line init builds (`src/init/mod.rs`), from public API, as a non-global
 /// subscriber (`init` installs the global one, once per process): `EnvFilter` with
 /// `DEFAULT_FILTER` (`info`, what it uses when `RUST_LOG` is unset), `otel_layer` with the tracer

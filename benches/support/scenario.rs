@@ -189,3 +189,63 @@ pub fn request_with(probe: impl FnOnce(&Span)) {
 pub fn request() {
     request_with(|_| {});
 }
+
+/// The error of scenario (d): a failure with one cause, as a service's error type wraps the I/O
+/// error below it.
+#[derive(Debug)]
+pub struct ChargeFailed(std::io::Error);
+
+impl std::fmt::Display for ChargeFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("charge failed")
+    }
+}
+
+impl std::error::Error for ChargeFailed {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
+/// How deep below the benchmark's own frames scenario (d) logs its error: a service's handler
+/// runs about this many frames above its thread's entry (tokio's worker, hyper, tower, axum),
+/// and a stack trace's cost grows with the frames it walks.
+pub const ERROR_DEPTH: u32 = 40;
+
+/// The event of scenario (d): an ERROR event carrying an error (`&dyn Error`, with its cause),
+/// logged [`ERROR_DEPTH`] frames down.
+#[inline(never)]
+pub fn emit_error() {
+    descend(black_box(ERROR_DEPTH));
+}
+
+#[inline(never)]
+fn descend(depth: u32) {
+    if depth == 0 {
+        let err = ChargeFailed(std::io::Error::other("connection refused"));
+        tracing::error!(
+            error = &err as &(dyn std::error::Error + 'static),
+            order_id = black_box(42_i64),
+            "payment failed"
+        );
+    } else {
+        descend(black_box(depth - 1));
+    }
+}
+
+/// Scenario (d), `iters` times: each error in a span of its own (a request that fails once), the
+/// span opened and closed off the clock, so each error is also recorded on its span as an
+/// `exception` event. Only the events are timed.
+pub fn errors_in_requests(iters: u64) -> Duration {
+    let mut measured = Duration::ZERO;
+    for _ in 0..iters {
+        let span = event_span();
+        let entered = span.enter();
+        let start = Instant::now();
+        emit_error();
+        measured += start.elapsed();
+        drop(entered);
+        drop(span);
+    }
+    measured
+}

@@ -41,7 +41,7 @@ use crate::init::redact_events::RedactEvents;
 use crate::init::sdk_gate::SdkGate;
 use crate::otel::sdk::is_sdk_target;
 use crate::redact::Redaction;
-use crate::{JsonLayer, Preset};
+use crate::{JsonLayer, Preset, Stacktraces};
 
 /// How long dropping the [`Guard`] may take at most, unless
 /// [`Builder::with_shutdown_timeout`] says otherwise.
@@ -99,6 +99,7 @@ pub fn builder(service_name: impl Into<String>) -> Builder {
         default_filter: DEFAULT_FILTER.to_owned(),
         panic_hook: true,
         redaction: Redaction::default(),
+        stacktraces: Stacktraces::default(),
     }
 }
 
@@ -131,6 +132,7 @@ pub fn builder(service_name: impl Into<String>) -> Builder {
 /// | `OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT`, `_EVENT_COUNT_LIMIT`, `_LINK_COUNT_LIMIT` | `128` | span limits |
 /// | `OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT`, `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT` | no limit | longer string values are cut |
 /// | `RUST_LOG` | `info` | which events become lines (`EnvFilter` directives) |
+/// | `TRACING_CORRELATE_STACKTRACES` | [`Builder::with_stacktraces`], by default `from_env` | `off`, `on`, `from_env`: when exceptions carry a stack trace ([`Stacktraces`](crate::Stacktraces)); `from_env` follows `RUST_LIB_BACKTRACE`, else `RUST_BACKTRACE`, so `off` keeps `RUST_BACKTRACE=1` for panics on stderr without traces in every exception line |
 ///
 /// Enum values are case-insensitive; an empty value is unset, and so is a value that is not UTF-8,
 /// with a warning. A bad value never stops a service:
@@ -173,6 +175,7 @@ pub struct Builder<W = fn() -> io::Stdout> {
     default_filter: String,
     panic_hook: bool,
     redaction: Redaction,
+    stacktraces: Stacktraces,
 }
 
 impl<W> fmt::Debug for Builder<W> {
@@ -184,6 +187,7 @@ impl<W> fmt::Debug for Builder<W> {
             .field("default_filter", &self.default_filter)
             .field("panic_hook", &self.panic_hook)
             .field("redaction", &self.redaction)
+            .field("stacktraces", &self.stacktraces)
             .finish_non_exhaustive()
     }
 }
@@ -207,6 +211,7 @@ where
             default_filter: self.default_filter,
             panic_hook: self.panic_hook,
             redaction: self.redaction,
+            stacktraces: self.stacktraces,
         }
     }
 
@@ -246,6 +251,17 @@ where
         self
     }
 
+    /// When exceptions carry a stack trace, on the lines, the spans and the log records; see
+    /// [`Stacktraces`](crate::Stacktraces) for what each setting does and costs.
+    /// `TRACING_CORRELATE_STACKTRACES` (`off`, `on`, `from_env`) overrides it.
+    ///
+    /// By default, [`Stacktraces::FromEnv`](crate::Stacktraces::FromEnv): when `RUST_BACKTRACE`
+    /// or `RUST_LIB_BACKTRACE` enable them.
+    pub fn with_stacktraces(mut self, stacktraces: Stacktraces) -> Self {
+        self.stacktraces = stacktraces;
+        self
+    }
+
     /// Installs the panic hook that logs a panic as an ERROR line with its exception and marks
     /// the current span as an error, flushes, then runs the previous hook.
     ///
@@ -270,12 +286,14 @@ where
             .service_name
             .clone()
             .unwrap_or_else(|| self.service_name.clone());
+        let stacktraces = config.stacktraces.unwrap_or(self.stacktraces);
         let sdk_gate = Arc::new(SdkGate::default());
         let make_writer = Shared(Arc::new(self.make_writer), sdk_gate.clone());
         let json = JsonLayer::new()
             .with_service_name(service.clone())
             .with_preset(self.preset)
             .with_redaction(self.redaction.clone())
+            .with_stacktraces(stacktraces)
             .with_writer(make_writer.clone());
         let stats = json.stats();
 
@@ -323,7 +341,8 @@ where
             .with(filter)
             .with(
                 crate::otel_layer(tracer_provider.tracer("tracing-correlate"))
-                    .with_redaction(self.redaction.clone()),
+                    .with_redaction(self.redaction.clone())
+                    .with_stacktraces(stacktraces),
             )
             .with(json)
             .with(logs_layer);
@@ -350,6 +369,7 @@ where
             logs = %logs_choice,
             propagators = %propagator_names(&config.propagators),
             sampler = ?config.sampler,
+            stacktraces = if stacktraces.enabled() { "on" } else { "off" },
             "telemetry initialised"
         );
 

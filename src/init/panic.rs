@@ -25,7 +25,6 @@ pub(crate) fn install(provider: SdkTracerProvider, flush_timeout: Duration) {
         let location = info
             .location()
             .map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()));
-        let stacktrace = crate::exception::captured_backtrace();
         let thread = std::thread::current();
         let text = format!(
             "thread '{}' panicked at {}: {message}",
@@ -33,10 +32,10 @@ pub(crate) fn install(provider: SdkTracerProvider, flush_timeout: Duration) {
             location.as_deref().unwrap_or("<unknown>"),
         );
         tracing::error!(
-            // (The target is this module, `tracing_correlate::panic`.)
+            // (The target is this module, `tracing_correlate::panic`.) The layers add the stack
+            // trace, from the frame that panicked, as their `Stacktraces` setting says.
             exception.type = "panic",
             exception.message = message,
-            exception.stacktrace = stacktrace.as_deref(),
             location = location.as_deref(),
             "{text}"
         );

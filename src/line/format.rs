@@ -23,6 +23,7 @@ use crate::line::value::{push_ids, push_int, push_key};
 use crate::line::visitor::EventVisitor;
 use crate::otel::ids::SpanIds;
 use crate::redact::{Redaction, Secrets};
+use crate::stacktrace::Stacktraces;
 
 /// A layer's settings, as they shape its lines.
 #[derive(Debug)]
@@ -35,6 +36,7 @@ pub(crate) struct Format {
     pub(crate) redaction: Redaction,
     pub(crate) gcp_project_id: Option<String>,
     pub(crate) preset: PresetConfig,
+    pub(crate) stacktraces: Stacktraces,
 }
 
 impl Format {
@@ -47,6 +49,7 @@ impl Format {
             redaction: Redaction::default(),
             gcp_project_id: None,
             preset: PresetConfig::default(),
+            stacktraces: Stacktraces::default(),
         };
         format.configure();
         format

@@ -160,6 +160,13 @@ where
         }
     }
 
+    fn event_enabled(&self, event: &Event<'_>, _ctx: Context<'_, S>) -> bool {
+        // The start of the event's dispatch: a stack trace captured for an earlier event at the
+        // same address is not this one's.
+        crate::stacktrace::new_event(event);
+        true
+    }
+
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         let Some(_depth) = DepthGuard::enter() else {
             self.stats.reentrant_dropped();
@@ -250,7 +257,7 @@ where
             meta,
             is_log,
         } = parts;
-        let exception = Exception::from_event(event);
+        let exception = Exception::from_event(event, self.format.stacktraces);
         let mut line = Line::start(&self.format, buffers);
         line.head(meta, entry.map(|e| e.target.as_str()));
         line.event_fields(event, entry, exception.as_ref(), is_log);

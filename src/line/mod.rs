@@ -322,6 +322,17 @@ impl<W> JsonLayer<W> {
         self
     }
 
+    /// When the line's `exception` carries a `stacktrace`; see [`Stacktraces`](crate::Stacktraces)
+    /// for what each setting does and costs. Give the OpenTelemetry layer the same value: the
+    /// event's one capture is then shared by both.
+    ///
+    /// By default, [`Stacktraces::FromEnv`](crate::Stacktraces::FromEnv): when `RUST_BACKTRACE`
+    /// or `RUST_LIB_BACKTRACE` enable them.
+    pub fn with_stacktraces(mut self, stacktraces: crate::Stacktraces) -> Self {
+        self.format.stacktraces = stacktraces;
+        self
+    }
+
     /// Writes the fields `redaction` calls secret as `"[REDACTED]"`, in event and span fields;
     /// their values are never formatted. Give the OpenTelemetry layer the same value.
     ///

@@ -209,6 +209,13 @@ where
         self.inner.on_follows_from(id, follows, ctx);
     }
 
+    fn event_enabled(&self, event: &Event<'_>, ctx: Context<'_, S>) -> bool {
+        // The start of the event's dispatch: a stack trace captured for an earlier event at the
+        // same address is not this one's.
+        crate::stacktrace::new_event(event);
+        self.inner.event_enabled(event, ctx)
+    }
+
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         let meta = event.metadata();
         if in_sdk() || is_sdk_target(meta.target()) {
@@ -224,7 +231,7 @@ where
         let Some(id) = event_span(event, &ctx) else {
             return;
         };
-        let exception = Exception::from_event(event);
+        let exception = Exception::from_event(event, self.stacktraces);
         if exception.is_none() && as_span_event {
             // A plain ERROR event stays an ordinary span event; its status is set at close.
             self.inner_on_event(event, ctx.clone());

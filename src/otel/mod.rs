@@ -50,6 +50,7 @@ use tracing_subscriber::registry::LookupSpan;
 
 use crate::callsite::LayerId;
 use crate::redact::Redaction;
+use crate::stacktrace::Stacktraces;
 use random_flag::KeepRandomFlag;
 
 /// The OpenTelemetry layer; see [`otel_layer`].
@@ -57,6 +58,8 @@ pub struct OtelLayer<S, T> {
     inner: OpenTelemetryLayer<S, KeepRandomFlag<T>>,
     /// Events at this level or more severe become span events (exceptions always do).
     span_events: LevelFilter,
+    /// When exception events carry `exception.stacktrace`.
+    stacktraces: Stacktraces,
     /// Secret fields are handed to the inner layer as [`REDACTED`](crate::REDACTED).
     redaction: Redaction,
     /// This layer's entries in the callsite cache.
@@ -119,6 +122,7 @@ where
             .with_error_records_to_exceptions(false)
             .with_tracked_inactivity(false),
         span_events: DEFAULT_SPAN_EVENTS,
+        stacktraces: Stacktraces::default(),
         redaction: Redaction::default(),
         id: LayerId::next(),
         dispatch: OnceLock::new(),
@@ -168,6 +172,19 @@ where
     /// By default, off (as in `tracing-opentelemetry`).
     pub fn with_level(self, level: bool) -> Self {
         self.map_inner(|l| l.with_level(level))
+    }
+
+    /// When `exception` span events carry `exception.stacktrace`; see
+    /// [`Stacktraces`](crate::Stacktraces) for what each setting does and costs. Give the JSON
+    /// layer the same value: the event's one capture is then shared by both.
+    ///
+    /// By default, [`Stacktraces::FromEnv`](crate::Stacktraces::FromEnv): when `RUST_BACKTRACE`
+    /// or `RUST_LIB_BACKTRACE` enable them.
+    pub fn with_stacktraces(self, stacktraces: Stacktraces) -> Self {
+        OtelLayer {
+            stacktraces,
+            ..self
+        }
     }
 
     /// Which events become span events: those at `level` or more severe. An ERROR event that

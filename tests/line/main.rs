@@ -27,6 +27,7 @@ mod presets;
 mod redaction;
 mod reentrancy;
 mod robustness;
+mod stacktraces;
 mod writers;
 
 /// The entry point of a child process (`support/child.rs`); ignored in a normal run.

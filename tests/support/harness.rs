@@ -7,7 +7,7 @@ use tracing::Dispatch;
 use tracing_correlate::opentelemetry_sdk::trace::{
     InMemorySpanExporter, Sampler, SdkTracerProvider, SpanData,
 };
-use tracing_correlate::JsonLayer;
+use tracing_correlate::{JsonLayer, Stacktraces};
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt;
 
@@ -37,6 +37,21 @@ impl Harness {
         filter: Option<Targets>,
         configure: impl FnOnce(JsonLayer) -> JsonLayer,
     ) -> Self {
+        Self::build_with(sampler, filter, Stacktraces::default(), configure)
+    }
+
+    /// Both layers with this stack trace setting.
+    #[allow(dead_code)] // the backtrace binaries use the environment's setting
+    pub fn with_stacktraces(stacktraces: Stacktraces) -> Self {
+        Self::build_with(Sampler::AlwaysOn, None, stacktraces, |l| l)
+    }
+
+    fn build_with(
+        sampler: Sampler,
+        filter: Option<Targets>,
+        stacktraces: Stacktraces,
+        configure: impl FnOnce(JsonLayer) -> JsonLayer,
+    ) -> Self {
         let capture = Capture::default();
         let exporter = InMemorySpanExporter::default();
         let provider = SdkTracerProvider::builder()
@@ -45,10 +60,17 @@ impl Harness {
             .build();
         let subscriber = tracing_subscriber::registry()
             .with(filter)
-            .with(tracing_correlate::otel_layer(provider.tracer("test")))
             .with(
-                configure(tracing_correlate::layer().with_service_name("svc"))
-                    .with_writer(capture.clone()),
+                tracing_correlate::otel_layer(provider.tracer("test"))
+                    .with_stacktraces(stacktraces),
+            )
+            .with(
+                configure(
+                    tracing_correlate::layer()
+                        .with_service_name("svc")
+                        .with_stacktraces(stacktraces),
+                )
+                .with_writer(capture.clone()),
             );
         Harness {
             capture,

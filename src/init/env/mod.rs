@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::init::credentials;
+use crate::stacktrace::Stacktraces;
 
 mod endpoint;
 mod pairs;
@@ -148,6 +149,9 @@ pub(crate) struct EnvConfig {
     /// `OTEL_BLRP_*`, the log record batch processor (used with `OTEL_LOGS_EXPORTER=otlp`).
     pub(crate) logs_batch: BatchConfig,
     pub(crate) span_limits: SpanLimitsConfig,
+    /// `TRACING_CORRELATE_STACKTRACES` (`off`, `on`, `from_env`, case-insensitive); `None` when
+    /// unset or not one of these (warned about): the builder's setting is then used.
+    pub(crate) stacktraces: Option<Stacktraces>,
     /// One message per bad variable: `OTEL_X="value": why; what is used instead`, the value
     /// exactly as given but for the userinfo of a URL (`user:password@`, shown `<hidden>@`; an
     /// endpoint's userinfo is dropped, with one of these messages). Header variables show
@@ -157,8 +161,9 @@ pub(crate) struct EnvConfig {
 
 /// Every variable [`read`] looks at (the fuzz targets read this list through
 /// [`crate::fuzzing::ENV_VARIABLES`]).
-pub(crate) const VARIABLES: [&str; 37] = [
+pub(crate) const VARIABLES: [&str; 38] = [
     "OTEL_SDK_DISABLED",
+    "TRACING_CORRELATE_STACKTRACES",
     "OTEL_SERVICE_NAME",
     "OTEL_RESOURCE_ATTRIBUTES",
     "OTEL_TRACES_EXPORTER",
@@ -257,6 +262,11 @@ pub(crate) fn read(get: &dyn Fn(&str) -> Option<String>) -> EnvConfig {
     let batch = r.batch(&BSP);
     let logs_batch = r.batch(&BLRP);
     let span_limits = r.span_limits();
+    let stacktraces = r.parse(
+        "TRACING_CORRELATE_STACKTRACES",
+        |v| Stacktraces::parse(v).ok_or_else(|| "not off, on or from_env".to_owned()),
+        "using the builder's setting",
+    );
 
     EnvConfig {
         sdk_disabled,
@@ -272,6 +282,7 @@ pub(crate) fn read(get: &dyn Fn(&str) -> Option<String>) -> EnvConfig {
         batch,
         logs_batch,
         span_limits,
+        stacktraces,
         warnings: r.warnings,
     }
 }

@@ -82,8 +82,27 @@ fn no_variables_give_the_defaults_and_no_warnings() {
                 link_count: 128,
                 attribute_value_length: None,
             },
+            stacktraces: None,
             warnings: Vec::new(),
         }
+    );
+}
+
+#[test]
+fn stacktraces_are_read_by_name_and_a_bad_value_is_warned_about() {
+    for (value, expected) in [
+        ("off", Some(Stacktraces::Off)),
+        ("ON", Some(Stacktraces::On)),
+        (" from_env ", Some(Stacktraces::FromEnv)),
+    ] {
+        let config = read_env(&[("TRACING_CORRELATE_STACKTRACES", value)]);
+        assert_eq!((config.stacktraces, config.warnings.len()), (expected, 0));
+    }
+    let config = read_env(&[("TRACING_CORRELATE_STACKTRACES", "1")]);
+    assert_eq!(config.stacktraces, None);
+    assert_eq!(
+        config.warnings,
+        ["TRACING_CORRELATE_STACKTRACES=\"1\": not off, on or from_env; using the builder's setting"]
     );
 }
 
