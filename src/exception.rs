@@ -286,6 +286,7 @@ fn concrete_type_name<E: ?Sized>() -> Option<&'static str> {
 /// | the line | `"exception":{"type":..,"message":..,"causes":[..],"causes_dropped":..,"stacktrace":..}`; the error field is not repeated as a plain field |
 /// | the OpenTelemetry span | one `exception` event: `exception.type` (when known), `exception.message`, `exception.stacktrace` (when captured), `exception.causes` (when any), plus the event's other fields |
 /// | its status | `Error`, described by the exception message; `error.type` = the type name, or `_OTHER` |
+/// | the OTLP log record (`OTEL_LOGS_EXPORTER=otlp`, feature `init`) | the span event's `exception.*` attributes, plus the event's other fields; the message is the body |
 ///
 /// - `type` is known for [`record_exception`] (`std::any::type_name` of the error) and for events
 ///   with an `exception.type` field; `#[instrument(err)]` and `&dyn Error` fields do not name it.
@@ -298,6 +299,8 @@ fn concrete_type_name<E: ?Sized>() -> Option<&'static str> {
 ///   default when `RUST_BACKTRACE` or `RUST_LIB_BACKTRACE` enable it): captured once for the
 ///   event and shared by the layers, so the line and the span carry the same text; it starts at
 ///   the code that logged or recorded the error and ends before its thread's or runtime's entry.
+/// - Secrets: an exception is redacted by the rules of [`Redaction`](crate::Redaction), the same
+///   way in all three (see there).
 /// - An ERROR event without an error value sets the status `Error` with its message as
 ///   description, and stays an ordinary span event. WARN and below never change the status, and an
 ///   error value below ERROR is an ordinary field.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use tracing_core::field::{display, DisplayValue, Field, FieldSet, Value, ValueSet, Visit};
 use tracing_core::{Event, Metadata};
 
-use crate::exception::{more_causes, walk_causes, DEFAULT_MAX_CAUSES};
+use crate::exception::{more_causes, walk_causes, Exception, DEFAULT_MAX_CAUSES};
 
 /// What a secret field's value becomes.
 pub const REDACTED: &str = "[REDACTED]";
@@ -27,7 +27,8 @@ pub const DEFAULT_REDACTED_FIELDS: [&str; 8] = [
     "set-cookie",
 ];
 
-/// Which fields hold secrets: their values are written as [`REDACTED`] and never formatted.
+/// Which fields hold secrets: their values are written as [`REDACTED`] and never formatted (an
+/// error value read as an exception excepted: see below).
 ///
 /// One value, given to every layer that writes field values, so that the lines, the
 /// OpenTelemetry spans and the OTLP log records redact the same fields:
@@ -36,13 +37,26 @@ pub const DEFAULT_REDACTED_FIELDS: [&str; 8] = [
 /// |---|---|
 /// | the JSON lines | [`JsonLayer::with_redaction`](crate::JsonLayer::with_redaction) |
 /// | span attributes and span events | [`OtelLayer::with_redaction`](crate::OtelLayer::with_redaction) |
-/// | all of the init's layers and its exported spans | [`Builder::with_redaction`](crate::Builder::with_redaction) (feature `init`) |
+/// | all of the init's layers, its exported spans and its OTLP log records | [`Builder::with_redaction`](crate::Builder::with_redaction) (feature `init`) |
 ///
 /// A name is secret when the predicate (if any) accepts it, or when, compared in lowercase with
 /// `-` read as `_`, it equals an entry of the list or ends with `.entry` or `_entry`. With the
 /// default list ([`DEFAULT_REDACTED_FIELDS`]), `password`, `db_password`, `user.password`,
 /// `access_token`, `x-api-key`, `http.request.header.authorization` and `set-cookie` are secret;
 /// `token_count` and `secretary` are not.
+///
+/// An exception (see [`record_exception`](crate::record_exception)) follows the same rules, alike
+/// on the line, the span's `exception` event and its status, and the OTLP log record:
+///
+/// - its message and causes are the value of the field that held the error: when that field's
+///   name is secret (`api_token = &err as &dyn Error`), they are written as [`REDACTED`] (the
+///   causes as one `REDACTED`), while its type and stack trace, which are not that value, stay.
+///   The error is still formatted once, to read it as an exception;
+/// - each of its parts whose attribute name (`exception.type`, `exception.message`,
+///   `exception.stacktrace`, `exception.causes`) the rules call secret is written as
+///   [`REDACTED`]: `with_names(["stacktrace"])` keeps stack traces out of every output.
+///
+/// The rules are about names: a secret written inside a message or an error's text is not found.
 ///
 /// ```
 /// use tracing_correlate::Redaction;
@@ -231,11 +245,21 @@ pub(crate) fn with_redacted<R>(
     record: impl FnOnce(&mut dyn Visit),
     f: impl FnOnce(&ValueSet<'_>) -> R,
 ) -> R {
-    let mut copy = Copier {
-        values: (0..fields.len()).map(|_| None).collect(),
-        secrets,
-        redaction,
-    };
+    copy_values(
+        fields,
+        Copier::new(fields, secrets, redaction, None, ErrorsAs::Bounded),
+        record,
+        f,
+    )
+}
+
+/// Runs `f` with the values `copy` took from what `record` visits.
+fn copy_values<R>(
+    fields: &FieldSet,
+    mut copy: Copier<'_>,
+    record: impl FnOnce(&mut dyn Visit),
+    f: impl FnOnce(&ValueSet<'_>) -> R,
+) -> R {
     record(&mut copy);
     let values: Vec<Option<&dyn Value>> = copy
         .values
@@ -243,21 +267,6 @@ pub(crate) fn with_redacted<R>(
         .map(|value| value.as_ref().map(Owned::as_value))
         .collect();
     f(&fields.value_set_all(&values))
-}
-
-/// Runs `f` with `event` itself when its callsite has no secret field (`secrets`), else with a
-/// copy whose secret fields hold [`REDACTED`] (same metadata, same parent).
-#[cfg(feature = "init")] // only the init copies whole events (for its OTLP logs bridge)
-pub(crate) fn with_redacted_event(
-    event: &Event<'_>,
-    secrets: Secrets,
-    redaction: &Redaction,
-    f: impl FnOnce(&Event<'_>),
-) {
-    if secrets.is_empty() {
-        return f(event);
-    }
-    with_copied_event(event, secrets, redaction, f);
 }
 
 /// Runs `f` with a copy of `event` (same metadata, same parent) whose secret fields (`secrets`)
@@ -269,20 +278,97 @@ pub(crate) fn with_copied_event(
     f: impl FnOnce(&Event<'_>),
 ) {
     let meta = event.metadata();
-    with_redacted(
+    let copier = Copier::new(meta.fields(), secrets, redaction, None, ErrorsAs::Bounded);
+    copy_event(event, copier, f);
+}
+
+/// Runs `f` with the copy of `event` that the OpenTelemetry logs bridge is handed: its secret
+/// fields hold [`REDACTED`], the fields `exception` was read from are left out (their
+/// attributes are added to the log record from the exception, so the error is formatted once),
+/// and every other error value is its `Display` text, an ordinary field of its own name. The
+/// bridge would make an `exception.message` attribute of each error value of any event, which
+/// would contradict the exception of an ERROR event, and the rule that below ERROR an error value
+/// is an ordinary field.
+#[cfg(feature = "init")] // only the init has an OTLP logs bridge
+pub(crate) fn with_log_event(
+    event: &Event<'_>,
+    secrets: Secrets,
+    redaction: &Redaction,
+    exception: Option<&Exception>,
+    f: impl FnOnce(&Event<'_>),
+) {
+    let meta = event.metadata();
+    let copier = Copier::new(meta.fields(), secrets, redaction, exception, ErrorsAs::Text);
+    copy_event(event, copier, f);
+}
+
+fn copy_event(event: &Event<'_>, copier: Copier<'_>, f: impl FnOnce(&Event<'_>)) {
+    let meta = event.metadata();
+    copy_values(
         meta.fields(),
-        secrets,
-        redaction,
+        copier,
         |visitor| event.record(visitor),
         |values| {
-            let redacted = if event.is_contextual() {
+            let copied = if event.is_contextual() {
                 Event::new(meta, values)
             } else {
                 Event::new_child_of(event.parent().cloned(), meta, values)
             };
-            f(&redacted);
+            f(&copied);
         },
     )
+}
+
+/// Whether `record` visits an error value (`&dyn Error`).
+#[cfg(feature = "init")]
+pub(crate) fn has_error_value(record: impl FnOnce(&mut dyn Visit)) -> bool {
+    struct Finder(bool);
+    impl Visit for Finder {
+        fn record_error(&mut self, _: &Field, _: &(dyn std::error::Error + 'static)) {
+            self.0 = true;
+        }
+        fn record_debug(&mut self, _: &Field, _: &dyn fmt::Debug) {}
+    }
+    let mut finder = Finder(false);
+    record(&mut finder);
+    finder.0
+}
+
+/// The names of an exception's attributes, as the span events and the log records carry them.
+pub(crate) const EXCEPTION_ATTRIBUTES: [&str; 4] = [
+    "exception.type",
+    "exception.message",
+    "exception.stacktrace",
+    "exception.causes",
+];
+
+/// `exception` as the rules let it be written, on the line, the span and the log record alike
+/// (see [`Redaction`]'s docs): its message and causes are the value of the field that held the
+/// error, so they become [`REDACTED`] (the causes one `REDACTED`, none dropped) when that field's
+/// name is secret; and each part whose own attribute name (`exception.type`,
+/// `exception.message`, `exception.stacktrace`, `exception.causes`) is secret becomes
+/// [`REDACTED`].
+pub(crate) fn redact_exception(mut exception: Exception, redaction: &Redaction) -> Exception {
+    let [type_key, message_key, stacktrace_key, causes_key] = EXCEPTION_ATTRIBUTES;
+    let held_by_secret = exception
+        .error_field
+        .is_some_and(|field| redaction.is_secret(field));
+    if held_by_secret || redaction.is_secret(message_key) {
+        exception.message = REDACTED.to_owned();
+    }
+    if (held_by_secret || redaction.is_secret(causes_key))
+        && (!exception.causes.is_empty() || exception.causes_dropped > 0)
+    {
+        exception.causes = vec![REDACTED.to_owned()];
+        exception.causes_dropped = 0;
+    }
+    if exception.type_name.is_some() && redaction.is_secret(type_key) {
+        exception.type_name = Some(REDACTED.to_owned());
+    }
+    if exception.stacktrace.is_some() && redaction.is_secret(stacktrace_key) {
+        exception.stacktrace = Some(REDACTED.into());
+    }
+    exception
 }
 
 /// A field's value, copied.
@@ -389,14 +475,45 @@ impl std::error::Error for CopiedError {
     }
 }
 
+/// How a [`Copier`] copies an error value.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ErrorsAs {
+    /// As an error whose chain is bounded ([`CopiedError`]).
+    Bounded,
+    /// As its `Display` text.
+    Text,
+}
+
 struct Copier<'a> {
     values: Vec<Option<Owned>>,
     secrets: Secrets,
     redaction: &'a Redaction,
+    /// The exception read from the values: the fields it owns are left out.
+    exception: Option<&'a Exception>,
+    errors: ErrorsAs,
 }
 
-impl Copier<'_> {
+impl<'a> Copier<'a> {
+    fn new(
+        fields: &FieldSet,
+        secrets: Secrets,
+        redaction: &'a Redaction,
+        exception: Option<&'a Exception>,
+        errors: ErrorsAs,
+    ) -> Self {
+        Copier {
+            values: (0..fields.len()).map(|_| None).collect(),
+            secrets,
+            redaction,
+            exception,
+            errors,
+        }
+    }
+
     fn put(&mut self, field: &Field, value: impl FnOnce() -> Owned) {
+        if self.exception.is_some_and(|e| e.owns_field(field.name())) {
+            return;
+        }
         let owned = if self.secrets.contains(field, self.redaction) {
             Owned::Redacted
         } else {
@@ -442,7 +559,11 @@ impl Visit for Copier<'_> {
         self.put(field, || Owned::Bytes(value.into()));
     }
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        self.put(field, || Owned::Error(Box::new(CopiedError::of(value))));
+        let errors = self.errors;
+        self.put(field, || match errors {
+            ErrorsAs::Bounded => Owned::Error(Box::new(CopiedError::of(value))),
+            ErrorsAs::Text => Owned::Str(value.to_string()),
+        });
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         self.put(field, || Owned::Debug(display(format!("{value:?}"))));
@@ -480,6 +601,68 @@ mod tests {
         ] {
             assert!(!r.is_secret(plain), "{plain}");
         }
+    }
+
+    fn exception() -> Exception {
+        Exception {
+            type_name: Some("io::Error".to_owned()),
+            message: "denied".to_owned(),
+            causes: vec!["expired".to_owned()],
+            causes_dropped: 3,
+            stacktrace: Some("   0: main\n".into()),
+            error_field: Some("error"),
+        }
+    }
+
+    #[test]
+    fn an_exception_held_by_a_secret_field_keeps_only_its_type_and_stack() {
+        let r = Redaction::new();
+        assert_eq!(redact_exception(exception(), &r), exception());
+        let held = Exception {
+            error_field: Some("api_token"),
+            ..exception()
+        };
+        assert_eq!(
+            redact_exception(held.clone(), &r),
+            Exception {
+                message: REDACTED.to_owned(),
+                causes: vec![REDACTED.to_owned()],
+                causes_dropped: 0,
+                ..held
+            }
+        );
+        // No causes: none are made up.
+        let bare = Exception {
+            error_field: Some("api_token"),
+            causes: vec![],
+            causes_dropped: 0,
+            ..exception()
+        };
+        assert_eq!(redact_exception(bare.clone(), &r).causes, bare.causes);
+    }
+
+    #[test]
+    fn each_part_of_an_exception_is_redacted_by_its_attribute_name() {
+        let r = Redaction::new().with_names(["stacktrace", "type"]);
+        assert_eq!(
+            redact_exception(exception(), &r),
+            Exception {
+                type_name: Some(REDACTED.to_owned()),
+                stacktrace: Some(REDACTED.into()),
+                ..exception()
+            }
+        );
+        let r = Redaction::new()
+            .with_predicate(|n| matches!(n, "exception.message" | "exception.causes"));
+        assert_eq!(
+            redact_exception(exception(), &r),
+            Exception {
+                message: REDACTED.to_owned(),
+                causes: vec![REDACTED.to_owned()],
+                causes_dropped: 0,
+                ..exception()
+            }
+        );
     }
 
     #[test]

@@ -371,8 +371,13 @@ const RUNTIME: [&str; 7] = [
     "<tokio::runtime::",
 ];
 
+/// Whether a frame is the logging machinery: by the prefixes above, or a method of any
+/// `Layer` or `Subscriber` (a layer of the service's own, `Option<L>`, a filter's wrapper).
 fn is_machinery(name: &str) -> bool {
     MACHINERY.iter().any(|m| name.starts_with(m))
+        || (name.starts_with('<')
+            && (name.contains(" as tracing_subscriber::layer::Layer<")
+                || name.contains(" as tracing_core::subscriber::Subscriber>")))
 }
 
 fn is_runtime(name: &str) -> bool {
@@ -460,6 +465,18 @@ mod tests {
             shorten(&format!("{}/src/main.rs", cwd.display())),
             "./src/main.rs"
         );
+    }
+
+    #[test]
+    fn layers_of_any_type_are_machinery() {
+        assert!(is_machinery(
+            "<core::option::Option<L> as tracing_subscriber::layer::Layer<S>>::on_event"
+        ));
+        assert!(is_machinery(
+            "<my_service::AuditLayer as tracing_subscriber::layer::Layer<S>>::on_event"
+        ));
+        assert!(!is_machinery("<my_service::Cart as core::fmt::Display>::fmt"));
+        assert!(!is_machinery("my_service::charge"));
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod env;
 mod error;
 mod export;
 mod guard;
+mod log_exceptions;
 mod panic;
 mod providers;
 mod redact_events;
@@ -123,7 +124,7 @@ pub fn builder(service_name: impl Into<String>) -> Builder {
 /// | `OTEL_EXPORTER_OTLP_HEADERS` (and `_TRACES_`, `_LOGS_`) | none | `k=v,...`, percent-decoded; a signal's variable replaces the general one; a name given twice keeps its last value; a variable that cannot be read is discarded whole (with a warning). Each request carries exactly these headers (and the protocol's own): `opentelemetry-otlp`'s own reading of the variables is overridden |
 /// | `OTEL_EXPORTER_OTLP_TIMEOUT` (and `_TRACES_`, `_LOGS_`) | `10000` | per export, milliseconds |
 /// | `OTEL_EXPORTER_OTLP_COMPRESSION` (and `_TRACES_`, `_LOGS_`) | none | `gzip` or `none` |
-/// | `OTEL_LOGS_EXPORTER` | `none` | `otlp`: also send each event as an OpenTelemetry log record with its trace context; the JSON lines are the log signal otherwise |
+/// | `OTEL_LOGS_EXPORTER` | `none` | `otlp`: also send each event as an OpenTelemetry log record with its trace context, secret fields redacted; the record of an ERROR event carrying an exception has the span's `exception` event's `exception.*` attributes (`exception.causes` an array), the fields the exception was read from left out, and an error value of any other event is a plain field of its name; the JSON lines are the log signal otherwise |
 /// | `OTEL_TRACES_SAMPLER`, `OTEL_TRACES_SAMPLER_ARG` | `parentbased_always_on` | `always_on`, `always_off`, `traceidratio`, `parentbased_*`; ratio in [0, 1] |
 /// | `OTEL_PROPAGATORS` | `tracecontext,baggage` | `tracecontext`, `baggage`, `none` |
 /// | `OTEL_SDK_DISABLED` | `false` | `true`: nothing exported; lines keep real ids and context still propagates |
@@ -334,6 +335,7 @@ where
             RedactEvents::new(
                 opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge::new(provider),
                 self.redaction.clone(),
+                stacktraces,
             )
             .with_filter(filter_fn(|meta| !is_sdk_target(meta.target())))
         });

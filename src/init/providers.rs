@@ -23,6 +23,7 @@ use crate::init::error::{ErrorKind, InitError};
 use crate::init::export::console::ConsoleExporter;
 use crate::init::export::headers::{exact_metadata, header_map, ExactHeadersClient};
 use crate::init::export::{Counted, CountedLogs, Counting, Delivery, ExportRuntime, OnRuntime};
+use crate::init::log_exceptions::ExceptionAttributes;
 use crate::init::sdk_gate::{GatedWriter, SdkGate};
 use crate::propagation::{BaggagePropagator, TraceContextPropagator};
 use crate::redact::Redaction;
@@ -335,6 +336,8 @@ pub(crate) fn logger_provider(
         .build();
     let provider = SdkLoggerProvider::builder()
         .with_resource(resource.clone())
+        // First: the processors run in order on one record, and the batch processor copies it.
+        .with_log_processor(ExceptionAttributes)
         .with_log_processor(CountedLogs::new(
             BatchLogProcessor::builder(exporter)
                 .with_batch_config(batch)

@@ -26,6 +26,7 @@ use crate::line::throttle::{self, Admit};
 use crate::line::JsonLayer;
 use crate::otel::ids::SpanIds;
 use crate::otel::sdk::is_sdk_target;
+use crate::redact::redact_exception;
 
 /// What this layer keeps in each span's extensions.
 #[derive(Debug)]
@@ -257,7 +258,8 @@ where
             meta,
             is_log,
         } = parts;
-        let exception = Exception::from_event(event, self.format.stacktraces);
+        let exception = Exception::from_event(event, self.format.stacktraces)
+            .map(|exception| redact_exception(exception, &self.format.redaction));
         let mut line = Line::start(&self.format, buffers);
         line.head(meta, entry.map(|e| e.target.as_str()));
         line.event_fields(event, entry, exception.as_ref(), is_log);

@@ -59,6 +59,21 @@ pub(super) fn exception_attributes(
     exception: &Exception,
     redaction: &Redaction,
 ) -> Vec<KeyValue> {
+    let mut attributes = exception_fields(exception);
+    event.record(&mut AttributeVisitor {
+        attributes: &mut attributes,
+        exception,
+        redaction,
+    });
+    attributes
+}
+
+/// The exception's own attributes, as an `exception` span event and an OTLP log record carry
+/// them: `exception.type` (when known), `exception.message`, `exception.stacktrace` (when
+/// captured), `exception.causes` (when any: an array of strings, its last element
+/// `…[N more causes]` when causes were dropped). Redaction is applied before
+/// (`redact_exception`).
+pub(crate) fn exception_fields(exception: &Exception) -> Vec<KeyValue> {
     let mut attributes = Vec::with_capacity(8);
     if let Some(type_name) = &exception.type_name {
         attributes.push(KeyValue::new("exception.type", type_name.clone()));
@@ -81,11 +96,6 @@ pub(super) fn exception_attributes(
             Value::Array(causes.into()),
         ));
     }
-    event.record(&mut AttributeVisitor {
-        attributes: &mut attributes,
-        exception,
-        redaction,
-    });
     attributes
 }
 

@@ -17,7 +17,7 @@ use super::sdk::is_sdk_target;
 use super::OtelLayer;
 use crate::callsite;
 use crate::exception::Exception;
-use crate::redact::{needs_copy, with_copied_event, with_redacted};
+use crate::redact::{needs_copy, redact_exception, with_copied_event, with_redacted};
 
 thread_local! {
     /// Set while this layer calls into the SDK, so that what the SDK logs is not recorded on the
@@ -231,7 +231,8 @@ where
         let Some(id) = event_span(event, &ctx) else {
             return;
         };
-        let exception = Exception::from_event(event, self.stacktraces);
+        let exception = Exception::from_event(event, self.stacktraces)
+            .map(|exception| redact_exception(exception, &self.redaction));
         if exception.is_none() && as_span_event {
             // A plain ERROR event stays an ordinary span event; its status is set at close.
             self.inner_on_event(event, ctx.clone());

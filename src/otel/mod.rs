@@ -32,6 +32,8 @@
 //! never reach the exporter, so an exporter that logs cannot feed itself.
 
 mod errors;
+#[cfg(feature = "init")]
+pub(crate) use errors::exception_fields;
 pub(crate) mod ids;
 mod layer;
 mod random_flag;

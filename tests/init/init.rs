@@ -114,7 +114,7 @@ fn service() {
 }
 
 #[instrument(err)]
-fn reserve(sku: &str) -> Result<(), std::io::Error> {
+pub(crate) fn reserve(sku: &str) -> Result<(), std::io::Error> {
     info!("reserving");
     if sku == "missing" {
         return Err(std::io::Error::other("out of stock"));
@@ -134,14 +134,14 @@ fn work() {
 // The parent side.
 
 /// What a child printed.
-struct Run {
-    lines: Vec<Value>,
-    stderr: String,
-    success: bool,
+pub(crate) struct Run {
+    pub(crate) lines: Vec<Value>,
+    pub(crate) stderr: String,
+    pub(crate) success: bool,
 }
 
 impl Run {
-    fn with_message(&self, message: &str) -> &Value {
+    pub(crate) fn with_message(&self, message: &str) -> &Value {
         let found: Vec<_> = self
             .lines
             .iter()
@@ -170,7 +170,7 @@ impl Run {
 }
 
 /// Runs scenario `scenario` in a child with exactly the OpenTelemetry environment `env`.
-fn run(scenario: &str, env: &[(&str, &str)]) -> Run {
+pub(crate) fn run(scenario: &str, env: &[(&str, &str)]) -> Run {
     let mut cmd = support::child::command(scenario);
     cmd.env("RUST_LIB_BACKTRACE", "0");
     for (k, v) in env {
@@ -190,7 +190,7 @@ fn run(scenario: &str, env: &[(&str, &str)]) -> Run {
     }
 }
 
-fn runtime() -> tokio::runtime::Runtime {
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -198,12 +198,12 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-fn collector(rt: &tokio::runtime::Runtime, protocol: Protocol) -> ServerHandle {
+pub(crate) fn collector(rt: &tokio::runtime::Runtime, protocol: Protocol) -> ServerHandle {
     rt.block_on(MockServer::builder().protocol(protocol).start())
         .expect("mock collector starts on loopback")
 }
 
-fn endpoint(server: &ServerHandle) -> String {
+pub(crate) fn endpoint(server: &ServerHandle) -> String {
     format!("http://{}", server.addr())
 }
 

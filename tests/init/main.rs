@@ -3,6 +3,7 @@
 //! environment and reading what it wrote.
 //!
 //! - `init`: exporters, protocols, the `OTEL_*` environment, the panic hook, redaction.
+//! - `exceptions`: the exceptions of OTLP log records, against the span events and the lines.
 //! - `collector_faults`: collectors that are slow, fail, never answer or refuse connections.
 //! - `writer_faults`: a closed stdout and a full disk, for the layer alone and through the init.
 
@@ -15,6 +16,7 @@ mod support {
 }
 
 mod collector_faults;
+mod exceptions;
 mod init;
 mod sdk_env;
 #[cfg(target_os = "linux")]
@@ -26,6 +28,7 @@ mod writer_faults;
 fn child() {
     support::child::dispatch(&[
         init::CHILD_CASES,
+        exceptions::CHILD_CASES,
         collector_faults::CHILD_CASES,
         sdk_env::CHILD_CASES,
         #[cfg(target_os = "linux")]

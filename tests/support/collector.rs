@@ -26,6 +26,55 @@ pub struct Received {
     /// The span's attributes, each value as the receiver decoded it (its kind kept).
     #[allow(dead_code)]
     pub attributes: Vec<(String, Option<AnyValue>)>,
+    /// The span's events: each one's name and attributes (their kinds kept).
+    #[allow(dead_code)]
+    pub events: Vec<(String, Attributes)>,
+}
+
+/// Attributes as the receiver decoded them: each key with its value, its kind kept.
+pub type Attributes = Vec<(String, Option<AnyValue>)>;
+
+fn attributes(kvs: &[opentelemetry_proto::tonic::common::v1::KeyValue]) -> Attributes {
+    kvs.iter()
+        .map(|kv| {
+            (
+                kv.key.clone(),
+                kv.value.as_ref().and_then(|v| v.value.clone()),
+            )
+        })
+        .collect()
+}
+
+/// A log record as the receiver got it, ids in lowercase hex.
+#[allow(dead_code)] // only the init tests receive log records
+#[derive(Debug, Clone)]
+pub struct ReceivedLog {
+    pub severity_text: String,
+    /// The body as text ([`text`]).
+    pub body: String,
+    pub trace_id: String,
+    pub span_id: String,
+    pub attributes: Attributes,
+}
+
+/// Every log record the receiver got so far.
+#[allow(dead_code)] // only the init tests receive log records
+pub fn received_logs(rt: &tokio::runtime::Runtime, server: &ServerHandle) -> Vec<ReceivedLog> {
+    rt.block_on(server.with_collector(|c| {
+        c.logs()
+            .iter()
+            .map(|l| {
+                let r = l.log_record();
+                ReceivedLog {
+                    severity_text: r.severity_text.clone(),
+                    body: text(r.body.as_ref().and_then(|b| b.value.clone())),
+                    trace_id: hex(&r.trace_id),
+                    span_id: hex(&r.span_id),
+                    attributes: attributes(&r.attributes),
+                }
+            })
+            .collect()
+    }))
 }
 
 pub fn hex(bytes: &[u8]) -> String {
@@ -67,15 +116,11 @@ pub fn received(rt: &tokio::runtime::Runtime, server: &ServerHandle) -> Vec<Rece
                     span_id: hex(&span.span_id),
                     parent_span_id: hex(&span.parent_span_id),
                     resource,
-                    attributes: span
-                        .attributes
+                    attributes: attributes(&span.attributes),
+                    events: span
+                        .events
                         .iter()
-                        .map(|kv| {
-                            (
-                                kv.key.clone(),
-                                kv.value.as_ref().and_then(|v| v.value.clone()),
-                            )
-                        })
+                        .map(|e| (e.name.clone(), attributes(&e.attributes)))
                         .collect(),
                 }
             })
