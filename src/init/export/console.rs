@@ -178,18 +178,16 @@ fn write_span(line: &mut String, span: &SpanData, service: &str, limits: &Limits
 
     line.push_str("{\"timestamp\":\"");
     push_rfc3339(line, end);
-    line.push_str("\",\"level\":\"");
-    line.push_str(match span.status {
-        Status::Error { .. } => "ERROR",
-        Status::Unset | Status::Ok => "INFO",
-    });
-    line.push_str("\",\"service\":");
+    // Never ERROR: the span's failure is its `status`, and the ERROR event that failed it (if
+    // any) has its own line, so counting ERROR lines counts each failure once.
+    line.push_str("\",\"level\":\"INFO\",\"service\":");
     text(line, service);
     line.push_str(",\"target\":");
-    text(line, span.instrumentation_scope.name());
-    line.push_str(",\"kind\":\"span\",\"name\":");
-    text(line, &span.name);
+    text(line, target(span));
+    line.push_str(",\"kind\":\"span\"");
     push_ids(line, &ids);
+    line.push_str(",\"span_name\":");
+    text(line, &span.name);
     if span.parent_span_id != SpanId::INVALID {
         let parent = SpanIds::new(sc.trace_id(), span.parent_span_id, sc.trace_flags());
         line.push_str(",\"parent_span_id\":\"");
@@ -281,6 +279,20 @@ fn write_span(line: &mut String, span: &SpanData, service: &str, limits: &Limits
         span.links.dropped_count as usize + (links.len() - links_kept),
     );
     line.push_str("}\n");
+}
+
+/// The target of the line: the target of the span's `tracing` callsite, which
+/// `tracing-opentelemetry` records as the span's first `target` attribute, so that it means what
+/// an event line's `target` means; else (a span made through the OpenTelemetry API) the name of
+/// its tracer's instrumentation scope.
+fn target(span: &SpanData) -> &str {
+    span.attributes
+        .iter()
+        .find_map(|kv| match (&kv.value, kv.key.as_str()) {
+            (Value::String(target), "target") => Some(target.as_str()),
+            _ => None,
+        })
+        .unwrap_or_else(|| span.instrumentation_scope.name())
 }
 
 /// Appends `,"key":count` when `count` is not zero.
