@@ -64,7 +64,7 @@
 //!
 //! | to know | read |
 //! |---|---|
-//! | the keys of a line, their bounds, and what the layer costs | [`JsonLayer`] |
+//! | the keys of a line (event lines and console span lines, one table), their bounds, how to count failures, and what the layer costs | [`JsonLayer`] |
 //! | how errors become exceptions on the line and the span | [`record_exception`] |
 //! | what the bridge records, and its settings | [`OtelLayer`] |
 //! | which fields are redacted, and how to give the rules to every layer | [`Redaction`] |

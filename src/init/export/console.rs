@@ -8,8 +8,12 @@
 //! writer by [`crate::line::output`], as a log line is: a torn span line is finished before the next
 //! line of either kind, and a writer that panics costs that line only.
 //!
-//! A span line has the bounds of an event line with the default settings
-//! ([`DEFAULT_MAX_VALUE_LEN`](crate::DEFAULT_MAX_VALUE_LEN),
+//! The keys of a span line, and what each means, are in the one table that covers both kinds of
+//! line, on [`JsonLayer`](crate::JsonLayer#the-line): a key a span line shares with an event line
+//! means the same in both (`span_name`, `target`, `span_id`, ...), `kind` is `"span"` on span
+//! lines only, and `level` is always `INFO`, the span's failure being its `status`, so that each
+//! failure is counted once, by its ERROR event line. A span line has the bounds of an event line
+//! with the default settings ([`DEFAULT_MAX_VALUE_LEN`](crate::DEFAULT_MAX_VALUE_LEN),
 //! [`DEFAULT_MAX_KEY_LEN`](crate::DEFAULT_MAX_KEY_LEN),
 //! [`DEFAULT_MAX_FIELDS`](crate::DEFAULT_MAX_FIELDS)): every string (the service, the target,
 //! the name, the status description, event names, attribute values) is cut at the value length
@@ -20,12 +24,16 @@
 //! others with the SDK's own in `dropped_attributes_count`, `dropped_events_count` and
 //! `dropped_links_count` (per event, `dropped_attributes_count`).
 //!
+//! `cargo run --example quickstart` writes, for the span of a call that succeeded:
+//!
 //! ```json
-//! {"timestamp":"2026-11-21T10:23:45.124957Z","level":"INFO","service":"checkout","target":"checkout",
-//!  "kind":"span","name":"create_order","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736",
-//!  "span_id":"00f067aa0ba902b7","trace_flags":"01","parent_span_id":"53995c3f42cd8ad8",
-//!  "span_kind":"internal","start":"2026-11-21T10:23:45.123456Z","end":"2026-11-21T10:23:45.124957Z",
-//!  "duration_ms":1.501,"status":"unset","attributes":{"order_id":42}}
+//! {"timestamp":"2026-12-02T09:41:13.858561Z","level":"INFO","service":"checkout","target":"quickstart",
+//!  "kind":"span","trace_id":"783ad77a5ad7cb04ac9e8b8dd7abc546","span_id":"7d5fa1d4eb6fd401",
+//!  "trace_flags":"01","span_name":"reserve","parent_span_id":"8bb1b4c65e084341","span_kind":"internal",
+//!  "start":"2026-12-02T09:41:13.858526Z","end":"2026-12-02T09:41:13.858561Z","duration_ms":0.035,
+//!  "status":"unset","attributes":{"code.file.path":"examples/quickstart.rs",
+//!  "code.module.name":"quickstart","code.line.number":29,"thread.id":1,"thread.name":"main",
+//!  "target":"quickstart","sku":"sku-1","quantity":1}}
 //! ```
 
 use crate::line::Stats;
