@@ -288,9 +288,51 @@ fn concrete_type_name<E: ?Sized>() -> Option<&'static str> {
 /// | its status | `Error`, described by the exception message; `error.type` = the type name, or `_OTHER` |
 /// | the OTLP log record (`OTEL_LOGS_EXPORTER=otlp`, feature `init`) | the span event's `exception.*` attributes, plus the event's other fields; the message is the body |
 ///
-/// - `type` is known for [`record_exception`] (`std::any::type_name` of the error) and for events
-///   with an `exception.type` field; `#[instrument(err)]` and `&dyn Error` fields do not name it.
-/// - `message` is the error's `Display` form (its `Debug` form for `#[instrument(err(Debug))]`).
+/// Which forms give `type`, `causes` and `message` (the line's `exception` keys; on the span,
+/// `exception.type`, `exception.causes`, `exception.message`, and `error.type` = the type or
+/// `_OTHER`). Each row is a test in `tests/line/exceptions.rs` (`row_*`), logging an error with
+/// one cause:
+///
+/// | the error logged as | `type` | `causes` | `message` |
+/// |---|---|---|---|
+/// | [`record_exception(&e)`](record_exception) | yes: `std::any::type_name` of `E` | yes | `Display` |
+/// | [`span.record_exception(&e)`](SpanExt::record_exception) | yes | yes | `Display` |
+/// | [`record_dyn_exception(e)`](record_dyn_exception), [`span.record_dyn_exception(e)`](SpanExt::record_dyn_exception) | no | yes | `Display` |
+/// | `error!(error = &e as &dyn Error)` (any field name recorded as `&dyn Error`) | no | yes | `Display` |
+/// | `error!(error = %e)` | no | no | `Display` |
+/// | `error!(error = ?e)` | no | no | `Debug` (its causes may show inside it) |
+/// | `#[instrument(err)]` | no | no | `Display` |
+/// | `#[instrument(err(Debug))]` | no | no | `Debug` |
+/// | `#[instrument(err(level = "warn"))]` (any level below ERROR) | no exception: `error` is a plain field, the status stays unset | | |
+/// | `error!(exception.type = "billing::Declined", exception.message = %e)` | yes: the field's value | no | `Display` |
+/// | `error!(exception.type = "billing::Declined", error = &e as &dyn Error)` | yes: the field's value | yes | `Display` |
+/// | `error!(reason = %e, "payment failed")` (not named `error`, not a `&dyn Error`) | no exception: the status is `Error` described by the event's message | | |
+///
+/// `#[instrument(err)]` cannot give more: `tracing-attributes` expands it to
+/// `event!(level, error = %e)` (`err(Debug)` to `error = ?e`), so only the formatted string
+/// reaches a layer, and no option of the attribute changes that. To keep the type and the chain,
+/// record the error inside the function and leave `err` out:
+///
+/// ```
+/// # use tracing_correlate::record_exception;
+/// # #[derive(Debug)] struct Declined;
+/// # impl std::fmt::Display for Declined { fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { f.write_str("declined") } }
+/// # impl std::error::Error for Declined {}
+/// # fn call_bank(_: u64) -> Result<(), Declined> { Err(Declined) }
+/// #[tracing::instrument] // not `err`: the error is recorded, once, with its type and causes
+/// fn charge(order_id: u64) -> Result<(), Declined> {
+///     call_bank(order_id).inspect_err(|e| record_exception(e))
+/// }
+/// # let _ = charge(1);
+/// ```
+///
+/// (or `error!(error = &e as &dyn Error, ...)` for the chain without the type, beside an
+/// `exception.type` field for the type). Keeping `err` as well writes the error twice: two ERROR
+/// lines, the second with the `Display` form only; the span still gets one `exception` event and
+/// keeps the type in `error.type`.
+///
+/// Then, whatever the form:
+///
 /// - `causes` keeps the `source()` chain, outermost first: `message` is only the error itself.
 ///   At most [`DEFAULT_MAX_CAUSES`] (32) are kept, the others counted (`causes_dropped` on the
 ///   line, a last element `…[N more causes]` on the span); a chain that loops back to an error

@@ -9,7 +9,8 @@
 //! - [`otel_layer()`] is `tracing-opentelemetry`'s layer, set up so that errors become
 //!   OpenTelemetry exceptions once, by the conventions;
 //! - [`record_exception`] and [`SpanExt::record_exception`] do what the OpenTelemetry SDKs'
-//!   `span.record_exception(e)` does, and `#[instrument(err)]` and ERROR events map the same way;
+//!   `span.record_exception(e)` does, and `#[instrument(err)]` and ERROR events map the same way
+//!   (which forms keep the error's type and `source()` chain: the table on [`record_exception`]);
 //! - [`init`] does all of it in one line of `main`, configured by the standard `OTEL_*`
 //!   environment, exporting over OTLP or to the console;
 //! - [`propagation`], [`server`] and [`client`] carry one trace across services, strictly by the W3C
@@ -64,7 +65,7 @@
 //!
 //! | to know | read |
 //! |---|---|
-//! | the keys of a line, their bounds, and what the layer costs | [`JsonLayer`] |
+//! | the keys of a line (event lines and console span lines, one table), their bounds, how to count failures, and what the layer costs | [`JsonLayer`] |
 //! | how errors become exceptions on the line and the span | [`record_exception`] |
 //! | what the bridge records, and its settings | [`OtelLayer`] |
 //! | which fields are redacted, and how to give the rules to every layer | [`Redaction`] |

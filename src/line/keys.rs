@@ -27,9 +27,10 @@ impl Reserved {
     pub(crate) fn contains(&self, name: &str) -> bool {
         match name {
             "timestamp" | "level" | "service" | "target" | "message" | "trace_id" | "span_id"
-            | "trace_flags" | "span_name" | "exception" | "fields_dropped" | "lines_suppressed" => {
-                true
-            }
+            | "trace_flags" | "span_name" | "exception" | "fields_dropped" | "lines_suppressed"
+            // `kind` is written by console span lines only: reserved on event lines, so that
+            // `kind` tells the two kinds of line apart.
+            | "kind" => true,
             "file" => self.file,
             "line" => self.line,
             "thread_name" => self.thread_name,
@@ -44,7 +45,7 @@ mod tests {
     use super::*;
 
     /// The keys every layer reserves, whatever its configuration (the schema's table).
-    const SCHEMA_KEYS: [&str; 10] = [
+    const SCHEMA_KEYS: [&str; 11] = [
         "timestamp",
         "level",
         "service",
@@ -55,6 +56,7 @@ mod tests {
         "trace_flags",
         "span_name",
         "exception",
+        "kind",
     ];
 
     #[test]

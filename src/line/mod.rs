@@ -60,24 +60,67 @@ pub const DEFAULT_SERVICE_NAME: &str = "unknown_service";
 ///  "trace_flags":"01","span_name":"create_order","order_id":42,"items":3}
 /// ```
 ///
-/// | key | when | value |
+/// Under the [`init`](crate::init) without a collector (`OTEL_TRACES_EXPORTER=console`, or no
+/// OTLP endpoint set), each finished span is a line of the same stream, a *span line*, so the trace
+/// can be rebuilt from the log alone (here the span of an `#[instrument(err)]` function that
+/// failed, from `cargo run --example quickstart`):
+///
+/// ```json
+/// {"timestamp":"2026-12-02T09:41:13.858663Z","level":"INFO","service":"checkout","target":"quickstart",
+///  "kind":"span","trace_id":"783ad77a5ad7cb04ac9e8b8dd7abc546","span_id":"6d55c5963e758b19",
+///  "trace_flags":"01","span_name":"reserve","parent_span_id":"8bb1b4c65e084341","span_kind":"internal",
+///  "start":"2026-12-02T09:41:13.858597Z","end":"2026-12-02T09:41:13.858663Z","duration_ms":0.066,
+///  "status":"error","status_description":"sku-missing is out of stock",
+///  "attributes":{"code.file.path":"examples/quickstart.rs","code.module.name":"quickstart",
+///   "code.line.number":29,"thread.id":1,"thread.name":"main","target":"quickstart",
+///   "sku":"sku-missing","quantity":1,"error.type":"_OTHER"},
+///  "events":[{"name":"exception","timestamp":"2026-12-02T09:41:13.858638Z",
+///   "attributes":{"exception.message":"sku-missing is out of stock"}}]}
+/// ```
+///
+/// **One vocabulary.** The two kinds of line share their keys: a key both carry means the same in
+/// both, so one query (`span_id = "6d55c5963e758b19"`, `span_name = "reserve"`, `target =
+/// "quickstart"`) finds the span's line and the lines of its events. The event lines are the
+/// contract log aggregators are set up for (and `log-schema`'s), so where the two differed the event
+/// line's name won: the span's name is `span_name` on both (never `name`, which on an event line is
+/// a user's field), and `target` is the target of the `tracing` callsite on both (not the
+/// tracer's name). `kind` is the one key that tells them apart: a span line has `"kind":"span"`; an
+/// event line never has `kind` (a field named `kind` is written `fields.kind`).
+///
+/// | key | event line | span line |
 /// |---|---|---|
-/// | `timestamp` | always | RFC 3339, UTC, microseconds, `Z` suffix, in every build profile |
-/// | `level` | always | `ERROR`, `WARN`, `INFO`, `DEBUG`, `TRACE` |
-/// | `service` | always | [`JsonLayer::with_service_name`], else `unknown_service` |
-/// | `target` | always | the event's target (for records of the `log` crate, the record's target) |
-/// | `message` | when the event has one | the event's first `message` field, as a string; a second one (`info!(message = "a", "b {}", 1)`: `tracing` puts the formatted message first) is an ordinary field, written as `fields.message` |
-/// | `file`, `line`, `thread_name`, `thread_id` | when switched on ([`JsonLayer::with_file`], ...) | source file, line number, thread name, thread number |
-/// | `trace_id` | inside a span | 32 lowercase hex chars |
-/// | `span_id` | inside a span | 16 lowercase hex chars: the span the event belongs to |
-/// | `trace_flags` | inside a span | 2 lowercase hex chars, W3C flags (`01` sampled, `00` not) |
-/// | preset keys | with a [`Preset`] | the backend's own correlation keys |
-/// | `span_name` | inside a span | the span's name (its `otel.name` field when it has one, as the exported span) |
-/// | `exception` | ERROR events that carry an error | object: `type` (when known), `message`, `causes` (the `source()` chain, when not empty: at most [`DEFAULT_MAX_CAUSES`](crate::DEFAULT_MAX_CAUSES), ending where the chain comes back to an error already in it), `causes_dropped` (when causes were past that bound: how many), `stacktrace` (when captured) |
-/// | span fields | inside a span | fields of every span from leaf to root, flattened; an inner span's field wins over an outer one's |
-/// | event fields | always | flattened at the top level; an event field wins over a span field of the same name, and the first of two event fields of one name wins |
-/// | `fields_dropped` | when fields were past the bound | how many span and event fields the line could not hold |
-/// | `lines_suppressed` | on a line of the OpenTelemetry SDK, when lines of its callsite were left out | how many: the SDK's lines are throttled to one per callsite per 10 s ([`JsonLayer::with_sdk_line_interval`]) |
+/// | `timestamp` | when the event happened: RFC 3339, UTC, microseconds, `Z` suffix, in every build profile | when the span ended (its `end`), the same format |
+/// | `level` | the event's level: `ERROR`, `WARN`, `INFO`, `DEBUG`, `TRACE` | always `INFO`: a span line is no event, its outcome is `status` (see [counting failures](#counting-failures)) |
+/// | `service` | [`JsonLayer::with_service_name`], else `unknown_service` | the resource's `service.name` (under the init, the same as the event lines') |
+/// | `target` | the event's target (for records of the `log` crate, the record's target) | the target of the span's callsite (the `target` attribute `tracing-opentelemetry` records first); for a span made through the OpenTelemetry API, its tracer's name |
+/// | `kind` | never | `"span"` |
+/// | `message` | when the event has one: the event's first `message` field, as a string; a second one (`info!(message = "a", "b {}", 1)`: `tracing` puts the formatted message first) is an ordinary field, written as `fields.message` | never |
+/// | `file`, `line`, `thread_name`, `thread_id` | when switched on ([`JsonLayer::with_file`], ...): source file, line number, thread name, thread number | never (the span's `code.*` and `thread.*` attributes hold them) |
+/// | `trace_id` | inside a span: 32 lowercase hex chars | the span's, the same format |
+/// | `span_id` | inside a span: 16 lowercase hex chars, the span the event belongs to | the span's own |
+/// | `trace_flags` | inside a span: 2 lowercase hex chars, W3C flags (`01` sampled, `00` not) | the span's |
+/// | preset keys | with a [`Preset`]: the backend's own correlation keys | never |
+/// | `span_name` | inside a span: the span's name (its `otel.name` field when it has one, as the exported span) | the span's name: the value the lines of its events carry |
+/// | `parent_span_id` | never | the parent span's id; absent for a root span |
+/// | `span_kind` | never | `internal`, `server`, `client`, `producer` or `consumer` |
+/// | `start`, `end` | never | when the span started and ended, RFC 3339 |
+/// | `duration_ms` | never | `end - start` as the line shows them, in milliseconds with three decimals |
+/// | `status` | never | `unset`, `ok` or `error` |
+/// | `status_description` | never | with `error`: its description (the message of the exception or ERROR event that failed the span; for the server middleware's 5xx, the HTTP status) |
+/// | `exception` | ERROR events that carry an error: object: `type` (when known), `message`, `causes` (the `source()` chain, when not empty: at most [`DEFAULT_MAX_CAUSES`](crate::DEFAULT_MAX_CAUSES), ending where the chain comes back to an error already in it), `causes_dropped` (when causes were past that bound: how many), `stacktrace` (when captured) | never (the exception is an `exception` event in `events`, its keys `exception.type`, `exception.message`, `exception.causes`, `exception.stacktrace`) |
+/// | `attributes` | never | the span's attributes, an object (a key set twice: the last value) |
+/// | `events` | never | when the span has some: each `name`, `timestamp`, `attributes`, `dropped_attributes_count` (when not zero) |
+/// | `links` | never | when the span has some: each `trace_id`, `span_id` |
+/// | span fields | inside a span: fields of every span from leaf to root, flattened; an inner span's field wins over an outer one's | never (the span's own are in `attributes`) |
+/// | event fields | always: flattened at the top level; an event field wins over a span field of the same name, and the first of two event fields of one name wins | never |
+/// | `fields_dropped` | when fields were past the bound: how many span and event fields the line could not hold | never |
+/// | `dropped_attributes_count`, `dropped_events_count`, `dropped_links_count` | never | when not zero: what the SDK's limits and the line's bounds left out |
+/// | `lines_suppressed` | on a line of the OpenTelemetry SDK, when lines of its callsite were left out: how many (the SDK's lines are throttled to one per callsite per 10 s, [`JsonLayer::with_sdk_line_interval`]) | never |
+///
+/// The crate's own lines (the init's startup and shutdown lines and warnings, the middleware's
+/// events) have the target `tracing_correlate`; its own spans (the server and client middleware's)
+/// the module that made them, `tracing_correlate::server` or `tracing_correlate::client`. No line
+/// spells it `tracing-correlate`.
 ///
 /// "Inside a span" means: the event's explicit parent (`parent: &span`), else the current span.
 /// Outside any span the id keys are absent (not zeros). The ids are those of the OpenTelemetry span
@@ -87,8 +130,8 @@ pub const DEFAULT_SERVICE_NAME: &str = "unknown_service";
 /// [`set_parent`](tracing_opentelemetry::OpenTelemetrySpanExt::set_parent) before they started.
 /// Unsampled spans still give their lines ids, with `trace_flags` `00`.
 ///
-/// **Reserved keys** are the keys of the table (the optional and preset ones only when the layer
-/// writes them). A user field never overwrites one: a field named like one is written as
+/// **Reserved keys** are the keys of the table that an event line can carry (the optional and
+/// preset ones only when the layer writes them), and `kind`. A user field never overwrites one: a field named like one is written as
 /// `fields.<name>` (an event field `level` becomes `"fields.level"`), and no line holds a key
 /// twice. Fields named `otel.*` steer the OpenTelemetry span (`otel.name`, `otel.kind`,
 /// `otel.status_code`) and are not written.
@@ -114,6 +157,23 @@ pub const DEFAULT_SERVICE_NAME: &str = "unknown_service";
 /// control character (C0, DEL and C1, so ANSI sequences cannot reach a terminal) and U+2028/U+2029
 /// are escaped, so no field can break a line or forge a key.
 ///
+/// A span line has the bounds and value forms of an event line with the default settings: its
+/// strings (the service, the target, the span's name, the status description, event names,
+/// attribute values) are cut at the value length and its attribute keys at the key length; it
+/// writes at most the fields bound of attributes, of events (their attributes together at most
+/// that many) and of links, and counts the others in its `dropped_*_count` keys.
+///
+/// # Counting failures
+///
+/// `level` is the severity of an event, and only event lines are ever `ERROR`: an error logged once
+/// (an `#[instrument(err)]` function returning `Err`, [`record_exception`](crate::record_exception),
+/// `error!`, a panic under the init's hook) is one `ERROR` line, however many spans it fails. So:
+///
+/// - failures logged: lines with `level == "ERROR"`, one each;
+/// - spans that failed: span lines with `status == "error"`; failed requests, those of them with
+///   `span_kind == "server"`. A request the server middleware marks failed for its 5xx answer
+///   alone (the handler logged no ERROR event) has no `ERROR` line: its span line's `status` is
+///   where it shows.
 ///
 /// # What the layer costs, and what it never does
 ///

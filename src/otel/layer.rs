@@ -72,11 +72,15 @@ where
             match &exception {
                 Some(exception) => {
                     state.description = Some(exception.message.clone());
-                    state.error_type = Some(exception.error_type().to_owned());
                     let hash = hash_of(&exception.message);
                     let is_new = !state.recorded.contains(&hash);
                     if is_new {
                         state.recorded.push(hash);
+                    }
+                    // The same exception logged again without its type (`#[instrument(err)]`
+                    // after `record_exception` in the body) keeps the type already known.
+                    if is_new || exception.type_name.is_some() {
+                        state.error_type = Some(exception.error_type().to_owned());
                     }
                     is_new
                 }

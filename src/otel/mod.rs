@@ -16,7 +16,8 @@
 //!   on one span;
 //! - when the span ends, its status is `Error` with, as description, the message of the last
 //!   exception recorded on it, else the message of its first ERROR event; `error.type` is the last
-//!   exception's type name (`_OTHER` when unknown);
+//!   exception's type name (`_OTHER` when unknown; the same exception logged again without its
+//!   type, as `#[instrument(err)]` does after a `record_exception` in the body, keeps the type);
 //! - WARN and below never change the status;
 //! - only events at WARN or more severe become span events by default
 //!   ([`OtelLayer::with_span_events`]): the JSON lines carry the rest;

@@ -8,7 +8,7 @@ use std::net::TcpListener;
 use std::time::Duration;
 
 use mock_collector::{MockServer, Protocol, ServerHandle};
-use serde_json::Value;
+use serde_json::{json, Value};
 use tracing::{info, info_span, instrument};
 
 use crate::support;
@@ -30,6 +30,8 @@ pub const CHILD_CASES: &[support::child::Case] = &[
     ("propagate", propagate),
     ("secrets", secrets),
     ("twice", twice),
+    #[cfg(feature = "axum")]
+    ("one_failing_request", one_failing_request),
 ];
 
 fn service_in_tokio_multi() {
@@ -98,6 +100,50 @@ fn twice() {
     let _guard = tracing_correlate::init("checkout");
     let err = tracing_correlate::try_init("checkout").unwrap_err();
     info!(error = %err, "second init");
+}
+
+/// A service under the server middleware answering two requests, one of which fails: its
+/// handler calls an `#[instrument(err)]` function that returns an error, and answers 500.
+#[cfg(feature = "axum")]
+fn one_failing_request() {
+    use axum::http::StatusCode;
+
+    #[instrument(err)]
+    fn charge(order_id: u64) -> Result<(), std::io::Error> {
+        // A field named like the line kind's key: it must not pass for one.
+        info!(kind = "refund", "charging");
+        Err(std::io::Error::other("card declined"))
+    }
+
+    async fn pay() -> StatusCode {
+        match charge(42) {
+            Ok(()) => StatusCode::OK,
+            Err(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    async fn list() -> StatusCode {
+        info!("listing orders");
+        StatusCode::OK
+    }
+
+    let _guard = tracing_correlate::init("checkout");
+    let rt = runtime();
+    rt.block_on(async {
+        let app = axum::Router::new()
+            .route("/pay", axum::routing::get(pay))
+            .route("/orders", axum::routing::get(list))
+            .layer(tracing_correlate::server::TraceLayer::new());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let server = tokio::spawn(async move { axum::serve(listener, app).await });
+        let client = reqwest::Client::new();
+        let listed = client.get(format!("{base}/orders")).send().await.unwrap();
+        assert_eq!(listed.status(), 200);
+        let paid = client.get(format!("{base}/pay")).send().await.unwrap();
+        assert_eq!(paid.status(), 500);
+        server.abort();
+    });
 }
 
 /// The trace id of the `traceparent` the `propagate` scenario receives.
@@ -601,7 +647,10 @@ fn without_a_collector_spans_go_to_the_console_in_the_same_stream() {
     assert!(run.success, "{}", run.stderr);
     let spans = run.spans();
     assert_eq!(spans.len(), 3, "{:#?}", run.lines);
-    let order = spans.iter().find(|s| s["name"] == "place_order").unwrap();
+    let order = spans
+        .iter()
+        .find(|s| s["span_name"] == "place_order")
+        .unwrap();
     let line = run.with_message("order received");
     assert_eq!(line["trace_id"], order["trace_id"]);
     assert_eq!(line["span_id"], order["span_id"]);
@@ -618,6 +667,101 @@ fn without_a_collector_spans_go_to_the_console_in_the_same_stream() {
     let shutdown = run.with_message("telemetry shut down");
     assert_eq!(shutdown["spans_exported"], 3);
     assert_eq!(shutdown["spans_lost"], 0);
+}
+
+/// Console span lines and event lines of one run speak one vocabulary: a span's name has one
+/// key, `target` means the callsite's target and is spelled one way for the crate's own lines,
+/// `kind` marks span lines only, and one failure is one ERROR line.
+#[cfg(feature = "axum")]
+#[test]
+fn span_lines_and_event_lines_share_one_vocabulary() {
+    let run = run("one_failing_request", &[]);
+    assert!(run.success, "{}", run.stderr);
+    let spans = run.spans();
+    let events: Vec<&Value> = run
+        .lines
+        .iter()
+        .filter(|l| l.get("kind").is_none())
+        .collect();
+    // Every line is one or the other: `kind` is "span" or absent, never a user's field.
+    assert_eq!(
+        spans.len() + events.len(),
+        run.lines.len(),
+        "{:#?}",
+        run.lines
+    );
+    assert_eq!(
+        spans.len() as u64,
+        run.with_message("telemetry shut down")["spans_exported"]
+            .as_u64()
+            .unwrap()
+    );
+    let charging = run.with_message("charging");
+    assert_eq!(charging["fields.kind"], "refund");
+
+    // The span's name: the key an event line names it by is the key its span line names it by.
+    let span_of = |event: &Value| -> &Value {
+        let found: Vec<&&Value> = spans
+            .iter()
+            .filter(|s| s["span_id"] == event["span_id"])
+            .collect();
+        assert_eq!(found.len(), 1, "one span line for {event}");
+        found[0]
+    };
+    for event in events.iter().filter(|e| e.get("span_id").is_some()) {
+        let span = span_of(event);
+        assert_eq!(span["span_name"], event["span_name"], "{span}\n{event}");
+        assert_eq!(span["trace_id"], event["trace_id"]);
+        assert_eq!(span["trace_flags"], event["trace_flags"]);
+        assert_eq!(span["service"], event["service"]);
+    }
+    assert_eq!(charging["span_name"], "charge");
+    let server_spans: Vec<&&Value> = spans
+        .iter()
+        .filter(|s| s["span_kind"] == "server")
+        .collect();
+    assert_eq!(server_spans.len(), 2, "{spans:#?}");
+    assert!(server_spans.iter().any(|s| s["span_name"] == "GET /pay"));
+
+    // `target` is the callsite's: the span `charge` and its events were made in this module, the
+    // server span in the middleware's; the crate's own lines are spelled `tracing_correlate`.
+    let here = module_path!();
+    assert_eq!(span_of(charging)["target"], here);
+    assert_eq!(charging["target"], here);
+    for span in &server_spans {
+        assert_eq!(span["target"], "tracing_correlate::server");
+    }
+    for message in ["telemetry initialised", "telemetry shut down"] {
+        assert_eq!(run.with_message(message)["target"], "tracing_correlate");
+    }
+    for line in &run.lines {
+        let target = line["target"].as_str().unwrap();
+        assert!(
+            target == here
+                || target == "tracing_correlate"
+                || target.starts_with("tracing_correlate::"),
+            "{line}"
+        );
+    }
+
+    // One failure, one ERROR line: the event `#[instrument(err)]` wrote. The spans it failed
+    // say so in their status.
+    let errors: Vec<&Value> = run.lines.iter().filter(|l| l["level"] == "ERROR").collect();
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert_eq!(errors[0]["span_name"], "charge");
+    assert_eq!(errors[0]["exception"]["message"], "card declined");
+    let failed: Vec<&Value> = spans
+        .iter()
+        .copied()
+        .filter(|s| s["status"] == "error")
+        .collect();
+    let failed_names: Vec<&Value> = failed.iter().map(|s| &s["span_name"]).collect();
+    assert_eq!(
+        failed_names,
+        [&json!("charge"), &json!("GET /pay")],
+        "{failed:#?}"
+    );
+    assert!(failed.iter().all(|s| s["level"] == "INFO"), "{failed:#?}");
 }
 
 #[test]
@@ -963,7 +1107,7 @@ fn a_panic_is_an_error_line_with_its_exception_and_marks_the_span() {
     let span = run
         .spans()
         .into_iter()
-        .find(|s| s["name"] == "doomed")
+        .find(|s| s["span_name"] == "doomed")
         .expect("span exported");
     assert_eq!(span["span_id"], line["span_id"]);
     assert_eq!(span["status"], "error");
@@ -987,7 +1131,7 @@ fn secrets_reach_neither_the_lines_nor_the_console_spans() {
     let span = run
         .spans()
         .into_iter()
-        .find(|s| s["name"] == "login")
+        .find(|s| s["span_name"] == "login")
         .unwrap();
     assert_eq!(span["attributes"]["api_key"], "[REDACTED]");
     assert_eq!(span["attributes"]["user"], "ada");

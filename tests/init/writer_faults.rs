@@ -510,7 +510,7 @@ fn a_panicking_writer_under_the_init_costs_its_lines_counted_and_never_aborts() 
     let spans: Vec<&str> = whole
         .iter()
         .filter(|l| l["kind"] == "span")
-        .filter_map(|l| l["name"].as_str())
+        .filter_map(|l| l["span_name"].as_str())
         .collect();
     assert_eq!(
         spans,

@@ -440,3 +440,348 @@ fn span_events_can_be_every_event_or_none_but_exceptions() {
     );
     assert_eq!(none.status, Status::error("payment declined"));
 }
+
+// ---------------------------------------------------------------------------------------------
+// The table "Which forms give `type`, `causes` and `message`" (`record_exception`'s docs and the
+// README's error section): one test per row, each logging `declined()` (an error with one cause)
+// in the row's form and checking the line's `exception` and the span's `exception` event against
+// what the row says.
+
+/// What a row of the table says an error logged in its form gives.
+struct Row {
+    /// `type` on the line and `exception.type` on the span (`error.type` is this, else `_OTHER`).
+    type_name: Option<&'static str>,
+    /// `causes` on the line and `exception.causes` on the span.
+    causes: Option<&'static [&'static str]>,
+    /// `message` on the line, `exception.message` on the span, and the status description.
+    message: String,
+}
+
+/// The Display form of `declined()`.
+fn display() -> String {
+    declined().to_string()
+}
+
+/// The Debug form of `declined()`, with its cause inside.
+fn debug() -> String {
+    format!("{:?}", declined())
+}
+
+const CAUSES: &[&str] = &["card limit exceeded"];
+
+/// Checks that the run gave exactly one ERROR line, carrying what `row` says, and that the span
+/// `span_name` got one `exception` event saying the same, and its status and `error.type`.
+fn assert_row(h: &Harness, span_name: &str, row: &Row) {
+    let lines = h.lines();
+    let errors: Vec<_> = lines.iter().filter(|l| l["level"] == "ERROR").collect();
+    assert_eq!(errors.len(), 1, "one ERROR line: {lines:#?}");
+    let line = errors[0];
+    let span = h.span(span_name);
+    assert_eq!(line_ids(line), ids_of(&span));
+    let exc = &line["exception"];
+    assert_eq!(exc["type"].as_str(), row.type_name, "line: {line}");
+    assert_eq!(
+        exc.get("causes"),
+        row.causes.map(|c| serde_json::json!(c)).as_ref(),
+        "line: {line}"
+    );
+    assert_eq!(exc["message"], row.message.as_str(), "line: {line}");
+
+    let events = exception_events(&span);
+    assert_eq!(events.len(), 1, "one exception event: {:?}", span.events);
+    let ev = &events[0].attributes;
+    assert_eq!(attr(ev, "exception.type").as_deref(), row.type_name);
+    assert_eq!(
+        attr(ev, "exception.causes"),
+        row.causes.map(|c| serde_json::json!(c).to_string())
+    );
+    assert_eq!(
+        attr(ev, "exception.message").as_deref(),
+        Some(row.message.as_str())
+    );
+    assert_eq!(error_status(&span), row.message);
+    assert_eq!(
+        attr(&span.attributes, "error.type").as_deref(),
+        Some(row.type_name.unwrap_or("_OTHER"))
+    );
+}
+
+#[test]
+fn row_record_exception_gives_type_causes_and_the_display_form() {
+    let h = Harness::new();
+    h.run(|| {
+        let _e = info_span!("pay").entered();
+        record_exception(&declined());
+    });
+    let row = Row {
+        type_name: Some(TYPE_NAME),
+        causes: Some(CAUSES),
+        message: display(),
+    };
+    assert_row(&h, "pay", &row);
+}
+
+#[test]
+fn row_span_record_exception_gives_type_causes_and_the_display_form() {
+    let h = Harness::new();
+    h.run(|| info_span!("pay").record_exception(&declined()));
+    let row = Row {
+        type_name: Some(TYPE_NAME),
+        causes: Some(CAUSES),
+        message: display(),
+    };
+    assert_row(&h, "pay", &row);
+}
+
+#[test]
+fn row_record_dyn_exception_gives_causes_and_the_display_form_but_no_type() {
+    let h = Harness::new();
+    h.run(|| {
+        let boxed: Box<dyn Error + Send + Sync> = Box::new(declined());
+        let _e = info_span!("pay").entered();
+        record_dyn_exception(boxed.as_ref());
+        let span = info_span!("pay_given");
+        span.record_dyn_exception(boxed.as_ref());
+    });
+    let row = Row {
+        type_name: None,
+        causes: Some(CAUSES),
+        message: display(),
+    };
+    // Two calls, two spans: check each span and the lines one by one.
+    let lines = h.lines();
+    assert_eq!(lines.len(), 2);
+    for (line, name) in lines.iter().zip(["pay", "pay_given"]) {
+        let span = h.span(name);
+        assert_eq!(line_ids(line), ids_of(&span), "{name}");
+        assert!(line["exception"].get("type").is_none(), "{line}");
+        assert_eq!(line["exception"]["causes"], serde_json::json!(CAUSES));
+        assert_eq!(line["exception"]["message"], row.message.as_str());
+        let events = exception_events(&span);
+        assert_eq!(events.len(), 1);
+        assert_eq!(attr(&events[0].attributes, "exception.type"), None);
+        assert_eq!(
+            attr(&events[0].attributes, "exception.causes"),
+            Some(serde_json::json!(CAUSES).to_string())
+        );
+        assert_eq!(error_status(&span), row.message);
+        assert_eq!(
+            attr(&span.attributes, "error.type").as_deref(),
+            Some("_OTHER")
+        );
+    }
+}
+
+#[test]
+fn row_error_field_as_dyn_error_gives_causes_and_the_display_form_but_no_type() {
+    let h = Harness::new();
+    h.run(|| {
+        let _e = info_span!("pay").entered();
+        let err = declined();
+        error!(error = &err as &(dyn Error + 'static), "payment failed");
+    });
+    let row = Row {
+        type_name: None,
+        causes: Some(CAUSES),
+        message: display(),
+    };
+    assert_row(&h, "pay", &row);
+}
+
+#[test]
+fn row_error_field_display_gives_the_display_form_only() {
+    let h = Harness::new();
+    h.run(|| {
+        let _e = info_span!("pay").entered();
+        error!(error = %declined(), "payment failed");
+    });
+    let row = Row {
+        type_name: None,
+        causes: None,
+        message: display(),
+    };
+    assert_row(&h, "pay", &row);
+}
+
+#[test]
+fn row_error_field_debug_gives_the_debug_form_only() {
+    let h = Harness::new();
+    h.run(|| {
+        let _e = info_span!("pay").entered();
+        error!(error = ?declined(), "payment failed");
+    });
+    let row = Row {
+        type_name: None,
+        causes: None,
+        message: debug(),
+    };
+    assert_row(&h, "pay", &row);
+}
+
+#[instrument(err)]
+fn pay_instrument_err() -> Result<(), PaymentDeclined> {
+    Err(declined())
+}
+
+#[instrument(err(Debug))]
+fn pay_instrument_err_debug() -> Result<(), PaymentDeclined> {
+    Err(declined())
+}
+
+#[test]
+fn row_instrument_err_gives_the_display_form_only() {
+    let h = Harness::new();
+    h.run(|| {
+        let _ = pay_instrument_err();
+    });
+    let row = Row {
+        type_name: None,
+        causes: None,
+        message: display(),
+    };
+    assert_row(&h, "pay_instrument_err", &row);
+}
+
+#[test]
+fn row_instrument_err_debug_gives_the_debug_form_only() {
+    let h = Harness::new();
+    h.run(|| {
+        let _ = pay_instrument_err_debug();
+    });
+    let row = Row {
+        type_name: None,
+        causes: None,
+        message: debug(),
+    };
+    assert_row(&h, "pay_instrument_err_debug", &row);
+}
+
+#[instrument(err(level = "warn"))]
+fn pay_instrument_err_warn() -> Result<(), PaymentDeclined> {
+    Err(declined())
+}
+
+#[test]
+fn row_instrument_err_below_error_gives_no_exception_and_a_plain_error_field() {
+    let h = Harness::new();
+    h.run(|| {
+        let _ = pay_instrument_err_warn();
+    });
+    let lines = h.lines();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["level"], "WARN");
+    assert!(lines[0].get("exception").is_none(), "{}", lines[0]);
+    assert_eq!(lines[0]["error"], display().as_str());
+    let span = h.span("pay_instrument_err_warn");
+    assert!(exception_events(&span).is_empty(), "{:?}", span.events);
+    assert_eq!(span.status, Status::Unset);
+    assert_eq!(attr(&span.attributes, "error.type"), None);
+}
+
+#[instrument]
+fn pay_inspect_err() -> Result<(), PaymentDeclined> {
+    Err(declined()).inspect_err(|e| record_exception(e))
+}
+
+#[test]
+fn row_instrument_with_inspect_err_record_exception_gives_type_causes_and_the_display_form() {
+    let h = Harness::new();
+    h.run(|| {
+        let _ = pay_inspect_err();
+    });
+    let row = Row {
+        type_name: Some(TYPE_NAME),
+        causes: Some(CAUSES),
+        message: display(),
+    };
+    assert_row(&h, "pay_inspect_err", &row);
+}
+
+#[instrument(err)]
+fn pay_inspect_err_and_err() -> Result<(), PaymentDeclined> {
+    Err(declined()).inspect_err(|e| record_exception(e))
+}
+
+#[test]
+fn row_instrument_err_with_inspect_err_record_exception_gives_two_error_lines_one_exception_event()
+{
+    let h = Harness::new();
+    h.run(|| {
+        let _ = pay_inspect_err_and_err();
+    });
+    let lines = h.lines();
+    let errors: Vec<_> = lines.iter().filter(|l| l["level"] == "ERROR").collect();
+    assert_eq!(errors.len(), 2, "{lines:#?}");
+    assert_eq!(errors[0]["exception"]["type"], TYPE_NAME);
+    assert_eq!(errors[0]["exception"]["causes"], serde_json::json!(CAUSES));
+    assert!(errors[1]["exception"].get("type").is_none());
+    assert!(errors[1]["exception"].get("causes").is_none());
+    assert_eq!(errors[1]["exception"]["message"], display().as_str());
+    let span = h.span("pay_inspect_err_and_err");
+    let events = exception_events(&span);
+    assert_eq!(events.len(), 1, "the same message is recorded once");
+    assert_eq!(
+        attr(&events[0].attributes, "exception.type").as_deref(),
+        Some(TYPE_NAME)
+    );
+    assert_eq!(
+        attr(&span.attributes, "error.type").as_deref(),
+        Some(TYPE_NAME)
+    );
+}
+
+#[test]
+fn row_exception_type_set_by_hand_with_an_exception_message_gives_type_and_message_only() {
+    let h = Harness::new();
+    h.run(|| {
+        let _e = info_span!("pay").entered();
+        error!(
+            exception.type = "billing::PaymentDeclined",
+            exception.message = %declined(),
+            "payment failed"
+        );
+    });
+    let row = Row {
+        type_name: Some("billing::PaymentDeclined"),
+        causes: None,
+        message: display(),
+    };
+    assert_row(&h, "pay", &row);
+}
+
+#[test]
+fn row_exception_type_set_by_hand_beside_a_dyn_error_gives_type_causes_and_the_display_form() {
+    let h = Harness::new();
+    h.run(|| {
+        let _e = info_span!("pay").entered();
+        let err = declined();
+        error!(
+            exception.type = "billing::PaymentDeclined",
+            error = &err as &(dyn Error + 'static),
+            "payment failed"
+        );
+    });
+    let row = Row {
+        type_name: Some("billing::PaymentDeclined"),
+        causes: Some(CAUSES),
+        message: display(),
+    };
+    assert_row(&h, "pay", &row);
+}
+
+#[test]
+fn row_an_error_under_another_name_recorded_as_display_is_no_exception() {
+    let h = Harness::new();
+    h.run(|| {
+        let _e = info_span!("pay").entered();
+        error!(reason = %declined(), "payment failed");
+    });
+    let lines = h.lines();
+    assert_eq!(lines.len(), 1);
+    assert!(lines[0].get("exception").is_none(), "{}", lines[0]);
+    assert_eq!(lines[0]["reason"], display().as_str());
+    let span = h.span("pay");
+    assert!(exception_events(&span).is_empty(), "{:?}", span.events);
+    assert_eq!(error_status(&span), "payment failed");
+    assert_eq!(attr(&span.attributes, "error.type"), None);
+}

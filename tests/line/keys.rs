@@ -76,3 +76,20 @@ fn names_given_twice_reserved_or_not_in_events_and_spans_give_one_key_each() {
     assert_eq!(lines[1]["fields.message"], 1);
     assert_eq!(lines[1]["fields.level"], 3);
 }
+
+#[test]
+fn a_field_named_kind_is_written_fields_kind_so_kind_marks_console_span_lines_only() {
+    let h = Harness::new();
+    h.run(|| {
+        let _span = info_span!("job", kind = "batch").entered();
+        info!("started");
+        info!(kind = "span", "forged");
+    });
+    let lines = lines(&h);
+    assert_eq!(lines.len(), 2);
+    for line in &lines {
+        assert!(line.get("kind").is_none(), "{line}");
+    }
+    assert_eq!(lines[0]["fields.kind"], "batch");
+    assert_eq!(lines[1]["fields.kind"], "span");
+}

@@ -8,8 +8,12 @@
 //! writer by [`crate::line::output`], as a log line is: a torn span line is finished before the next
 //! line of either kind, and a writer that panics costs that line only.
 //!
-//! A span line has the bounds of an event line with the default settings
-//! ([`DEFAULT_MAX_VALUE_LEN`](crate::DEFAULT_MAX_VALUE_LEN),
+//! The keys of a span line, and what each means, are in the one table that covers both kinds of
+//! line, on [`JsonLayer`](crate::JsonLayer#the-line): a key a span line shares with an event line
+//! means the same in both (`span_name`, `target`, `span_id`, ...), `kind` is `"span"` on span
+//! lines only, and `level` is always `INFO`, the span's failure being its `status`, so that each
+//! failure is counted once, by its ERROR event line. A span line has the bounds of an event line
+//! with the default settings ([`DEFAULT_MAX_VALUE_LEN`](crate::DEFAULT_MAX_VALUE_LEN),
 //! [`DEFAULT_MAX_KEY_LEN`](crate::DEFAULT_MAX_KEY_LEN),
 //! [`DEFAULT_MAX_FIELDS`](crate::DEFAULT_MAX_FIELDS)): every string (the service, the target,
 //! the name, the status description, event names, attribute values) is cut at the value length
@@ -20,12 +24,16 @@
 //! others with the SDK's own in `dropped_attributes_count`, `dropped_events_count` and
 //! `dropped_links_count` (per event, `dropped_attributes_count`).
 //!
+//! `cargo run --example quickstart` writes, for the span of a call that succeeded:
+//!
 //! ```json
-//! {"timestamp":"2026-11-21T10:23:45.124957Z","level":"INFO","service":"checkout","target":"checkout",
-//!  "kind":"span","name":"create_order","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736",
-//!  "span_id":"00f067aa0ba902b7","trace_flags":"01","parent_span_id":"53995c3f42cd8ad8",
-//!  "span_kind":"internal","start":"2026-11-21T10:23:45.123456Z","end":"2026-11-21T10:23:45.124957Z",
-//!  "duration_ms":1.501,"status":"unset","attributes":{"order_id":42}}
+//! {"timestamp":"2026-12-02T09:41:13.858561Z","level":"INFO","service":"checkout","target":"quickstart",
+//!  "kind":"span","trace_id":"783ad77a5ad7cb04ac9e8b8dd7abc546","span_id":"7d5fa1d4eb6fd401",
+//!  "trace_flags":"01","span_name":"reserve","parent_span_id":"8bb1b4c65e084341","span_kind":"internal",
+//!  "start":"2026-12-02T09:41:13.858526Z","end":"2026-12-02T09:41:13.858561Z","duration_ms":0.035,
+//!  "status":"unset","attributes":{"code.file.path":"examples/quickstart.rs",
+//!  "code.module.name":"quickstart","code.line.number":29,"thread.id":1,"thread.name":"main",
+//!  "target":"quickstart","sku":"sku-1","quantity":1}}
 //! ```
 
 use crate::line::Stats;
@@ -178,18 +186,16 @@ fn write_span(line: &mut String, span: &SpanData, service: &str, limits: &Limits
 
     line.push_str("{\"timestamp\":\"");
     push_rfc3339(line, end);
-    line.push_str("\",\"level\":\"");
-    line.push_str(match span.status {
-        Status::Error { .. } => "ERROR",
-        Status::Unset | Status::Ok => "INFO",
-    });
-    line.push_str("\",\"service\":");
+    // Never ERROR: the span's failure is its `status`, and the ERROR event that failed it (if
+    // any) has its own line, so counting ERROR lines counts each failure once.
+    line.push_str("\",\"level\":\"INFO\",\"service\":");
     text(line, service);
     line.push_str(",\"target\":");
-    text(line, span.instrumentation_scope.name());
-    line.push_str(",\"kind\":\"span\",\"name\":");
-    text(line, &span.name);
+    text(line, target(span));
+    line.push_str(",\"kind\":\"span\"");
     push_ids(line, &ids);
+    line.push_str(",\"span_name\":");
+    text(line, &span.name);
     if span.parent_span_id != SpanId::INVALID {
         let parent = SpanIds::new(sc.trace_id(), span.parent_span_id, sc.trace_flags());
         line.push_str(",\"parent_span_id\":\"");
@@ -281,6 +287,20 @@ fn write_span(line: &mut String, span: &SpanData, service: &str, limits: &Limits
         span.links.dropped_count as usize + (links.len() - links_kept),
     );
     line.push_str("}\n");
+}
+
+/// The target of the line: the target of the span's `tracing` callsite, which
+/// `tracing-opentelemetry` records as the span's first `target` attribute, so that it means what
+/// an event line's `target` means; else (a span made through the OpenTelemetry API) the name of
+/// its tracer's instrumentation scope.
+fn target(span: &SpanData) -> &str {
+    span.attributes
+        .iter()
+        .find_map(|kv| match (&kv.value, kv.key.as_str()) {
+            (Value::String(target), "target") => Some(target.as_str()),
+            _ => None,
+        })
+        .unwrap_or_else(|| span.instrumentation_scope.name())
 }
 
 /// Appends `,"key":count` when `count` is not zero.

@@ -79,9 +79,9 @@ impl Capture {
             .collect()
     }
 
-    /// The one line whose `name` is `name`.
+    /// The one line whose `span_name` is `name`.
     fn line_named(&self, name: &str) -> Json {
-        let mut found = self.lines().into_iter().filter(|l| l["name"] == name);
+        let mut found = self.lines().into_iter().filter(|l| l["span_name"] == name);
         let line = found.next().unwrap_or_else(|| panic!("no line {name}"));
         assert!(found.next().is_none(), "two lines named {name}");
         line
@@ -289,10 +289,10 @@ fn keys_come_in_the_documented_order() {
             "service",
             "target",
             "kind",
-            "name",
             "trace_id",
             "span_id",
             "trace_flags",
+            "span_name",
             "parent_span_id",
             "span_kind",
             "start",
@@ -305,6 +305,34 @@ fn keys_come_in_the_documented_order() {
             "links",
         ]
     );
+}
+
+#[test]
+fn target_is_the_callsites_target_attribute_else_the_scope_name() {
+    let capture = Capture::default();
+    let provider = provider(&capture);
+    let tracer = provider.tracer("tracer-scope");
+    // What `tracing-opentelemetry` records first: the `tracing` callsite's target.
+    let mut span = tracer
+        .span_builder("bridged")
+        .with_attributes([
+            KeyValue::new("target", "checkout::orders"),
+            KeyValue::new("target", "a field named target"),
+        ])
+        .start(&tracer);
+    span.end();
+    tracer
+        .span_builder("not_a_string")
+        .with_attributes([KeyValue::new("target", 7)])
+        .start(&tracer)
+        .end();
+    tracer.start("api_only").end();
+
+    let bridged = capture.line_named("bridged");
+    assert_eq!(bridged["target"], "checkout::orders");
+    assert_eq!(bridged["attributes"]["target"], "a field named target");
+    assert_eq!(capture.line_named("not_a_string")["target"], "tracer-scope");
+    assert_eq!(capture.line_named("api_only")["target"], "tracer-scope");
 }
 
 #[test]
@@ -350,7 +378,7 @@ fn times_outside_chronos_range_are_clamped_not_panicking() {
 }
 
 #[test]
-fn status_maps_to_status_and_level() {
+fn status_is_the_status_key_and_the_level_is_info_even_for_an_error() {
     let capture = Capture::default();
     let provider = provider(&capture);
     let tracer = provider.tracer("t");
@@ -378,7 +406,7 @@ fn status_maps_to_status_and_level() {
     let failed = capture.line_named("failed");
     assert_eq!(
         (&failed["status"], &failed["level"]),
-        (&json!("error"), &json!("ERROR"))
+        (&json!("error"), &json!("INFO"))
     );
     assert_eq!(
         failed["status_description"],
@@ -628,7 +656,7 @@ fn failed_writes_are_counted_and_fail_the_export_only_when_all_fail() {
     let names: Vec<Json> = capture
         .lines()
         .into_iter()
-        .map(|l| l["name"].clone())
+        .map(|l| l["span_name"].clone())
         .collect();
     assert_eq!(names, [json!("span0"), json!("span2")]);
 
@@ -665,7 +693,7 @@ struct PanicsOnBoomWriter<'a>(CaptureWriter<'a>);
 
 impl io::Write for PanicsOnBoomWriter<'_> {
     fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-        if String::from_utf8_lossy(bytes).contains("\"name\":\"boom\"") {
+        if String::from_utf8_lossy(bytes).contains("\"span_name\":\"boom\"") {
             self.0
                  .0
                 .bytes
@@ -721,7 +749,7 @@ fn a_panicking_writer_costs_its_span_line_only_and_never_reaches_the_span_end() 
     let names: Vec<Json> = text
         .split('\n')
         .filter_map(|l| serde_json::from_str::<Json>(l).ok())
-        .map(|l| l["name"].clone())
+        .map(|l| l["span_name"].clone())
         .collect();
     assert_eq!(
         names,
