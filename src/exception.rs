@@ -12,12 +12,17 @@
 //!
 //! Below ERROR, an error value is an ordinary field: a handled error is data, not an exception.
 
+use std::cell::Cell;
 use std::error::Error;
 use std::fmt;
-use std::sync::Arc;
+use std::panic::Location;
+use std::sync::{Arc, Mutex, OnceLock};
 
+use rustc_hash::FxHashMap;
+use tracing_core::field::FieldSet;
 use tracing_core::field::{Field, Visit};
-use tracing_core::{Event, Level};
+use tracing_core::metadata::Kind;
+use tracing_core::{Event, Level, Metadata};
 
 use crate::stacktrace::{self, Stacktraces};
 
@@ -275,6 +280,14 @@ fn concrete_type_name<E: ?Sized>() -> Option<&'static str> {
 /// Outside any span only the line is written. For a trait object (`Box<dyn Error>`,
 /// `anyhow::Error`), use [`record_dyn_exception`].
 ///
+/// The line is the caller's, as a `tracing` macro at the call would write it: its `target` is
+/// the caller's module and its `file` and `line` (when the layer writes them) are the call's.
+/// The location comes from `#[track_caller]`; the module, which a function cannot know, is read
+/// once per call site from the caller's symbol (so it costs one walk of the stack the first time
+/// a call site records an error). In a binary without symbols (`strip = true`) the target is
+/// this module's, `tracing_correlate::exception`. Filters (`RUST_LOG`) see this module's target:
+/// `tracing` decides what is enabled from a callsite's static metadata.
+///
 /// # How errors become exceptions
 ///
 /// An ERROR event *carries an exception* when it has an error value: a field recorded as
@@ -384,12 +397,87 @@ pub fn record_dyn_exception(err: &(dyn Error + 'static)) {
     emit(None, err, None);
 }
 
+#[track_caller]
 fn emit(span: Option<&tracing::Span>, err: &(dyn Error + 'static), type_name: Option<&str>) {
+    let location = Location::caller();
+    let site = CallSite {
+        target: caller_target(location),
+        location,
+    };
+    let previous = RECORDING.try_with(|r| r.replace(Some(site))).ok().flatten();
     // The stack trace is the layers' to capture, once for the event, as their setting says.
     match span {
         Some(span) => tracing::error!(parent: span, exception.type = type_name, error = err),
         None => tracing::error!(exception.type = type_name, error = err),
     }
+    let _ = RECORDING.try_with(|r| r.set(previous));
+}
+
+/// Where a [`record_exception`] call was made: its caller's module and source location.
+#[derive(Clone, Copy)]
+struct CallSite {
+    target: &'static str,
+    location: &'static Location<'static>,
+}
+
+thread_local! {
+    /// The call of [`record_exception`] whose event this thread is dispatching.
+    static RECORDING: Cell<Option<CallSite>> = const { Cell::new(None) };
+}
+
+/// The metadata a line gives an event of [`record_exception`]: its caller's target (module),
+/// file and line, as a `tracing` macro at the call would have, instead of this module's.
+pub(crate) fn caller_metadata(event: &Event<'_>) -> Option<Metadata<'static>> {
+    let meta = event.metadata();
+    if meta.target() != module_path!() {
+        return None;
+    }
+    let site = RECORDING.try_with(Cell::get).ok().flatten()?;
+    Some(Metadata::new(
+        meta.name(),
+        site.target,
+        *meta.level(),
+        Some(site.location.file()),
+        Some(site.location.line()),
+        Some(site.target),
+        FieldSet::new(&[], meta.callsite()),
+        Kind::EVENT,
+    ))
+}
+
+/// The module of the code at `location`, read once per call site from its frame's symbol
+/// (`stacktrace::caller_module`), else this module's when the binary has no symbols.
+///
+/// Kept for the process's life: one entry per call site of [`record_exception`] in the
+/// program's code (`Location::caller` is a static per call site), one string per module.
+fn caller_target(location: &'static Location<'static>) -> &'static str {
+    type Targets = Mutex<(
+        FxHashMap<usize, &'static str>,
+        FxHashMap<String, &'static str>,
+    )>;
+    static TARGETS: OnceLock<Targets> = OnceLock::new();
+    let targets = TARGETS.get_or_init(Default::default);
+    let key = location as *const Location<'static> as usize;
+    if let Some(hit) = targets.lock().ok().and_then(|t| t.0.get(&key).copied()) {
+        return hit;
+    }
+    let Some(module) = crate::stacktrace::caller_module() else {
+        return module_path!();
+    };
+    let Ok(mut targets) = targets.lock() else {
+        return module_path!();
+    };
+    let (sites, modules) = &mut *targets;
+    let target = match modules.get(&module) {
+        Some(target) => *target,
+        None => {
+            let target: &'static str = Box::leak(module.clone().into_boxed_str());
+            modules.insert(module, target);
+            target
+        }
+    };
+    sites.insert(key, target);
+    target
 }
 
 /// Exceptions on a given `tracing::Span`, the way OpenTelemetry SDKs put them on their spans.
@@ -404,15 +492,18 @@ fn emit(span: Option<&tracing::Span>, err: &(dyn Error + 'static), type_name: Op
 /// ```
 pub trait SpanExt: sealed::Sealed {
     /// Records `err` as an exception on this span; see [`record_exception`].
+    #[track_caller]
     fn record_exception<E>(&self, err: &E)
     where
         E: Error + 'static;
 
     /// Records an error trait object as an exception on this span; see [`record_dyn_exception`].
+    #[track_caller]
     fn record_dyn_exception(&self, err: &(dyn Error + 'static));
 }
 
 impl SpanExt for tracing::Span {
+    #[track_caller]
     fn record_exception<E>(&self, err: &E)
     where
         E: Error + 'static,
@@ -420,6 +511,7 @@ impl SpanExt for tracing::Span {
         emit(Some(self), err, concrete_type_name::<E>());
     }
 
+    #[track_caller]
     fn record_dyn_exception(&self, err: &(dyn Error + 'static)) {
         emit(Some(self), err, None);
     }

@@ -302,6 +302,68 @@ fn symbols(cache: &mut FrameMap, ip: usize) -> Arc<[Symbol]> {
     symbols
 }
 
+/// The module of the code that called into this crate, read from the symbol of the first frame
+/// below the logging machinery: what `module_path!()` says at the call, for functions
+/// (`app::orders::charge` → `app::orders`), methods (`app::orders::Cart::charge`,
+/// `<app::orders::Cart as app::Pay>::charge` → `app::orders`) and closures and async bodies in
+/// them. `None` when the binary has no symbols (stripped).
+///
+/// A walk of the stack and, the first time, a symbolisation: the caller caches it per call site.
+pub(crate) fn caller_module() -> Option<String> {
+    let mut found = None;
+    let mut cache = lock(frames());
+    backtrace::trace(|frame| {
+        let symbols = symbols(&mut cache, frame.ip() as usize);
+        found = symbols
+            .iter()
+            .find(|s| !s.machinery)
+            .map(|s| module_of(&s.name));
+        found.is_none()
+    });
+    found.flatten()
+}
+
+/// The module path of a demangled function name (see [`caller_module`]).
+fn module_of(name: &str) -> Option<String> {
+    let mut name = name;
+    while let Some(outer) = name
+        .strip_suffix("::{{closure}}")
+        .or_else(|| name.strip_suffix("::{closure#0}"))
+    {
+        name = outer;
+    }
+    let path = if let Some(rest) = name.strip_prefix('<') {
+        // `<Type as Trait>::method` or `<Type>::method`: the module is the type's.
+        let end = rest.find(" as ").or_else(|| rest.find('>'))?;
+        format!("{}::_", &rest[..end])
+    } else {
+        name.to_owned()
+    };
+    // Generic arguments (`Cart<T>`) are not part of a path.
+    let mut plain = String::with_capacity(path.len());
+    let mut depth = 0_usize;
+    for c in path.chars() {
+        match c {
+            '<' => depth += 1,
+            '>' => depth = depth.saturating_sub(1),
+            _ if depth == 0 => plain.push(c),
+            _ => {}
+        }
+    }
+    let mut segments: Vec<&str> = plain.split("::").collect();
+    segments.pop(); // the function
+                    // A method's type (by Rust's naming, capitalised) is not a module.
+    while segments.len() > 1
+        && segments
+            .last()
+            .is_some_and(|s| s.starts_with(|c: char| c.is_ascii_uppercase()))
+    {
+        segments.pop();
+    }
+    let module = segments.join("::");
+    (!module.is_empty() && module != "_").then_some(module)
+}
+
 /// A source path as a trace shows it: relative to the current directory, to the crate in the
 /// cargo registry, or to `/rustc/`.
 fn shorten(path: &str) -> String {
@@ -372,12 +434,14 @@ const RUNTIME: [&str; 7] = [
 ];
 
 /// Whether a frame is the logging machinery: by the prefixes above, or a method of any
-/// `Layer` or `Subscriber` (a layer of the service's own, `Option<L>`, a filter's wrapper).
+/// `Layer` or `Subscriber` (a layer of the service's own, `Option<L>`, a filter's wrapper) or of
+/// this crate's traits (`<Span as SpanExt>::record_exception`).
 fn is_machinery(name: &str) -> bool {
     MACHINERY.iter().any(|m| name.starts_with(m))
         || (name.starts_with('<')
             && (name.contains(" as tracing_subscriber::layer::Layer<")
-                || name.contains(" as tracing_core::subscriber::Subscriber>")))
+                || name.contains(" as tracing_core::subscriber::Subscriber>")
+                || name.contains(" as tracing_correlate::")))
 }
 
 fn is_runtime(name: &str) -> bool {
@@ -468,6 +532,31 @@ mod tests {
     }
 
     #[test]
+    fn modules_are_read_from_function_names() {
+        for (name, module) in [
+            ("app::orders::charge", Some("app::orders")),
+            (
+                "app::orders::charge::{{closure}}::{{closure}}",
+                Some("app::orders"),
+            ),
+            ("app::orders::Cart::charge", Some("app::orders")),
+            (
+                "<app::orders::Cart as app::Pay>::charge",
+                Some("app::orders"),
+            ),
+            (
+                "<app::orders::Cart<T> as app::Pay<U>>::charge",
+                Some("app::orders"),
+            ),
+            ("<app::orders::Cart<T>>::charge", Some("app::orders")),
+            ("app::main", Some("app")),
+            ("main", None),
+        ] {
+            assert_eq!(module_of(name).as_deref(), module, "{name}");
+        }
+    }
+
+    #[test]
     fn layers_of_any_type_are_machinery() {
         assert!(is_machinery(
             "<core::option::Option<L> as tracing_subscriber::layer::Layer<S>>::on_event"
@@ -475,7 +564,12 @@ mod tests {
         assert!(is_machinery(
             "<my_service::AuditLayer as tracing_subscriber::layer::Layer<S>>::on_event"
         ));
-        assert!(!is_machinery("<my_service::Cart as core::fmt::Display>::fmt"));
+        assert!(is_machinery(
+            "<tracing::span::Span as tracing_correlate::exception::SpanExt>::record_exception"
+        ));
+        assert!(!is_machinery(
+            "<my_service::Cart as core::fmt::Display>::fmt"
+        ));
         assert!(!is_machinery("my_service::charge"));
     }
 

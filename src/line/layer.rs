@@ -214,6 +214,15 @@ where
     ) where
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
+        // A `record_exception` call is written as its caller's: target, file and line.
+        if let Some(caller) = crate::exception::caller_metadata(event) {
+            let event = EventParts {
+                event,
+                meta: &caller,
+                is_log: false,
+            };
+            return self.write_line(event, None, ctx, buffers, suppressed);
+        }
         // A record of the `log` crate has metadata built per record: nothing to cache.
         let Some(normalized) = event.normalized_metadata() else {
             let meta = event.metadata();

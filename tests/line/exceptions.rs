@@ -5,7 +5,7 @@ use std::fmt;
 
 use opentelemetry::trace::Status;
 use tracing::{error, info_span, instrument, warn};
-use tracing_correlate::opentelemetry_sdk::trace::SpanData;
+use tracing_correlate::opentelemetry_sdk::trace::{Sampler, SpanData};
 use tracing_correlate::{record_dyn_exception, record_exception, SpanExt};
 
 use crate::support::find::line_with;
@@ -784,4 +784,73 @@ fn row_an_error_under_another_name_recorded_as_display_is_no_exception() {
     assert!(exception_events(&span).is_empty(), "{:?}", span.events);
     assert_eq!(error_status(&span), "payment failed");
     assert_eq!(attr(&span.attributes, "error.type"), None);
+}
+
+/// Code in a module of its own, recording errors four ways: each line must name this module and
+/// the line of the call, as a `tracing` macro there would.
+mod checkout {
+    use tracing_correlate::{record_dyn_exception, record_exception, SpanExt};
+
+    pub const MODULE: &str = module_path!();
+
+    pub struct Cart;
+
+    impl Cart {
+        /// Returns the line of its call of `record_exception`.
+        #[inline(never)]
+        pub fn charge(&self) -> u32 {
+            record_exception(&std::io::Error::other("declined"));
+            line!() - 1
+        }
+    }
+
+    #[inline(never)]
+    pub fn refund() -> u32 {
+        let err: Box<dyn std::error::Error> = "no such payment".into();
+        record_dyn_exception(err.as_ref());
+        line!() - 1
+    }
+
+    #[inline(never)]
+    pub fn on_span(span: &tracing::Span) -> u32 {
+        span.record_exception(&std::io::Error::other("timed out"));
+        line!() - 1
+    }
+
+    pub async fn in_async() -> u32 {
+        record_exception(&std::io::Error::other("async"));
+        line!() - 1
+    }
+}
+
+#[test]
+fn record_exception_lines_carry_the_callers_target_file_and_line() {
+    let h = Harness::with(Sampler::AlwaysOn, |l| {
+        l.with_file(true).with_line_number(true)
+    });
+    let lines = h.run(|| {
+        let span = info_span!("request");
+        let _e = span.enter();
+        let a = checkout::Cart.charge();
+        let b = checkout::refund();
+        let c = checkout::on_span(&span);
+        let d = block_on(checkout::in_async());
+        [a, b, c, d]
+    });
+    let written = h.lines();
+    assert_eq!(written.len(), 4, "{written:?}");
+    for (line, at) in written.iter().zip(lines) {
+        assert_eq!(line["target"], checkout::MODULE, "{line}");
+        assert_eq!(line["file"], file!(), "{line}");
+        assert_eq!(line["line"], at, "{line}");
+        assert!(line["exception"].is_object(), "{line}");
+    }
+}
+
+/// Polls a future that never waits to its end (the async body above never does).
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    runtime.block_on(future)
 }
