@@ -32,6 +32,14 @@
 //! environment ([`Builder`] has the table of every variable it reads), and returns a [`Guard`]
 //! that flushes on drop within a bound and reports what was delivered and lost.
 //!
+//! `RUST_BACKTRACE=1 cargo run --example quickstart` (the repository's `examples/quickstart.rs`)
+//! logs a failed reservation as this line, its `exception` carrying the error and the stack from
+//! the function that failed down to `main` ([`Stacktraces`] says when, and what it costs):
+//!
+//! ```json
+//! {"timestamp":"2026-12-02T09:57:49.308138Z","level":"ERROR","service":"checkout","target":"quickstart","trace_id":"f0c6dc7a3f1238994c95d6aa61d5b0d4","span_id":"41989ad70c07193b","trace_flags":"01","span_name":"reserve","exception":{"message":"sku-missing is out of stock","stacktrace":"   0: quickstart::reserve\n             at ./examples/quickstart.rs:29:1\n   1: quickstart::place_order\n             at ./examples/quickstart.rs:42:12\n   2: quickstart::main\n             at ./examples/quickstart.rs:52:5\n"},"sku":"sku-missing","quantity":1,"items":"[\"sku-1\", \"sku-missing\"]","order_id":42}
+//! ```
+//!
 //! # Composing the layers
 //!
 //! ```
@@ -67,6 +75,7 @@
 //! |---|---|
 //! | the keys of a line (event lines and console span lines, one table), their bounds, how to count failures, and what the layer costs | [`JsonLayer`] |
 //! | how errors become exceptions on the line and the span | [`record_exception`] |
+//! | when exceptions carry a stack trace, and what it costs | [`Stacktraces`] |
 //! | what the bridge records, and its settings | [`OtelLayer`] |
 //! | which fields are redacted, and how to give the rules to every layer | [`Redaction`] |
 //! | a log backend's own correlation keys | [`Preset`] |

@@ -469,6 +469,13 @@ fn render(cache: &mut FrameMap, ips: &[usize], cut: bool) -> Option<Arc<str>> {
     if let Some(end) = app.iter().position(|s| s.runtime) {
         app.truncate(end);
         ended = true;
+        // The runtime calls the program's entry through `FnOnce::call_once`: its frames too.
+        while app
+            .last()
+            .is_some_and(|s| s.name.starts_with("core::ops::function::"))
+        {
+            app.pop();
+        }
     }
     if let [first, next, ..] = app.as_slice() {
         if first.name.strip_suffix("::{{closure}}") == Some(&*next.name) {
