@@ -431,7 +431,15 @@ impl Reader<'_> {
     /// part of the value).
     fn warn(&mut self, var: &Var, why: &str, instead: &str) {
         let value = credentials::hide_in_value(&var.raw);
-        let why = credentials::hide_in_text(why);
+        // `why` may quote an item of a list (`unknown propagator a@b://`), which a URL's rule
+        // alone would not hide: each item is hidden as the whole value is.
+        let mut why = credentials::hide_in_text(why).into_owned();
+        for item in var.raw.split(|c: char| c == ',' || c.is_whitespace()) {
+            let hidden = credentials::hide_in_value(item);
+            if !item.is_empty() && hidden != item {
+                why = why.replace(item, &hidden);
+            }
+        }
         self.warnings
             .push(format!("{}=\"{value}\": {why}; {instead}", var.name));
     }

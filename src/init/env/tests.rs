@@ -89,6 +89,16 @@ fn no_variables_give_the_defaults_and_no_warnings() {
 }
 
 #[test]
+fn a_list_item_holding_a_userinfo_is_hidden_in_its_warning() {
+    // Found by `read_never_panics_and_keeps_its_invariants`: the item was quoted whole.
+    let config = read_env(&[("OTEL_PROPAGATORS", "a@://")]);
+    assert_eq!(
+        config.warnings,
+        ["OTEL_PROPAGATORS=\"<hidden>@://\": unknown propagator <hidden>@://; using tracecontext,baggage"]
+    );
+}
+
+#[test]
 fn stacktraces_are_read_by_name_and_a_bad_value_is_warned_about() {
     for (value, expected) in [
         ("off", Some(Stacktraces::Off)),
