@@ -110,6 +110,8 @@ pub mod fuzzing;
 mod init;
 mod line;
 mod otel;
+#[cfg(feature = "tower")]
+mod panic_note;
 pub mod propagation;
 mod redact;
 

@@ -1,6 +1,7 @@
 //! The panic hook: a panic becomes an ERROR line with its exception on the current span (which
 //! is then marked as an error), the exporters are flushed, then the previous hook runs. A panic
-//! of the writer itself only runs the previous hook.
+//! of the writer itself only runs the previous hook. With feature `tower`, a logged panic is
+//! noted for the server middleware (`panic_note.rs`), which catches it without a second line.
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -40,6 +41,13 @@ pub(crate) fn install(provider: SdkTracerProvider, flush_timeout: Duration) {
             location = location.as_deref(),
             "{text}"
         );
+        // For the server middleware, which catches the panic and must not log it twice.
+        #[cfg(feature = "tower")]
+        crate::panic_note::note(crate::panic_note::Note {
+            span: tracing::Span::current().id(),
+            location,
+            stacktrace,
+        });
         // Once the guard has shut the exporters down there is nothing left to flush.
         if !crate::init::guard::SHUT_DOWN.load(Ordering::SeqCst) {
             let provider = provider.clone();
