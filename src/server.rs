@@ -65,8 +65,9 @@
 //! service's body type must implement `Default` (an empty body), whether panics are caught or
 //! not. Most do: axum's and tonic's `Body`, `http-body-util`'s `Full`, `Empty`, `BoxBody` and
 //! `UnsyncBoxBody`, `String`, `Vec<u8>` and `Bytes`. One that does not (hyper's `Incoming`, as a
-//! proxy forwards it) can be boxed first, e.g. with tower's `MapResponseLayer` mapping each
-//! response with `|r| r.map(http_body_util::BodyExt::boxed)`, below this layer.
+//! proxy forwards it) can be boxed between this layer and the service: map each response with
+//! `|r| r.map(http_body_util::BodyExt::boxed_unsync)` (or `axum::body::Body::new`), e.g. with
+//! tower's `ServiceBuilder::map_response` after `.layer(TraceLayer::new())`.
 
 use std::any::Any;
 use std::fmt;
@@ -203,8 +204,9 @@ impl TraceLayer {
     /// its location when the init's hook saw it), the status `Error` described by the message,
     /// `error.type` `panic` and `http.response.status_code` 500; the panic is logged once (see
     /// [the module docs](self#panics)). Off, a panic unwinds through the middleware as through
-    /// any future: with hyper, the connection is dropped without an answer and the server span
-    /// ends with neither status nor exception.
+    /// any future: with hyper, the connection is dropped without an answer, and the server span
+    /// ends with nothing recorded by the middleware (the init's hook still logs the panic on the
+    /// span that was current).
     ///
     /// By default, on.
     pub fn with_catch_panic(self, on: bool) -> Self {
