@@ -22,6 +22,10 @@ pub(crate) fn install(provider: SdkTracerProvider, flush_timeout: Duration) {
             previous(info);
             return;
         }
+        // Whether the line below is written (a filter may drop this module's events): only a
+        // written one is noted for the server middleware, which otherwise logs the panic itself.
+        #[cfg(feature = "tower")]
+        let logged = tracing::enabled!(tracing::Level::ERROR);
         let message = payload_message(info.payload());
         let location = info
             .location()
@@ -43,11 +47,13 @@ pub(crate) fn install(provider: SdkTracerProvider, flush_timeout: Duration) {
         );
         // For the server middleware, which catches the panic and must not log it twice.
         #[cfg(feature = "tower")]
-        crate::panic_note::note(crate::panic_note::Note {
-            span: tracing::Span::current().id(),
-            location,
-            stacktrace,
-        });
+        if logged {
+            crate::panic_note::note(crate::panic_note::Note {
+                span: tracing::Span::current().id(),
+                location,
+                stacktrace,
+            });
+        }
         // Once the guard has shut the exporters down there is nothing left to flush.
         if !crate::init::guard::SHUT_DOWN.load(Ordering::SeqCst) {
             let provider = provider.clone();

@@ -157,6 +157,32 @@ fn a_panic_in_call_itself_is_caught_the_same_way() {
 }
 
 #[test]
+fn a_payload_that_is_not_a_string_is_named_as_such() {
+    let h = Harness::new();
+    let app = Router::new()
+        .route(
+            "/any",
+            get(|| async {
+                std::panic::panic_any(42_u32);
+                #[allow(unreachable_code)]
+                "unreachable"
+            }),
+        )
+        .layer(TraceLayer::new());
+    let status = with_server(
+        &h,
+        app,
+        |base| async move { get_status(&base, "/any").await },
+    );
+    assert_eq!(status, Ok(500));
+    assert_panicked(&h.span("GET /any"), "Box<dyn Any>");
+    let lines = h.lines();
+    let found = exception_lines(&lines);
+    assert_eq!(found.len(), 1, "{lines:#?}");
+    assert_eq!(found[0]["exception"]["message"], "Box<dyn Any>");
+}
+
+#[test]
 fn the_panic_response_carries_the_trace_context_when_asked() {
     let h = Harness::new();
     let app = Router::new()
@@ -226,64 +252,107 @@ fn panics_under_init() {
     drop(guard);
 }
 
-#[test]
-fn with_the_init_a_panicking_handler_gives_one_line_and_an_error_server_span() {
+/// What `panics_under_init` wrote on stdout (its JSON lines, span lines included) and stderr,
+/// run with `env`; asserts that each path was answered 500.
+fn run_under_init(env: &[(&str, &str)]) -> Vec<Value> {
     let mut cmd = support::child::command("panics_under_init");
     cmd.env("RUST_LIB_BACKTRACE", "0");
+    for (key, value) in env {
+        cmd.env(key, value);
+    }
     let out = support::child::output(&mut cmd);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    let stdout = String::from_utf8(out.stdout).expect("UTF-8 output");
-    let lines: Vec<Value> = stdout
-        .lines()
-        .filter(|l| l.starts_with('{'))
-        .map(parse_line)
-        .collect();
-    let spans: Vec<&Value> = lines.iter().filter(|l| l["kind"] == "span").collect();
-    let span = |name: &str| {
-        let found: Vec<_> = spans.iter().filter(|s| s["name"] == name).collect();
-        assert_eq!(found.len(), 1, "one span {name:?} in {spans:#?}");
-        *found[0]
-    };
-    for (path, message) in UNDER_INIT {
+    for (path, _) in UNDER_INIT {
         assert!(
             stderr.contains(&format!("STATUS {path} Ok(500)")),
             "{path} answered 500: {stderr}"
         );
-        let server = span(&format!("GET {path}"));
-        assert_eq!(server["status"], "error", "{server}");
-        assert_eq!(server["status_description"], message, "{server}");
-        assert_eq!(server["attributes"]["http.response.status_code"], 500);
-        assert_eq!(server["attributes"]["error.type"], "panic");
-        let events: Vec<&Value> = server["events"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|e| e["name"] == "exception")
-            .collect();
-        assert_eq!(events.len(), 1, "one exception event: {server}");
-        assert_eq!(events[0]["attributes"]["exception.type"], "panic");
-        assert_eq!(events[0]["attributes"]["exception.message"], message);
+    }
+    let stdout = String::from_utf8(out.stdout).expect("UTF-8 output");
+    stdout
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(parse_line)
+        .collect()
+}
+
+/// The one span line named `name`.
+fn span_line<'a>(lines: &'a [Value], name: &str) -> &'a Value {
+    let found: Vec<_> = lines
+        .iter()
+        .filter(|l| l["kind"] == "span" && l["name"] == name)
+        .collect();
+    assert_eq!(found.len(), 1, "one span {name:?} in {lines:#?}");
+    found[0]
+}
+
+/// The server span line of `path`, checked as `assert_panicked` checks an exported span; returns
+/// it with its one `exception` event.
+fn panicked_span_line<'a>(lines: &'a [Value], path: &str, message: &str) -> (&'a Value, &'a Value) {
+    let server = span_line(lines, &format!("GET {path}"));
+    assert_eq!(server["status"], "error", "{server}");
+    assert_eq!(server["status_description"], message, "{server}");
+    assert_eq!(server["attributes"]["http.response.status_code"], 500);
+    assert_eq!(server["attributes"]["error.type"], "panic");
+    let events: Vec<&Value> = server["events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["name"] == "exception")
+        .collect();
+    assert_eq!(events.len(), 1, "one exception event: {server}");
+    assert_eq!(events[0]["attributes"]["exception.type"], "panic");
+    assert_eq!(events[0]["attributes"]["exception.message"], message);
+    (server, events[0])
+}
+
+/// The log lines (not span lines) whose exception has `message`.
+fn exception_lines_with<'a>(lines: &'a [Value], message: &str) -> Vec<&'a Value> {
+    lines
+        .iter()
+        .filter(|l| l["kind"] != "span" && l["exception"]["message"] == message)
+        .collect()
+}
+
+#[test]
+fn with_the_init_a_panicking_handler_gives_one_line_and_an_error_server_span() {
+    let lines = run_under_init(&[]);
+    for (path, message) in UNDER_INIT {
+        let (server, event) = panicked_span_line(&lines, path, message);
         // The hook knew where it panicked; so does the server span's event.
-        let location = events[0]["attributes"]["location"].as_str().unwrap_or("");
+        let location = event["attributes"]["location"].as_str().unwrap_or("");
         assert!(location.starts_with(concat!(file!(), ":")), "{server}");
 
         // One line, not the hook's and the middleware's: the hook's, on the span current when
         // the handler panicked (its own span, else the server span), in the request's trace.
-        let found: Vec<&Value> = lines
-            .iter()
-            .filter(|l| l["kind"] != "span" && l["exception"]["message"] == message)
-            .collect();
+        let found = exception_lines_with(&lines, message);
         assert_eq!(found.len(), 1, "one line for {path}: {lines:#?}");
         let line = found[0];
+        assert!(line["message"].as_str().unwrap().contains("panicked at"));
         assert_eq!(line["exception"]["type"], "panic");
         assert_eq!(line["trace_id"], server["trace_id"]);
         let current = if path == "/reserve" {
-            span("reserve")
+            span_line(&lines, "reserve")
         } else {
             server
         };
         assert_eq!(line["span_id"], current["span_id"], "{line}");
-        assert_eq!(line["location"], events[0]["attributes"]["location"]);
+        assert_eq!(line["location"], event["attributes"]["location"]);
+    }
+}
+
+#[test]
+fn when_a_filter_drops_the_hooks_line_the_middleware_writes_it() {
+    let lines = run_under_init(&[("RUST_LOG", "info,tracing_correlate::init::panic=off")]);
+    for (path, message) in UNDER_INIT {
+        let (server, _) = panicked_span_line(&lines, path, message);
+        let found = exception_lines_with(&lines, message);
+        assert_eq!(found.len(), 1, "one line for {path}: {lines:#?}");
+        let line = found[0];
+        assert_eq!(line["message"], "request handler panicked");
+        assert_eq!(line["exception"]["type"], "panic");
+        assert_eq!(line["trace_id"], server["trace_id"]);
+        assert_eq!(line["span_id"], server["span_id"]);
     }
 }
