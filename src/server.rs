@@ -49,7 +49,8 @@
 //! - With the init ([`init`](crate::init())), its panic hook has already written the panic's ERROR
 //!   line, with its location, on the span current when the handler panicked (one of the handler's
 //!   spans, else the server span), which it marks as an error: the middleware writes no second
-//!   line, and gives the server span its exception without one.
+//!   line, and gives the server span its exception without one. When a filter drops the hook's
+//!   line (its target is `tracing_correlate::init::panic`), the middleware writes one, as below.
 //! - Without it (layers on a subscriber of the service's own), the middleware writes the line: an
 //!   ERROR event `request handler panicked` on the server span, carrying the exception. A caught
 //!   panic brings its payload only, so the line and the span's event have no `location`; with
