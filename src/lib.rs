@@ -94,7 +94,7 @@
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | `init` | on | [`init`], [`try_init`], [`builder`], [`Guard`]: OTLP export through `opentelemetry-otlp` (gRPC, HTTP/protobuf, HTTP/JSON), console spans, the `OTEL_*` environment, the panic hook |
-//! | `tower` | off | [`server::TraceLayer`]: one server span per request, for any `tower` HTTP service |
+//! | `tower` | off | [`server::TraceLayer`]: one server span per request, for any `tower` HTTP service; a handler's panic answered 500 and recorded on it |
 //! | `axum` | off | with `tower`: `http.route` from axum's matched route, `client.address` from `ConnectInfo` |
 //! | `reqwest` | off | [`client::TracingMiddleware`] for `reqwest-middleware`: one client span per request, context injected |
 //!
@@ -120,6 +120,8 @@ pub mod fuzzing;
 mod init;
 mod line;
 mod otel;
+#[cfg(feature = "tower")]
+mod panic_note;
 pub mod propagation;
 mod redact;
 mod stacktrace;

@@ -29,20 +29,68 @@
 //! `x-api-key`, … by the rules of [`DEFAULT_REDACTED_FIELDS`](crate::DEFAULT_REDACTED_FIELDS)) is
 //! recorded as `"[REDACTED]"`, even when allowed: allowing it says the header's presence matters,
 //! never its value.
+//!
+//! # Panics
+//!
+//! A panic of the inner service, in its `call` or while its future is polled, is caught (as
+//! `tower-http`'s `CatchPanic` catches it) and answered `500 Internal Server Error` with an empty
+//! body; [`TraceLayer::with_catch_panic`] turns this off. The server span gets, as for any
+//! unhandled error:
+//!
+//! - an `exception` event: `exception.type` `panic`, `exception.message` the panic's message
+//!   (`Box<dyn Any>` for a payload that is not a string), and, when the init's panic hook saw the
+//!   panic, `location` (`file:line:column`) and `exception.stacktrace` (when backtraces are on);
+//! - the status `Error` described by the message, `error.type` `panic` (the request failed before
+//!   a status was sent: the conventions then name the error, not the code) and
+//!   `http.response.status_code` 500, the code the client gets.
+//!
+//! The panic is logged once, with the request's trace id:
+//!
+//! - With the init ([`init`](crate::init())), its panic hook has already written the panic's ERROR
+//!   line, with its location, on the span current when the handler panicked (one of the handler's
+//!   spans, else the server span), which it marks as an error: the middleware writes no second
+//!   line, and gives the server span its exception without one. When a filter drops the hook's
+//!   line (its target is `tracing_correlate::init::panic`), the middleware writes one, as below.
+//! - Without it (layers on a subscriber of the service's own), the middleware writes the line: an
+//!   ERROR event `request handler panicked` on the server span, carrying the exception. A caught
+//!   panic brings its payload only, so the line and the span's event have no `location`; with
+//!   backtraces on, their stack trace is where the middleware logged, not where the handler
+//!   panicked. A panic hook of the service's own that logs makes a second line.
+//!
+//! Requests of [excluded paths](TraceLayer::with_excluded_paths) pass through untouched: their
+//! panics are not caught.
+//!
+//! # Response bodies
+//!
+//! The middleware needs to make a response body of its own for the panic's answer, so the inner
+//! service's body type must implement `Default` (an empty body), whether panics are caught or
+//! not. Most do: axum's and tonic's `Body`, `http-body-util`'s `Full`, `Empty`, `BoxBody` and
+//! `UnsyncBoxBody`, `String`, `Vec<u8>` and `Bytes`. One that does not (hyper's `Incoming`, as a
+//! proxy forwards it) can be boxed between this layer and the service: map each response with
+//! `|r| r.map(http_body_util::BodyExt::boxed_unsync)` (or `axum::body::Body::new`), e.g. with
+//! tower's `ServiceBuilder::map_response` after `.layer(TraceLayer::new())`.
 
+use std::any::Any;
 use std::fmt;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 
 use opentelemetry::context::FutureExt as _;
 use opentelemetry::trace::TraceContextExt as _;
+use opentelemetry::KeyValue;
 use tracing::field::Empty;
 use tracing::Instrument as _;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
+use crate::line::output::payload_message;
+use crate::panic_note;
 use crate::redact::{Redaction, REDACTED};
+
+/// The `exception.type` and `error.type` of a caught panic, as the init's hook names it.
+const PANIC: &str = "panic";
 
 /// Paths the middleware does not trace unless told otherwise: the usual health probes.
 pub const DEFAULT_EXCLUDED_PATHS: [&str; 6] = [
@@ -62,6 +110,7 @@ struct Config {
     /// The allow-list: `(lowercase header name, its attribute key)`.
     request_headers: Vec<(http::HeaderName, opentelemetry::Key)>,
     redaction: Redaction,
+    catch_panic: bool,
 }
 
 impl Default for TraceLayer {
@@ -82,6 +131,7 @@ impl TraceLayer {
                 response_trace_context: false,
                 request_headers: Vec::new(),
                 redaction: Redaction::default(),
+                catch_panic: true,
             }),
         }
     }
@@ -148,6 +198,22 @@ impl TraceLayer {
         self.map_config(|c| c.request_headers = headers)
     }
 
+    /// Catches a panic of the inner service, in its `call` or while its future is polled, and
+    /// answers `500 Internal Server Error` with an empty body (`ResBody::default()`), the
+    /// `traceresponse` header when [`with_response_trace_context`](Self::with_response_trace_context)
+    /// is on. The server span gets the exception (`exception.type` `panic`, the panic's message,
+    /// its location when the init's hook saw it), the status `Error` described by the message,
+    /// `error.type` `panic` and `http.response.status_code` 500; the panic is logged once (see
+    /// [the module docs](self#panics)). Off, a panic unwinds through the middleware as through
+    /// any future: with hyper, the connection is dropped without an answer, and the server span
+    /// ends with nothing recorded by the middleware (the init's hook still logs the panic on the
+    /// span that was current).
+    ///
+    /// By default, on.
+    pub fn with_catch_panic(self, on: bool) -> Self {
+        self.map_config(|c| c.catch_panic = on)
+    }
+
     fn map_config(self, f: impl FnOnce(&mut Config)) -> Self {
         let mut config = (*self.config).clone();
         f(&mut config);
@@ -182,7 +248,7 @@ where
     S: tower::Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
     S::Future: Send + 'static,
     S::Error: fmt::Display + Send + 'static,
-    ResBody: Send + 'static,
+    ResBody: Default + Send + 'static,
 {
     type Response = http::Response<ResBody>;
     type Error = S::Error;
@@ -205,15 +271,33 @@ where
         let span = request_span(&request);
         let _ = span.set_parent(remote.clone());
         record_request_headers(&span, request.headers(), &self.config);
-        let future = {
+        let catch_panic = self.config.catch_panic;
+        let called = {
             let _entered = span.enter();
-            self.inner.call(request)
+            if catch_panic {
+                let mark = panic_note::mark();
+                // As tower-http's `CatchPanic` does: the service is used again after a panic of its
+                // `call`, whatever state the panic left it in.
+                std::panic::catch_unwind(AssertUnwindSafe(|| self.inner.call(request)))
+                    .map_err(|payload| Caught::new(payload, mark))
+            } else {
+                Ok(self.inner.call(request))
+            }
         };
         let response_trace_context = self.config.response_trace_context;
         Box::pin(async move {
-            let result = future.instrument(span.clone()).with_context(remote).await;
-            match result {
-                Ok(mut response) => {
+            let outcome = match called {
+                Ok(future) if catch_panic => {
+                    catching(future)
+                        .instrument(span.clone())
+                        .with_context(remote)
+                        .await
+                }
+                Ok(future) => Ok(future.instrument(span.clone()).with_context(remote).await),
+                Err(caught) => Err(caught),
+            };
+            match outcome {
+                Ok(Ok(mut response)) => {
                     let status = response.status();
                     span.record("http.response.status_code", status.as_u16());
                     if status.is_server_error() {
@@ -226,12 +310,93 @@ where
                     }
                     Ok(response)
                 }
-                Err(err) => {
+                Ok(Err(err)) => {
                     tracing::error!(parent: &span, error = %err, "request failed");
                     Err(err)
                 }
+                Err(caught) => {
+                    record_panic(&span, caught);
+                    let mut response = http::Response::new(ResBody::default());
+                    *response.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+                    if response_trace_context {
+                        add_traceresponse(&span, response.headers_mut());
+                    }
+                    Ok(response)
+                }
             }
         })
+    }
+}
+
+/// A panic caught in the inner service, with what the init's hook noted of it.
+struct Caught {
+    payload: Box<dyn Any + Send>,
+    note: Option<panic_note::Note>,
+}
+
+impl Caught {
+    /// The panic `payload` was caught; the hook's note is its own if the hook ran after `mark`.
+    fn new(payload: Box<dyn Any + Send>, mark: u64) -> Caught {
+        Caught {
+            payload,
+            note: panic_note::since(mark),
+        }
+    }
+}
+
+/// Polls `future` to its end, catching a panic of any poll.
+///
+/// `futures_util::FutureExt::catch_unwind` does the same with one `catch_unwind` per poll, as
+/// here; it is not used because the hook's note must be marked before each poll (another task
+/// of the thread may panic between two polls), which that combinator gives no place for.
+async fn catching<F: Future>(future: F) -> Result<F::Output, Caught> {
+    let mut future = std::pin::pin!(future);
+    std::future::poll_fn(move |cx| {
+        let mark = panic_note::mark();
+        match std::panic::catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
+            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(payload) => Poll::Ready(Err(Caught::new(payload, mark))),
+        }
+    })
+    .await
+}
+
+/// Records a caught panic on the server span, and logs it unless the init's hook has.
+///
+/// Without the hook's note, an ERROR event on the server span does all of it through the layers:
+/// the line, the span's `exception` event, and (when the span closes) its status and `error.type`.
+/// With it, the hook's line is the panic's line; its exception went to the span that was current
+/// when the handler panicked: when that is the server span, nothing is left to record; when it is
+/// one of the handler's spans, the server span gets its own `exception` event and status here,
+/// without a second line.
+fn record_panic(span: &tracing::Span, caught: Caught) {
+    let message = payload_message(&*caught.payload);
+    span.record("http.response.status_code", 500_u16);
+    match caught.note {
+        None => tracing::error!(
+            parent: span,
+            exception.type = PANIC,
+            exception.message = message,
+            "request handler panicked"
+        ),
+        Some(note) if note.span.is_some() && note.span == span.id() => {}
+        Some(note) => {
+            let mut attributes = vec![
+                KeyValue::new("exception.type", PANIC),
+                KeyValue::new("exception.message", message.to_owned()),
+            ];
+            if let Some(stacktrace) = note.stacktrace {
+                attributes.push(KeyValue::new("exception.stacktrace", stacktrace));
+            }
+            if let Some(location) = note.location {
+                attributes.push(KeyValue::new("location", location));
+            }
+            span.add_event("exception", attributes);
+            span.record("otel.status_code", "error");
+            span.record("otel.status_description", message);
+            span.record("error.type", PANIC);
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! The panic hook: a panic becomes an ERROR line with its exception on the current span (which
 //! is then marked as an error), the exporters are flushed, then the previous hook runs. A panic
-//! of the writer itself only runs the previous hook.
+//! of the writer itself only runs the previous hook. With feature `tower`, a logged panic is
+//! noted for the server middleware (`panic_note.rs`), which catches it without a second line.
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -21,6 +22,10 @@ pub(crate) fn install(provider: SdkTracerProvider, flush_timeout: Duration) {
             previous(info);
             return;
         }
+        // Whether the line below is written (a filter may drop this module's events): only a
+        // written one is noted for the server middleware, which otherwise logs the panic itself.
+        #[cfg(feature = "tower")]
+        let logged = tracing::enabled!(tracing::Level::ERROR);
         let message = payload_message(info.payload());
         let location = info
             .location()
@@ -39,6 +44,15 @@ pub(crate) fn install(provider: SdkTracerProvider, flush_timeout: Duration) {
             location = location.as_deref(),
             "{text}"
         );
+        // For the server middleware, which catches the panic and must not log it twice.
+        #[cfg(feature = "tower")]
+        if logged {
+            crate::panic_note::note(crate::panic_note::Note {
+                span: tracing::Span::current().id(),
+                location,
+                stacktrace,
+            });
+        }
         // Once the guard has shut the exporters down there is nothing left to flush.
         if !crate::init::guard::SHUT_DOWN.load(Ordering::SeqCst) {
             let provider = provider.clone();

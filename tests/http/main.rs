@@ -1,14 +1,17 @@
 //! HTTP: the server and client middleware in process, the carrier helpers (and header values that
 //! are not ASCII), and services talking to each other across processes (`examples/two_services.rs`,
 //! the Python interop service of `tests/interop/`, and `examples/w3c_service.rs` driven as the W3C
-//! test suite drives it), their spans received by an OTLP receiver in this process.
+//! test suite drives it), their spans received by an OTLP receiver in this process; and handlers
+//! that panic, with the init's panic hook in a child process (`support/child.rs`).
 
 #[path = "../support"]
 mod support {
     pub mod capture;
+    pub mod child;
     pub mod collector;
     pub mod find;
     pub mod harness;
+    pub mod ids;
     pub mod parse;
 }
 
@@ -16,6 +19,7 @@ mod header_values;
 #[cfg(unix)]
 mod interop_python;
 mod middleware;
+mod panics;
 mod propagation;
 mod two_services;
 mod w3c;
@@ -23,6 +27,13 @@ mod w3c;
 use std::path::PathBuf;
 
 use tracing_correlate::propagation::{BaggagePropagator, TraceContextPropagator};
+
+/// The entry point of a child process (`support/child.rs`); ignored in a normal run.
+#[test]
+#[ignore = "runs only as a child process of this binary's tests"]
+fn child() {
+    support::child::dispatch(&[panics::CHILD_CASES]);
+}
 
 /// Installs the global propagator, W3C trace context and baggage. It is one per process: every
 /// test of this binary that needs one installs this same one, so no test sees another's.

@@ -29,27 +29,36 @@ fn traceparent() -> String {
     format!("00-{REMOTE_TRACE}-{REMOTE_SPAN}-01")
 }
 
-/// Serves `app` on loopback and runs `client(base_url)` against it, on one thread; returns what
-/// `client` returned. `header_values.rs` serves its handler with it too.
+/// Serves `app` on loopback and runs `client(base_url)` against it, on one thread, under the
+/// harness's subscriber; returns what `client` returned. `header_values.rs` and `panics.rs` serve
+/// their handlers with it too.
 pub(crate) fn with_server<F, Fut, R>(h: &Harness, app: Router, client: F) -> R
 where
     F: FnOnce(String) -> Fut,
     Fut: Future<Output = R>,
 {
     crate::install_propagators();
-    h.run(|| {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let base = format!("http://{}", listener.local_addr().unwrap());
-            let server = tokio::spawn(async move { axum::serve(listener, app).await });
-            let answer = client(base).await;
-            server.abort();
-            answer
-        })
+    h.run(|| serve(app, client))
+}
+
+/// Serves `app` on loopback and runs `client(base_url)` against it, on a current-thread runtime
+/// of its own, under whatever subscriber is current; returns what `client` returned.
+pub(crate) fn serve<F, Fut, R>(app: Router, client: F) -> R
+where
+    F: FnOnce(String) -> Fut,
+    Fut: Future<Output = R>,
+{
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let server = tokio::spawn(async move { axum::serve(listener, app).await });
+        let answer = client(base).await;
+        server.abort();
+        answer
     })
 }
 
