@@ -24,8 +24,9 @@ pub(crate) struct Note {
     pub(crate) span: Option<tracing::Id>,
     /// `file:line:column`, when the panic has one.
     pub(crate) location: Option<String>,
-    /// The stack trace the hook captured, when backtraces are enabled.
-    pub(crate) stacktrace: Option<String>,
+    /// The stack trace the layers captured for the hook's line, when their setting asks for
+    /// one.
+    pub(crate) stacktrace: Option<std::sync::Arc<str>>,
 }
 
 /// The current count of notes on this thread, to give to [`since`].

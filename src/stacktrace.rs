@@ -174,6 +174,20 @@ pub(crate) fn for_event(event: &Event<'_>) -> Option<Arc<str>> {
     trace
 }
 
+/// The trace the layers captured for the last ERROR event this thread dispatched, if they
+/// captured one: what the panic hook hands the server middleware after logging a panic.
+#[cfg_attr(not(all(feature = "init", feature = "tower")), allow(dead_code))]
+pub(crate) fn last() -> Option<Arc<str>> {
+    CURRENT
+        .try_with(|c| {
+            c.try_borrow()
+                .ok()
+                .and_then(|c| c.as_ref().and_then(|c| c.2.clone()))
+        })
+        .ok()
+        .flatten()
+}
+
 /// The trimmed, bounded stack trace of the calling code.
 pub(crate) fn capture() -> Option<Arc<str>> {
     let _ = CAPTURES.try_with(|c| c.set(c.get() + 1));
@@ -396,7 +410,7 @@ fn shorten(path: &str) -> String {
 /// Prefixes of the symbols of the logging machinery, left out at the top of a trace: the
 /// capture itself, `tracing`, the subscriber, this crate, and above a panic hook the panic
 /// machinery.
-const MACHINERY: [&str; 20] = [
+const MACHINERY: [&str; 19] = [
     "backtrace::",
     "tracing_correlate::",
     "tracing_core::",
@@ -413,7 +427,6 @@ const MACHINERY: [&str; 20] = [
     "std::sys::backtrace::__rust_end_short_backtrace",
     "__rustc::",
     "rust_begin_unwind",
-    "<alloc::boxed::Box<F,A> as core::ops::function::Fn",
     "core::result::unwrap_failed",
     "core::option::unwrap_failed",
     "core::option::expect_failed",
@@ -441,7 +454,10 @@ fn is_machinery(name: &str) -> bool {
         || (name.starts_with('<')
             && (name.contains(" as tracing_subscriber::layer::Layer<")
                 || name.contains(" as tracing_core::subscriber::Subscriber>")
-                || name.contains(" as tracing_correlate::")))
+                || name.contains(" as tracing_correlate::")
+                // The boxed panic hook's call, between `std::panicking` and the hook.
+                || (name.starts_with("<alloc::boxed::Box<")
+                    && name.contains(" as core::ops::function::Fn"))))
 }
 
 fn is_runtime(name: &str) -> bool {

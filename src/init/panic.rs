@@ -37,7 +37,7 @@ pub(crate) fn install(provider: SdkTracerProvider, flush_timeout: Duration) {
             location.as_deref().unwrap_or("<unknown>"),
         );
         tracing::error!(
-            // (The target is this module, `tracing_correlate::panic`.) The layers add the stack
+            // (The target is this module, `tracing_correlate::init::panic`.) The layers add the stack
             // trace, from the frame that panicked, as their `Stacktraces` setting says.
             exception.type = "panic",
             exception.message = message,
@@ -50,7 +50,7 @@ pub(crate) fn install(provider: SdkTracerProvider, flush_timeout: Duration) {
             crate::panic_note::note(crate::panic_note::Note {
                 span: tracing::Span::current().id(),
                 location,
-                stacktrace,
+                stacktrace: crate::stacktrace::last(),
             });
         }
         // Once the guard has shut the exporters down there is nothing left to flush.

@@ -281,7 +281,7 @@ fn run_under_init(env: &[(&str, &str)]) -> Vec<Value> {
 fn span_line<'a>(lines: &'a [Value], name: &str) -> &'a Value {
     let found: Vec<_> = lines
         .iter()
-        .filter(|l| l["kind"] == "span" && l["name"] == name)
+        .filter(|l| l["kind"] == "span" && l["span_name"] == name)
         .collect();
     assert_eq!(found.len(), 1, "one span {name:?} in {lines:#?}");
     found[0]
@@ -354,5 +354,30 @@ fn when_a_filter_drops_the_hooks_line_the_middleware_writes_it() {
         assert_eq!(line["exception"]["type"], "panic");
         assert_eq!(line["trace_id"], server["trace_id"]);
         assert_eq!(line["span_id"], server["span_id"]);
+    }
+}
+
+#[test]
+fn a_panics_stack_trace_starts_where_it_panicked_and_reaches_the_server_span() {
+    let lines = run_under_init(&[("TRACING_CORRELATE_STACKTRACES", "on")]);
+    for (path, message) in UNDER_INIT {
+        let (server, event) = panicked_span_line(&lines, path, message);
+        let found = exception_lines_with(&lines, message);
+        assert_eq!(found.len(), 1, "one line for {path}: {lines:#?}");
+        let trace = found[0]["exception"]["stacktrace"].as_str().unwrap_or("");
+        let first = trace.lines().next().unwrap_or("");
+        // The panic machinery (the hook, `std::panicking`, `core::panicking`) is left out.
+        let thrower = match path {
+            "/reserve" => "panics::reserve",
+            "/direct" => "panics::direct",
+            _ => "PanicsInCall",
+        };
+        assert!(first.contains(thrower), "{path}: {trace}");
+        // The server span's event carries the same capture, also when the line went to the
+        // handler's own span (the middleware then adds the event from the hook's note).
+        assert_eq!(
+            event["attributes"]["exception.stacktrace"], found[0]["exception"]["stacktrace"],
+            "{server}"
+        );
     }
 }
