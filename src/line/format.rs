@@ -8,7 +8,9 @@
 //!
 //! [`JsonLayer`]: crate::JsonLayer
 
+use std::cell::RefCell;
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use tracing_core::{Event, Metadata};
 
@@ -277,7 +279,7 @@ impl<'a> Line<'a> {
         }
         if let Some(stacktrace) = &exception.stacktrace {
             line.push_str(",\"stacktrace\":");
-            limited_str_into(line, stacktrace, limit);
+            push_stacktrace(line, stacktrace, limit);
         }
         line.push('}');
     }
@@ -322,5 +324,38 @@ impl<'a> Line<'a> {
         }
         line.push_str("}\n");
         line
+    }
+}
+
+thread_local! {
+    /// The last stack trace this thread wrote, escaped: an error storm from one code path shares
+    /// one trace (`stacktrace.rs` renders a stack once), so it is escaped once, not per line.
+    static ESCAPED_TRACE: RefCell<Option<(Arc<str>, usize, String)>> = const { RefCell::new(None) };
+}
+
+/// Appends `trace` as a JSON string cut at `limit`, from the thread's last escaped trace when it
+/// is the same one (the same `Arc`, the same limit).
+fn push_stacktrace(line: &mut String, trace: &Arc<str>, limit: usize) {
+    let pushed = ESCAPED_TRACE.try_with(|cached| {
+        let Ok(mut cached) = cached.try_borrow_mut() else {
+            return false;
+        };
+        match &*cached {
+            Some((last, last_limit, escaped))
+                if Arc::ptr_eq(last, trace) && *last_limit == limit =>
+            {
+                line.push_str(escaped)
+            }
+            _ => {
+                let mut escaped = String::with_capacity(trace.len() + 64);
+                limited_str_into(&mut escaped, trace, limit);
+                line.push_str(&escaped);
+                *cached = Some((trace.clone(), limit, escaped));
+            }
+        }
+        true
+    });
+    if pushed != Ok(true) {
+        limited_str_into(line, trace, limit);
     }
 }
