@@ -29,7 +29,9 @@
 //!   combined rate (the spans' reopening included);
 //! - `settings_a_event`, `settings_b_request`: our bridge under each of its settings;
 //! - `redaction`: ours with the bridge, (a) with a fourth event field and (b) with a third request
-//!   span field, named as a secret (`password`, `api_key`) or not (`passcode`, `api_ref`).
+//!   span field, named as a secret (`password`, `api_key`) or not (`passcode`, `api_ref`);
+//! - `d_error`: an ERROR event carrying an error, 40 frames down, one per span, with the peer and
+//!   ours with stack traces off and on.
 
 use std::time::{Duration, Instant};
 
@@ -184,7 +186,6 @@ fn bench_redaction(c: &mut Criterion) {
         });
     });
     group.finish();
-    note_run("end");
 }
 
 fn bench_d_error(c: &mut Criterion) {
@@ -199,6 +200,7 @@ fn bench_d_error(c: &mut Criterion) {
         measure(&mut group, &rung, scenario::errors_in_requests);
     }
     group.finish();
+    note_run("end");
 }
 
 fn timed(routine: fn(), iters: u64) -> Duration {

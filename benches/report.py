@@ -34,6 +34,13 @@ LOG = ROOT / "target" / "bench.log"
 BEGIN, END = "<!-- generated:begin -->", "<!-- generated:end -->"
 FAULTS_LOG = ROOT / "target" / "collector_faults.log"
 FAULTS_BEGIN, FAULTS_END = "<!-- collector-faults:begin -->", "<!-- collector-faults:end -->"
+ERRORS_LOG = ROOT / "target" / "errors.log"
+ERRORS_BEGIN, ERRORS_END = "<!-- errors:begin -->", "<!-- errors:end -->"
+ERRORS = [
+    ("fmt_json_otel", "3. `fmt().json()` above `tracing-opentelemetry` (no stack traces)"),
+    ("ours_stacktraces_off", "ours, `Stacktraces::Off` (what `RUST_BACKTRACE` unset gives by default)"),
+    ("ours_stacktraces_on", "ours, `Stacktraces::On` (what `RUST_BACKTRACE=1` gives by default)"),
+]
 
 LADDER = [
     ("floor", "1. floor: the line by hand (with ids, as `ours_otel` writes it)"),
@@ -307,6 +314,38 @@ def generate_faults():
     return "\n".join(lines)
 
 
+def errors_table(run):
+    medians = {name: run.median("d_error", name) for name, _ in ERRORS}
+    off = medians["ours_stacktraces_off"]
+    out = [
+        "| rung | bytes/iter | median | rung ÷ ours off |",
+        "|---|---:|---:|---:|",
+    ]
+    for name, title in ERRORS:
+        b = run.bytes.get(("d_error", name))
+        size = f"{b[0]} ({b[1]} lines)" if b else "—"
+        out.append(f"| {title} (`{name}`) | {size} | {ns(medians[name])} | {ratio(medians[name] / off)} |")
+    out.append("")
+    on = medians["ours_stacktraces_on"] / off
+    line = run.bytes.get(("d_error", "ours_stacktraces_on"), (0, 0))[0]
+    out += [
+        "| target (issue 12) | measured | wanted | |",
+        "|---|---:|---:|---|",
+        f"| stack traces on ÷ off | {on:.3f} | ≤ 5 | {'met' if on <= 5 else '**missed**'} |",
+        f"| the line with its stack trace | {line} bytes | ≤ 8192 | {'met' if line <= 8192 else '**missed**'} |",
+        "",
+    ]
+    return out
+
+
+def generate_errors():
+    run = Run(ERRORS_LOG, "cargo bench --bench layer -- d_error 2>&1 | tee target/errors.log")
+    lines = ["### The machine and the run", ""] + machine(run)
+    lines += ["### (d) an ERROR event carrying an error, 40 frames down, one per span", ""]
+    lines += errors_table(run)
+    return "\n".join(lines)
+
+
 def generate():
     run = Run()
     lines = ["### The machine and the run", ""] + machine(run)
@@ -332,9 +371,14 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--write", metavar="FILE", help="replace the generated part of FILE")
     parser.add_argument("--faults", action="store_true", help="the collector_faults run instead of the ladder's")
+    parser.add_argument("--errors", action="store_true", help="the run of scenario (d) alone (`-- d_error`)")
     args = parser.parse_args()
-    text = generate_faults() if args.faults else generate()
-    begin, end = (FAULTS_BEGIN, FAULTS_END) if args.faults else (BEGIN, END)
+    if args.faults:
+        text, (begin, end) = generate_faults(), (FAULTS_BEGIN, FAULTS_END)
+    elif args.errors:
+        text, (begin, end) = generate_errors(), (ERRORS_BEGIN, ERRORS_END)
+    else:
+        text, (begin, end) = generate(), (BEGIN, END)
     if not args.write:
         print(text)
         return
