@@ -49,11 +49,10 @@ use tracing_core::Event;
 /// poll). It keeps at most [`MAX_STACKTRACE_FRAMES`] frames and [`MAX_STACKTRACE_LEN`] bytes,
 /// whichever comes first. Past the frame bound it ends in a line `…[more frames]` (those
 /// frames are not walked, so not counted); past the byte bound, in `…[N more frames]`. Frames
-/// are written as
-/// `std` writes a backtrace, numbered from 0; file paths are shortened: relative to the current
-/// directory (`./src/main.rs`), to the crate and version for a dependency in the cargo registry
-/// (`tokio-1.48.0/src/runtime/task/core.rs`), and `/rustc/<hash>/` for `std`'s own frames becomes
-/// `/rustc/`.
+/// are written as `std` writes a backtrace, numbered from 0; file paths are shortened: relative
+/// to the current directory (`./src/main.rs`), to the crate and version for a dependency in the
+/// cargo registry (`tokio-1.48.0/src/runtime/task/core.rs`), and `/rustc/<hash>/` for `std`'s
+/// own frames becomes `/rustc/`.
 ///
 /// With `RUST_BACKTRACE=1` set for panics only, [`Off`](Stacktraces::Off) (or
 /// `TRACING_CORRELATE_STACKTRACES=off` under the init) keeps the exception lines small.
@@ -67,8 +66,8 @@ pub enum Stacktraces {
     /// A stack trace on every exception.
     On,
     /// [`On`](Stacktraces::On) when `RUST_LIB_BACKTRACE`, else `RUST_BACKTRACE`, is set and not
-    /// `0`; else [`Off`](Stacktraces::Off). Read once per process, at the first exception, as
-    /// `std` reads them.
+    /// `0`; else [`Off`](Stacktraces::Off). Read once per process (at the init's startup line,
+    /// else at the first exception), as `std` reads them once.
     #[default]
     FromEnv,
 }
