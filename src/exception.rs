@@ -31,6 +31,8 @@ pub(crate) const ERROR_FIELD: &str = "error";
 pub(crate) const TYPE_FIELD: &str = "exception.type";
 pub(crate) const MESSAGE_FIELD: &str = "exception.message";
 pub(crate) const STACKTRACE_FIELD: &str = "exception.stacktrace";
+/// The target of the server middleware's own events (`src/server.rs`).
+const SERVER_TARGET: &str = "tracing_correlate::server";
 
 /// The most causes an exception keeps from its error's `source()` chain: on the line (`causes`,
 /// the others counted in `causes_dropped`) and on the span (`exception.causes`, the others
@@ -166,7 +168,11 @@ impl Exception {
         let mut visitor = ExceptionVisitor::default();
         event.record(&mut visitor);
         let mut exception = visitor.finish()?;
-        if exception.stacktrace.is_none() && stacktraces.enabled() {
+        // The server middleware logs a failure (a caught panic, an error returned by the
+        // service) where it sees it, under the runtime, far from the code that failed: a stack
+        // trace of that place would mislead.
+        let from_the_middleware = event.metadata().target() == SERVER_TARGET;
+        if exception.stacktrace.is_none() && stacktraces.enabled() && !from_the_middleware {
             exception.stacktrace = stacktrace::for_event(event);
         }
         Some(exception)

@@ -54,6 +54,11 @@ use tracing_core::Event;
 /// cargo registry (`tokio-1.48.0/src/runtime/task/core.rs`), and `/rustc/<hash>/` for `std`'s
 /// own frames becomes `/rustc/`.
 ///
+/// The server middleware's own failure lines (a caught panic without the init's hook, an error
+/// returned by the service) carry none: they are logged where the middleware sees the failure,
+/// under the runtime, not where it happened. A panic under the init's hook has the trace of
+/// where it panicked.
+///
 /// With `RUST_BACKTRACE=1` set for panics only, [`Off`](Stacktraces::Off) (or
 /// `TRACING_CORRELATE_STACKTRACES=off` under the init) keeps the exception lines small.
 ///
