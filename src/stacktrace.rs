@@ -96,6 +96,7 @@ impl Stacktraces {
 
     /// Reads a setting's name as `TRACING_CORRELATE_STACKTRACES` spells it: `off`, `on` or
     /// `from_env` (any case).
+    #[cfg_attr(not(feature = "init"), allow(dead_code))]
     pub(crate) fn parse(name: &str) -> Option<Stacktraces> {
         match name.trim().to_ascii_lowercase().as_str() {
             "off" => Some(Stacktraces::Off),

@@ -47,10 +47,11 @@ fn build(config: &EnvConfig) -> Result<(), String> {
         &Redaction::default(),
         &delivery,
         &mut runtime,
+        &mut Vec::new(),
     )
     .map_err(|e| e.to_string())?;
-    let (logs, _) =
-        logger_provider(config, &resource, &delivery, &mut runtime).map_err(|e| e.to_string())?;
+    let (logs, _) = logger_provider(config, &resource, &delivery, &mut runtime, &mut Vec::new())
+        .map_err(|e| e.to_string())?;
     let _ = traces.shutdown();
     if let Some(logs) = logs {
         let _ = logs.shutdown();

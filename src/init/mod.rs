@@ -124,6 +124,8 @@ pub fn builder(service_name: impl Into<String>) -> Builder {
 /// | `OTEL_EXPORTER_OTLP_HEADERS` (and `_TRACES_`, `_LOGS_`) | none | `k=v,...`, percent-decoded; a signal's variable replaces the general one; a name given twice keeps its last value; a variable that cannot be read is discarded whole (with a warning). Each request carries exactly these headers (and the protocol's own): `opentelemetry-otlp`'s own reading of the variables is overridden |
 /// | `OTEL_EXPORTER_OTLP_TIMEOUT` (and `_TRACES_`, `_LOGS_`) | `10000` | per export, milliseconds |
 /// | `OTEL_EXPORTER_OTLP_COMPRESSION` (and `_TRACES_`, `_LOGS_`) | none | `gzip` or `none` |
+/// | `OTEL_EXPORTER_OTLP_CERTIFICATE` (and `_TRACES_`, `_LOGS_`) | none | a PEM file of CA certificates trusted for `https://` over HTTP/protobuf and HTTP/JSON, besides the system's roots (rustls with `ring`); gRPC has no TLS yet |
+/// | `OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE`, `OTEL_EXPORTER_OTLP_CLIENT_KEY` (and `_TRACES_`, `_LOGS_`) | none | PEM chain and key for mutual TLS. A TLS file that cannot be read or parsed is warned about once, naming the variable and the path, and the connection is made without it |
 /// | `OTEL_LOGS_EXPORTER` | `none` | `otlp`: also send each event as an OpenTelemetry log record with its trace context, secret fields redacted; the record of an ERROR event carrying an exception has the span's `exception` event's `exception.*` attributes (`exception.causes` an array), the fields the exception was read from left out, and an error value of any other event is a plain field of its name; the JSON lines are the log signal otherwise |
 /// | `OTEL_TRACES_SAMPLER`, `OTEL_TRACES_SAMPLER_ARG` | `parentbased_always_on` | `always_on`, `always_off`, `traceidratio`, `parentbased_*`; ratio in [0, 1] |
 /// | `OTEL_PROPAGATORS` | `tracecontext,baggage` | `tracecontext`, `baggage`, `none` |
@@ -139,7 +141,7 @@ pub fn builder(service_name: impl Into<String>) -> Builder {
 /// with a warning. A bad value never stops a service:
 /// it is warned about once in a line that names the variable and the value, and treated as unset.
 /// An endpoint is judged as the exporter will use it, for its signal's protocol and with the
-/// signal path appended; one it could not use (and `https://`: this build has no TLS) is warned
+/// signal path appended; one it could not use (and `https://` over gRPC: no TLS there yet) is warned
 /// about, and the fallback (the general endpoint, else the protocol's default) is used.
 /// An endpoint variable that is set still selects OTLP export, even with a value that is not
 /// used. Credentials in an endpoint (`http://user:password@host`) are not sent: they are dropped,
@@ -306,6 +308,9 @@ where
             service: &service,
             stats: &stats,
         };
+        // What building the exporters found (TLS files that cannot be used), said with the
+        // environment's warnings.
+        let mut export_warnings = Vec::new();
         let (tracer_provider, traces_choice) = tracer_provider(
             &config,
             &resource,
@@ -313,9 +318,15 @@ where
             &self.redaction,
             &delivery,
             &mut runtime,
+            &mut export_warnings,
         )?;
-        let (logger_provider, logs_choice) =
-            logger_provider(&config, &resource, &delivery, &mut runtime)?;
+        let (logger_provider, logs_choice) = logger_provider(
+            &config,
+            &resource,
+            &delivery,
+            &mut runtime,
+            &mut export_warnings,
+        )?;
 
         let (filter, filter_warning) = match EnvFilter::try_from_default_env() {
             Ok(filter) => (filter, None),
@@ -356,7 +367,12 @@ where
         // Records of the `log` crate become events; a logger set elsewhere is kept (and warned).
         let log_bridge = tracing_log::LogTracer::init().err();
 
-        for warning in config.warnings.iter().chain(filter_warning.as_ref()) {
+        for warning in config
+            .warnings
+            .iter()
+            .chain(&export_warnings)
+            .chain(filter_warning.as_ref())
+        {
             tracing::warn!(target: "tracing_correlate", "{warning}");
         }
         if log_bridge.is_some() {

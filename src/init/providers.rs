@@ -21,7 +21,9 @@ use crate::init::env::{
 };
 use crate::init::error::{ErrorKind, InitError};
 use crate::init::export::console::ConsoleExporter;
-use crate::init::export::headers::{exact_metadata, header_map, ExactHeadersClient};
+use crate::init::export::headers::{
+    exact_metadata, header_map, ExactHeadersClient, TransportCause,
+};
 use crate::init::export::{Counted, CountedLogs, Counting, Delivery, ExportRuntime, OnRuntime};
 use crate::init::log_exceptions::ExceptionAttributes;
 use crate::init::sdk_gate::{GatedWriter, SdkGate};
@@ -147,34 +149,45 @@ fn export_runtime(slot: &mut Option<ExportRuntime>) -> Result<tokio::runtime::Ha
 /// Builds an OTLP exporter (`SpanExporter` or `LogExporter`: same builders, no shared trait) for
 /// `otlp`, inside the export runtime's context, which the tonic exporter needs to build.
 macro_rules! otlp_exporter {
-    ($exporter:ident, $otlp:expr, $handle:expr) => {{
+    ($exporter:ident, $otlp:expr, $handle:expr, $warnings:expr) => {{
         let otlp: &OtlpConfig = $otlp;
         let _entered = $handle.enter();
+        // TLS for an `https://` endpoint over HTTP; its files' warnings join the init's.
+        let tls = if otlp.protocol != Protocol::Grpc && otlp.endpoint.starts_with("https://") {
+            crate::init::export::tls::client_config(&otlp.tls, $warnings)
+        } else {
+            crate::init::export::tls::plain()
+        };
+        let cause = TransportCause::default();
         // Building can panic inside a dependency (reqwest with the `rustls-no-provider` feature,
         // turned on by another crate of the service, and no crypto provider installed): that is
         // an init error to report, not a crash.
         // The headers are set where each request leaves (`export::headers`): the exporter
         // would add those it reads from the environment itself.
         let headers = header_map(&otlp.headers);
-        let built = std::panic::catch_unwind(|| match otlp.protocol {
-            Protocol::Grpc => tonic_compression(
-                opentelemetry_otlp::$exporter::builder()
-                    .with_tonic()
-                    .with_endpoint(otlp.endpoint.clone())
-                    .with_timeout(otlp.timeout)
-                    .with_interceptor(exact_metadata(headers)),
-                otlp.compression,
-            )
-            .build()
-            .map_err(|e| e.to_string()),
-            Protocol::HttpProtobuf | Protocol::HttpJson => {
-                match ExactHeadersClient::new(
-                    otlp.timeout,
-                    otlp.protocol,
+        // Nothing built survives a panic: what the closure touches is dropped with it.
+        let built =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match otlp.protocol {
+                Protocol::Grpc => tonic_compression(
+                    opentelemetry_otlp::$exporter::builder()
+                        .with_tonic()
+                        .with_endpoint(otlp.endpoint.clone())
+                        .with_timeout(otlp.timeout)
+                        .with_interceptor(exact_metadata(headers)),
                     otlp.compression,
-                    headers,
-                ) {
-                    Ok(client) => http_compression(
+                )
+                .build()
+                .map_err(|e| e.to_string()),
+                Protocol::HttpProtobuf | Protocol::HttpJson => {
+                    let client = ExactHeadersClient::new(
+                        otlp.timeout,
+                        otlp.protocol,
+                        otlp.compression,
+                        headers,
+                        tls,
+                        cause.clone(),
+                    );
+                    http_compression(
                         opentelemetry_otlp::$exporter::builder()
                             .with_http()
                             .with_protocol(http_protocol(otlp.protocol))
@@ -184,15 +197,15 @@ macro_rules! otlp_exporter {
                         otlp.compression,
                     )
                     .build()
-                    .map_err(|e| e.to_string()),
-                    Err(e) => Err(format!("building its HTTP client failed: {e}")),
+                    .map_err(|e| e.to_string())
                 }
-            }
-        });
+            }));
         // The texts may quote a URL: its userinfo is hidden.
         let hidden = |text: String| crate::init::credentials::hide_in_text(&text).into_owned();
         match built {
-            Ok(built) => built.map_err(|e| InitError(ErrorKind::Exporter(hidden(e)))),
+            Ok(built) => built
+                .map(|exporter| (exporter, cause))
+                .map_err(|e| InitError(ErrorKind::Exporter(hidden(e)))),
             Err(panic) => Err(InitError(ErrorKind::Exporter(hidden(format!(
                 "building it panicked: {}",
                 crate::line::output::payload_message(&*panic)
@@ -208,6 +221,7 @@ pub(crate) fn tracer_provider<W>(
     redaction: &Redaction,
     delivery: &Arc<Delivery>,
     runtime: &mut Option<ExportRuntime>,
+    warnings: &mut Vec<String>,
 ) -> Result<(SdkTracerProvider, TracesChoice), InitError>
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
@@ -260,7 +274,8 @@ where
             .build(),
         TracesChoice::Otlp { .. } => {
             let handle = export_runtime(runtime)?;
-            let exporter = otlp_exporter!(SpanExporter, &config.traces_otlp, handle)?;
+            let (exporter, cause) =
+                otlp_exporter!(SpanExporter, &config.traces_otlp, handle, warnings)?;
             let batch = BatchConfigBuilder::default()
                 .with_scheduled_delay(config.batch.schedule_delay)
                 .with_max_queue_size(config.batch.max_queue_size)
@@ -270,7 +285,8 @@ where
                 OnRuntime::new(exporter, handle, config.batch.export_timeout),
                 delivery.clone(),
             )
-            .with_destination(choice.to_string());
+            .with_destination(choice.to_string())
+            .with_cause(cause);
             let processor = BatchSpanProcessor::builder(exporter)
                 .with_batch_config(batch)
                 .build();
@@ -316,17 +332,19 @@ pub(crate) fn logger_provider(
     resource: &Resource,
     delivery: &Arc<Delivery>,
     runtime: &mut Option<ExportRuntime>,
+    warnings: &mut Vec<String>,
 ) -> Result<(Option<SdkLoggerProvider>, String), InitError> {
     if config.sdk_disabled || config.logs_exporter == LogsExporter::None {
         return Ok((None, "none (the JSON lines are the log signal)".to_owned()));
     }
     let handle = export_runtime(runtime)?;
-    let exporter = otlp_exporter!(LogExporter, &config.logs_otlp, handle)?;
+    let (exporter, cause) = otlp_exporter!(LogExporter, &config.logs_otlp, handle, warnings)?;
     let exporter = Counting::new(
         OnRuntime::new(exporter, handle, config.logs_batch.export_timeout),
         delivery.clone(),
     )
-    .with_destination(otlp_destination(&config.logs_otlp));
+    .with_destination(otlp_destination(&config.logs_otlp))
+    .with_cause(cause);
     // Every field given: the SDK's own default reads `OTEL_BLRP_*` unchecked (a huge queue size
     // aborts the process, a delay of 0 spins).
     let batch = opentelemetry_sdk::logs::BatchConfigBuilder::default()

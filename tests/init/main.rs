@@ -6,6 +6,7 @@
 //! - `exceptions`: the exceptions of OTLP log records, against the span events and the lines.
 //! - `collector_faults`: collectors that are slow, fail, never answer or refuse connections.
 //! - `writer_faults`: a closed stdout and a full disk, for the layer alone and through the init.
+//! - `tls`: OTLP over `https://` through a TLS receiver, its CA given or not, unusable files.
 
 #[path = "../support"]
 mod support {
@@ -13,12 +14,14 @@ mod support {
     pub mod collector;
     pub mod fault_collector;
     pub mod parse;
+    pub mod tls;
 }
 
 mod collector_faults;
 mod exceptions;
 mod init;
 mod sdk_env;
+mod tls;
 #[cfg(target_os = "linux")]
 mod writer_faults;
 

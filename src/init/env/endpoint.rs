@@ -100,7 +100,8 @@ pub(super) fn cut(value: &str) -> Endpoint<'_> {
 /// - opentelemetry-otlp's HTTP exporter parses it as an `http::Uri` when it is built, and reqwest
 ///   reads that `Uri`'s text again as a `url::Url` at every export;
 /// - tonic's `Endpoint::from_shared` parses it as an `http::Uri`, and opentelemetry-otlp refuses
-///   an `https` one at build time when it has no TLS feature (this crate turns none on).
+///   an `https` one at build time when it has no TLS feature (this crate turns on none of
+///   tonic's: `https://` works over HTTP only, through `export/tls.rs`).
 pub(super) fn usable(full: &str, protocol: Protocol) -> Result<(), String> {
     let uri: http::Uri = full.parse().map_err(|_| {
         if full.len() > URI_MAX_LEN {
@@ -114,9 +115,11 @@ pub(super) fn usable(full: &str, protocol: Protocol) -> Result<(), String> {
             "not a URI the exporter accepts once the signal path is added".to_owned()
         }
     })?;
-    if uri.scheme() == Some(&http::uri::Scheme::HTTPS) {
+    if uri.scheme() == Some(&http::uri::Scheme::HTTPS) && protocol == Protocol::Grpc {
         return Err(
-            "https:// needs TLS, which this build of tracing-correlate does not have".to_owned(),
+            "https:// over gRPC needs tonic's TLS, which this build of tracing-correlate does not \
+             have yet (HTTP/protobuf and HTTP/JSON have TLS)"
+                .to_owned(),
         );
     }
     match protocol {

@@ -84,6 +84,26 @@ pub(crate) struct OtlpConfig {
     /// 2³¹ − 1 ms (about 24.8 days).
     pub(crate) timeout: Duration,
     pub(crate) compression: Option<Compression>,
+    /// The TLS files for an `https://` endpoint: the signal's variable, else the general one.
+    pub(crate) tls: TlsFiles,
+}
+
+/// `OTEL_EXPORTER_OTLP_CERTIFICATE`, `_CLIENT_CERTIFICATE`, `_CLIENT_KEY` (or the signal's):
+/// each the variable that named it and its path, read when the exporter is built.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct TlsFiles {
+    /// PEM certificates to trust besides the system's roots.
+    pub(crate) certificate: Option<TlsFile>,
+    /// A PEM certificate chain, with `client_key`, for mutual TLS.
+    pub(crate) client_certificate: Option<TlsFile>,
+    pub(crate) client_key: Option<TlsFile>,
+}
+
+/// A path given by a TLS variable.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct TlsFile {
+    pub(crate) var: &'static str,
+    pub(crate) path: String,
 }
 
 /// `OTEL_BSP_*` (spans) or `OTEL_BLRP_*` (log records).
@@ -161,7 +181,16 @@ pub(crate) struct EnvConfig {
 
 /// Every variable [`read`] looks at (the fuzz targets read this list through
 /// [`crate::fuzzing::ENV_VARIABLES`]).
-pub(crate) const VARIABLES: [&str; 38] = [
+pub(crate) const VARIABLES: [&str; 47] = [
+    "OTEL_EXPORTER_OTLP_CERTIFICATE",
+    "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+    "OTEL_EXPORTER_OTLP_CLIENT_KEY",
+    "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE",
+    "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE",
+    "OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY",
+    "OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE",
+    "OTEL_EXPORTER_OTLP_LOGS_CLIENT_CERTIFICATE",
+    "OTEL_EXPORTER_OTLP_LOGS_CLIENT_KEY",
     "OTEL_SDK_DISABLED",
     "TRACING_CORRELATE_STACKTRACES",
     "OTEL_SERVICE_NAME",
@@ -374,6 +403,9 @@ struct SignalVars {
     headers: &'static str,
     timeout: &'static str,
     compression: &'static str,
+    certificate: &'static str,
+    client_certificate: &'static str,
+    client_key: &'static str,
 }
 
 const TRACES: SignalVars = SignalVars {
@@ -383,6 +415,9 @@ const TRACES: SignalVars = SignalVars {
     headers: "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
     timeout: "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
     compression: "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
+    certificate: "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE",
+    client_certificate: "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE",
+    client_key: "OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY",
 };
 
 const LOGS: SignalVars = SignalVars {
@@ -392,6 +427,9 @@ const LOGS: SignalVars = SignalVars {
     headers: "OTEL_EXPORTER_OTLP_LOGS_HEADERS",
     timeout: "OTEL_EXPORTER_OTLP_LOGS_TIMEOUT",
     compression: "OTEL_EXPORTER_OTLP_LOGS_COMPRESSION",
+    certificate: "OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE",
+    client_certificate: "OTEL_EXPORTER_OTLP_LOGS_CLIENT_CERTIFICATE",
+    client_key: "OTEL_EXPORTER_OTLP_LOGS_CLIENT_KEY",
 };
 
 impl Signal {
@@ -415,6 +453,7 @@ struct GeneralOtlp {
     timeout: Option<Duration>,
     /// `Some(None)` is an explicit `none`.
     compression: Option<Option<Compression>>,
+    tls: TlsFiles,
 }
 
 impl Reader<'_> {
@@ -425,6 +464,15 @@ impl Reader<'_> {
             return None;
         }
         Some(Var { name, raw })
+    }
+
+    /// A TLS variable's path, trimmed; the file is read when the exporter is built (a file that
+    /// cannot be read or parsed is warned about then, naming this variable).
+    fn tls_file(&self, name: &'static str) -> Option<TlsFile> {
+        self.var(name).map(|v| TlsFile {
+            var: name,
+            path: v.value().to_owned(),
+        })
     }
 
     /// Quotes the value as given, less the userinfo of a URL in it (also where `why` repeats
@@ -613,12 +661,18 @@ impl Reader<'_> {
             parse::compression,
             "using none",
         );
+        let tls = TlsFiles {
+            certificate: self.tls_file("OTEL_EXPORTER_OTLP_CERTIFICATE"),
+            client_certificate: self.tls_file("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE"),
+            client_key: self.tls_file("OTEL_EXPORTER_OTLP_CLIENT_KEY"),
+        };
         GeneralOtlp {
             endpoint,
             endpoint_set,
             headers,
             timeout,
             compression,
+            tls,
         }
     }
 
@@ -688,12 +742,25 @@ impl Reader<'_> {
                 .unwrap_or(fallback),
         };
 
+        let vars = signal.vars();
+        let tls = TlsFiles {
+            certificate: self
+                .tls_file(vars.certificate)
+                .or_else(|| general.tls.certificate.clone()),
+            client_certificate: self
+                .tls_file(vars.client_certificate)
+                .or_else(|| general.tls.client_certificate.clone()),
+            client_key: self
+                .tls_file(vars.client_key)
+                .or_else(|| general.tls.client_key.clone()),
+        };
         let config = OtlpConfig {
             protocol,
             endpoint,
             headers,
             timeout,
             compression,
+            tls,
         };
         (config, own_set)
     }

@@ -13,6 +13,7 @@ use opentelemetry_sdk::logs::{LogBatch, LogExporter, LogProcessor, SdkLogRecord}
 use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
 use opentelemetry_sdk::Resource;
 
+use crate::init::export::headers::TransportCause;
 use crate::redact::Redaction;
 
 /// What was handed to the exporters and what they delivered.
@@ -52,6 +53,8 @@ pub(crate) struct Counting<E> {
     delivery: Arc<Delivery>,
     /// `otlp <protocol> to <endpoint>`, without credentials; `None` for the console.
     destination: Option<String>,
+    /// The HTTP client's last failure, with its causes (`headers::TransportCause`).
+    cause: Option<TransportCause>,
 }
 
 impl<E> Counting<E> {
@@ -60,7 +63,15 @@ impl<E> Counting<E> {
             inner,
             delivery,
             destination: None,
+            cause: None,
         }
+    }
+
+    /// Names the HTTP client's last failure (taken from `cause`) in the error of a failed
+    /// export, after the exporter's own text.
+    pub(crate) fn with_cause(mut self, cause: TransportCause) -> Self {
+        self.cause = Some(cause);
+        self
     }
 
     /// Names `destination` in the errors of failed exports.
@@ -75,10 +86,17 @@ impl<E> Counting<E> {
         match (result, &self.destination) {
             (Err(e @ OTelSdkError::AlreadyShutdown), _) | (Err(e), None) => Err(e),
             (Err(e), Some(destination)) => {
-                let why = match e {
+                let mut why = match e {
                     OTelSdkError::InternalFailure(why) => why,
                     other => other.to_string(),
                 };
+                let cause = self
+                    .cause
+                    .as_ref()
+                    .and_then(|c| c.lock().ok().and_then(|mut c| c.take()));
+                if let Some(cause) = cause {
+                    why = format!("{why}: {cause}");
+                }
                 Err(OTelSdkError::InternalFailure(format!(
                     "export {destination} failed: {}",
                     crate::init::credentials::hide_in_text(&why)

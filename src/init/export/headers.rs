@@ -15,6 +15,9 @@ use std::sync::Arc;
 use http::header::{
     HeaderMap, HeaderName, HeaderValue, CONTENT_ENCODING, CONTENT_TYPE, USER_AGENT,
 };
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::connect::HttpConnector;
+use opentelemetry_http::hyper::HyperClient;
 use opentelemetry_http::{Bytes, HttpClient, HttpError, Request, Response};
 use opentelemetry_otlp::tonic_types::metadata::MetadataMap;
 
@@ -67,13 +70,19 @@ pub(crate) fn exact_metadata(
     }
 }
 
-/// The HTTP client of the HTTP exporters: `reqwest`'s (the one `opentelemetry-otlp` would build,
-/// with the same timeout), with each request's headers replaced by the protocol's own and the
-/// crate's list.
+/// The HTTP client of the HTTP exporters: `opentelemetry-http`'s hyper client (with the
+/// exporter's timeout) over a hyper-rustls connector, with each request's headers replaced by the
+/// protocol's own and the crate's list.
 pub(crate) struct ExactHeadersClient {
-    inner: reqwest::Client,
+    inner: HyperClient<HttpsConnector<HttpConnector>>,
     headers: Arc<HeaderMap>,
+    cause: TransportCause,
 }
+
+/// The text of the last failed send, with its causes (`…: invalid peer certificate:
+/// UnknownIssuer`): `opentelemetry-otlp` replaces the client's error with "network error", so
+/// `Counting` reads the cause here to name it in the export's error line.
+pub(crate) type TransportCause = Arc<std::sync::Mutex<Option<String>>>;
 
 impl ExactHeadersClient {
     /// `headers` are the crate's; `protocol` and `compression` give `Content-Type` and
@@ -83,8 +92,17 @@ impl ExactHeadersClient {
         protocol: Protocol,
         compression: Option<Compression>,
         headers: HeaderMap,
-    ) -> Result<ExactHeadersClient, reqwest::Error> {
-        let inner = reqwest::Client::builder().timeout(timeout).build()?;
+        tls: rustls::ClientConfig,
+        cause: TransportCause,
+    ) -> ExactHeadersClient {
+        // The TLS configuration is given whole (`export/tls.rs`); `http://` endpoints go in the
+        // clear through the same connector.
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .build();
+        let inner = HyperClient::new(connector, timeout, None);
         let content_type = match protocol {
             Protocol::HttpJson => "application/json",
             Protocol::HttpProtobuf | Protocol::Grpc => "application/x-protobuf",
@@ -99,10 +117,11 @@ impl ExactHeadersClient {
         for (name, value) in &headers {
             all.insert(name.clone(), value.clone());
         }
-        Ok(ExactHeadersClient {
+        ExactHeadersClient {
             inner,
             headers: Arc::new(all),
-        })
+            cause,
+        }
     }
 
     /// The headers `request` leaves with: the exporter's own `User-Agent` (unless the crate's list
@@ -137,7 +156,18 @@ impl fmt::Debug for ExactHeadersClient {
 impl HttpClient for ExactHeadersClient {
     async fn send_bytes(&self, mut request: Request<Bytes>) -> Result<Response<Bytes>, HttpError> {
         self.set_headers(&mut request);
-        self.inner.send_bytes(request).await
+        let sent = self.inner.send_bytes(request).await;
+        if let Err(e) = &sent {
+            let mut text = e.to_string();
+            crate::exception::walk_causes(&**e, 8, |cause| {
+                text.push_str(": ");
+                text.push_str(&cause.to_string());
+            });
+            if let Ok(mut slot) = self.cause.lock() {
+                *slot = Some(text);
+            }
+        }
+        sent
     }
 }
 
@@ -182,8 +212,9 @@ mod tests {
                 ("X-Dup", "1"),
                 ("x-dup", "2"),
             ])),
-        )
-        .unwrap();
+            crate::init::export::tls::plain(),
+            TransportCause::default(),
+        );
         // What the exporter built: its own headers, and some from the environment.
         let built = [
             ("content-type", "application/x-protobuf"),
@@ -214,8 +245,9 @@ mod tests {
             Protocol::HttpJson,
             None,
             HeaderMap::new(),
-        )
-        .unwrap();
+            crate::init::export::tls::plain(),
+            TransportCause::default(),
+        );
         let built = [
             ("content-type", "application/json"),
             ("content-encoding", "gzip"),

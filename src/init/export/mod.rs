@@ -7,6 +7,7 @@ pub(crate) mod console;
 mod delivery;
 pub(crate) mod headers;
 mod runtime;
+pub(crate) mod tls;
 
 pub(crate) use delivery::{Counted, CountedLogs, Counting, Delivery};
 pub(crate) use runtime::{ExportRuntime, OnRuntime};
