@@ -439,7 +439,7 @@ thread_local! {
 /// file and line, as a `tracing` macro at the call would have, instead of this module's.
 pub(crate) fn caller_metadata(event: &Event<'_>) -> Option<Metadata<'static>> {
     let meta = event.metadata();
-    if meta.target() != module_path!() {
+    if *meta.level() != Level::ERROR || meta.target() != module_path!() {
         return None;
     }
     let site = RECORDING.try_with(Cell::get).ok().flatten()?;

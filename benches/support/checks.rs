@@ -24,6 +24,12 @@ pub fn event(group: &str, rung: &Rung) -> Vec<String> {
 
 /// The lines `rung` writes for one event of scenario (a), and their bytes, checked.
 pub fn event_lines(group: &str, rung: &Rung) -> (Vec<String>, u64) {
+    lines_of(group, rung, scenario::emit_event)
+}
+
+/// The lines `rung` writes for one `emit` in an entered span of scenario (a), and their bytes,
+/// checked.
+fn lines_of(group: &str, rung: &Rung, emit: fn()) -> (Vec<String>, u64) {
     let (sink, captured) = Sink::capturing();
     let dispatch = (rung.build)(sink);
     let (lines, bytes, trace_id) = tracing::dispatcher::with_default(&dispatch, || {
@@ -32,7 +38,7 @@ pub fn event_lines(group: &str, rung: &Rung) -> (Vec<String>, u64) {
         let trace_id = otel_trace_id(&span);
         captured.take_lines(); // what opening the span wrote (bunyan's START line)
         let before = bytes_written();
-        scenario::emit_event();
+        emit();
         (captured.take_lines(), bytes_written() - before, trace_id)
     });
     verify(group, rung, &lines, 1, trace_id.as_deref());
@@ -43,17 +49,7 @@ pub fn event_lines(group: &str, rung: &Rung) -> (Vec<String>, u64) {
 /// rungs write the exception (with a stack trace when the rung's name says `_on`, none with
 /// `_off`), in at most 8 KiB.
 pub fn error(rung: &Rung) {
-    let (sink, captured) = Sink::capturing();
-    let dispatch = (rung.build)(sink);
-    let (lines, bytes, trace_id) = tracing::dispatcher::with_default(&dispatch, || {
-        let span = scenario::event_span();
-        let _entered = span.enter();
-        let trace_id = otel_trace_id(&span);
-        let before = bytes_written();
-        scenario::emit_error();
-        (captured.take_lines(), bytes_written() - before, trace_id)
-    });
-    verify("d_error", rung, &lines, 1, trace_id.as_deref());
+    let (lines, bytes) = lines_of("d_error", rung, scenario::emit_error);
     report("d_error", rung.name, bytes, &lines);
     if rung.name.starts_with("ours_") {
         let line: Value = serde_json::from_str(&lines[0]).unwrap();
