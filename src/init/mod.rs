@@ -118,14 +118,15 @@ pub fn builder(service_name: impl Into<String>) -> Builder {
 /// | `OTEL_SERVICE_NAME` | the init's argument | the `service` of every line and the resource's `service.name`; wins over `service.name` in `OTEL_RESOURCE_ATTRIBUTES` |
 /// | `OTEL_RESOURCE_ATTRIBUTES` | none | `k=v,k2=v2` resource attributes, percent-decoded; discarded whole (with a warning) when it cannot be decoded |
 /// | `OTEL_TRACES_EXPORTER` | `otlp` when an OTLP endpoint variable is set, else `console` | `otlp`; `console`: each finished span as a JSON line in the log stream; `none`: nothing exported, lines keep real ids |
-/// | `OTEL_EXPORTER_OTLP_ENDPOINT` | `http://localhost:4318` (`:4317` for gRPC) | base URL; `/v1/traces` (`/v1/logs`) appended for HTTP |
+/// | `OTEL_EXPORTER_OTLP_ENDPOINT` | `http://localhost:4318` (`:4317` for gRPC) | base URL; `/v1/traces` (`/v1/logs`) appended for HTTP; `https://` for TLS (feature `tls`, on by default); for gRPC, `host:port` without a scheme is `https://` unless `OTEL_EXPORTER_OTLP_INSECURE=true` |
 /// | `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, `_LOGS_ENDPOINT` | from the base | used as is (no path means `/`) |
 /// | `OTEL_EXPORTER_OTLP_PROTOCOL` (and `_TRACES_`, `_LOGS_`) | `http/protobuf` | `grpc`, `http/protobuf`, `http/json` |
 /// | `OTEL_EXPORTER_OTLP_HEADERS` (and `_TRACES_`, `_LOGS_`) | none | `k=v,...`, percent-decoded; a signal's variable replaces the general one; a name given twice keeps its last value; a variable that cannot be read is discarded whole (with a warning). Each request carries exactly these headers (and the protocol's own): `opentelemetry-otlp`'s own reading of the variables is overridden |
 /// | `OTEL_EXPORTER_OTLP_TIMEOUT` (and `_TRACES_`, `_LOGS_`) | `10000` | per export, milliseconds |
 /// | `OTEL_EXPORTER_OTLP_COMPRESSION` (and `_TRACES_`, `_LOGS_`) | none | `gzip` or `none` |
-/// | `OTEL_EXPORTER_OTLP_CERTIFICATE` (and `_TRACES_`, `_LOGS_`) | none | a PEM file of CA certificates trusted for `https://` over HTTP/protobuf and HTTP/JSON, besides the system's roots (rustls with `ring`); gRPC has no TLS yet |
-/// | `OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE`, `OTEL_EXPORTER_OTLP_CLIENT_KEY` (and `_TRACES_`, `_LOGS_`) | none | PEM chain and key for mutual TLS. A TLS file that cannot be read or parsed is warned about once, naming the variable and the path, and the connection is made without it |
+/// | `OTEL_EXPORTER_OTLP_CERTIFICATE` (and `_TRACES_`, `_LOGS_`) | none | a PEM file of CA certificates trusted for `https://`, besides the system's roots (and with the feature `tls-webpki-roots`, Mozilla's built in); rustls with `ring`, for all three protocols |
+/// | `OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE`, `OTEL_EXPORTER_OTLP_CLIENT_KEY` (and `_TRACES_`, `_LOGS_`) | none | PEM chain and key for mutual TLS. A TLS file that cannot be read or parsed is warned about once, naming the variable and the path, and the connection is made without it; the startup line says what is trusted and presented |
+/// | `OTEL_EXPORTER_OTLP_INSECURE` (and `_TRACES_`, `_LOGS_`) | `false` | `true`: a gRPC endpoint given without a scheme is `http://`; a scheme given wins |
 /// | `OTEL_LOGS_EXPORTER` | `none` | `otlp`: also send each event as an OpenTelemetry log record with its trace context, secret fields redacted; the record of an ERROR event carrying an exception has the span's `exception` event's `exception.*` attributes (`exception.causes` an array), the fields the exception was read from left out, and an error value of any other event is a plain field of its name; the JSON lines are the log signal otherwise |
 /// | `OTEL_TRACES_SAMPLER`, `OTEL_TRACES_SAMPLER_ARG` | `parentbased_always_on` | `always_on`, `always_off`, `traceidratio`, `parentbased_*`; ratio in [0, 1] |
 /// | `OTEL_PROPAGATORS` | `tracecontext,baggage` | `tracecontext`, `baggage`, `none` |
@@ -141,8 +142,8 @@ pub fn builder(service_name: impl Into<String>) -> Builder {
 /// with a warning. A bad value never stops a service:
 /// it is warned about once in a line that names the variable and the value, and treated as unset.
 /// An endpoint is judged as the exporter will use it, for its signal's protocol and with the
-/// signal path appended; one it could not use (and `https://` over gRPC: no TLS there yet) is warned
-/// about, and the fallback (the general endpoint, else the protocol's default) is used.
+/// signal path appended; one it could not use (and `https://` in a build without the `tls`
+/// feature) is warned about, and the fallback (the general endpoint, else the protocol's default) is used.
 /// An endpoint variable that is set still selects OTLP export, even with a value that is not
 /// used. Credentials in an endpoint (`http://user:password@host`) are not sent: they are dropped,
 /// with a warning, and never written in any line (give them as a header instead).
@@ -367,6 +368,9 @@ where
         // Records of the `log` crate become events; a logger set elsewhere is kept (and warned).
         let log_bridge = tracing_log::LogTracer::init().err();
 
+        // Both signals' exporters read the general TLS variables: a file is warned about once.
+        let mut seen = std::collections::HashSet::new();
+        export_warnings.retain(|w| seen.insert(w.clone()));
         for warning in config
             .warnings
             .iter()

@@ -24,7 +24,9 @@ use crate::init::export::console::ConsoleExporter;
 use crate::init::export::headers::{
     exact_metadata, header_map, ExactHeadersClient, TransportCause,
 };
-use crate::init::export::{Counted, CountedLogs, Counting, Delivery, ExportRuntime, OnRuntime};
+use crate::init::export::{
+    Counted, CountedLogs, Counting, Delivery, ExportRuntime, OnRuntime, Tls,
+};
 use crate::init::log_exceptions::ExceptionAttributes;
 use crate::init::sdk_gate::{GatedWriter, SdkGate};
 use crate::propagation::{BaggagePropagator, TraceContextPropagator};
@@ -68,6 +70,8 @@ pub(crate) enum TracesChoice {
     Otlp {
         protocol: Protocol,
         endpoint: String,
+        /// What TLS trusts and presents ([`Tls::describe`]), for an `https://` endpoint.
+        tls: Option<String>,
     },
     Console,
     None {
@@ -75,18 +79,40 @@ pub(crate) enum TracesChoice {
     },
 }
 
-/// `otlp <protocol> to <endpoint>`: where a signal's OTLP exporter sends (the endpoint holds no
-/// credentials: the reader dropped them).
-fn otlp_destination(otlp: &OtlpConfig) -> String {
-    format!("otlp {} to {}", protocol_name(otlp.protocol), otlp.endpoint)
+/// `otlp <protocol> to <endpoint>`, and for an `https://` endpoint ` (TLS: <what is trusted and
+/// presented>)`: where a signal's OTLP exporter sends and how (the endpoint holds no credentials:
+/// the reader dropped them).
+fn otlp_destination(protocol: Protocol, endpoint: &str, tls: Option<&str>) -> String {
+    let destination = format!("otlp {} to {endpoint}", protocol_name(protocol));
+    match tls {
+        Some(tls) => format!("{destination} (TLS: {tls})"),
+        None => destination,
+    }
+}
+
+/// The TLS of `otlp`'s endpoint if it is `https://` (its files' warnings join the init's).
+fn endpoint_tls(otlp: &OtlpConfig, warnings: &mut Vec<String>) -> Option<Tls> {
+    if !otlp.endpoint.starts_with("https://") {
+        return None;
+    }
+    #[cfg(feature = "tls")]
+    return Some(Tls::new(&otlp.tls, warnings));
+    // `env` refuses `https://` endpoints in a build without TLS.
+    #[cfg(not(feature = "tls"))]
+    {
+        let _ = warnings;
+        None
+    }
 }
 
 impl fmt::Display for TracesChoice {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            TracesChoice::Otlp { protocol, endpoint } => {
-                write!(f, "otlp {} to {endpoint}", protocol_name(*protocol))
-            }
+            TracesChoice::Otlp {
+                protocol,
+                endpoint,
+                tls,
+            } => f.write_str(&otlp_destination(*protocol, endpoint, tls.as_deref())),
             TracesChoice::Console => f.write_str("console (no OTLP endpoint configured)"),
             TracesChoice::None { why } => write!(f, "none ({why}); lines keep their trace ids"),
         }
@@ -147,21 +173,17 @@ fn export_runtime(slot: &mut Option<ExportRuntime>) -> Result<tokio::runtime::Ha
 }
 
 /// Builds an OTLP exporter (`SpanExporter` or `LogExporter`: same builders, no shared trait) for
-/// `otlp`, inside the export runtime's context, which the tonic exporter needs to build.
+/// `otlp`, with `tls` for an `https://` endpoint, inside the export runtime's context, which the
+/// tonic exporter needs to build.
 macro_rules! otlp_exporter {
-    ($exporter:ident, $otlp:expr, $handle:expr, $warnings:expr) => {{
+    ($exporter:ident, $otlp:expr, $handle:expr, $tls:expr) => {{
         let otlp: &OtlpConfig = $otlp;
+        let tls: Option<&Tls> = $tls;
         let _entered = $handle.enter();
-        // TLS for an `https://` endpoint over HTTP; its files' warnings join the init's.
-        let tls = if otlp.protocol != Protocol::Grpc && otlp.endpoint.starts_with("https://") {
-            crate::init::export::tls::client_config(&otlp.tls, $warnings)
-        } else {
-            crate::init::export::tls::plain()
-        };
         let cause = TransportCause::default();
-        // Building can panic inside a dependency (reqwest with the `rustls-no-provider` feature,
-        // turned on by another crate of the service, and no crypto provider installed): that is
-        // an init error to report, not a crash.
+        // Building can panic inside a dependency (tonic unwraps the protocol versions of a
+        // process-wide crypto provider installed by the service): that is an init error to
+        // report, not a crash.
         // The headers are set where each request leaves (`export::headers`): the exporter
         // would add those it reads from the environment itself.
         let headers = header_map(&otlp.headers);
@@ -169,11 +191,14 @@ macro_rules! otlp_exporter {
         let built =
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match otlp.protocol {
                 Protocol::Grpc => tonic_compression(
-                    opentelemetry_otlp::$exporter::builder()
-                        .with_tonic()
-                        .with_endpoint(otlp.endpoint.clone())
-                        .with_timeout(otlp.timeout)
-                        .with_interceptor(exact_metadata(headers)),
+                    tonic_tls(
+                        opentelemetry_otlp::$exporter::builder()
+                            .with_tonic()
+                            .with_endpoint(otlp.endpoint.clone())
+                            .with_timeout(otlp.timeout)
+                            .with_interceptor(exact_metadata(headers)),
+                        tls,
+                    ),
                     otlp.compression,
                 )
                 .build()
@@ -237,6 +262,7 @@ where
             ..SpanLimits::default()
         });
     let value_limit = limits.attribute_value_length;
+    let mut tls = None;
     let choice = if config.sdk_disabled {
         TracesChoice::None {
             why: "OTEL_SDK_DISABLED=true",
@@ -247,10 +273,14 @@ where
                 why: "OTEL_TRACES_EXPORTER=none",
             },
             TracesExporter::Console => TracesChoice::Console,
-            TracesExporter::Otlp => TracesChoice::Otlp {
-                protocol: config.traces_otlp.protocol,
-                endpoint: config.traces_otlp.endpoint.clone(),
-            },
+            TracesExporter::Otlp => {
+                tls = endpoint_tls(&config.traces_otlp, warnings);
+                TracesChoice::Otlp {
+                    protocol: config.traces_otlp.protocol,
+                    endpoint: config.traces_otlp.endpoint.clone(),
+                    tls: tls.as_ref().map(|t| t.describe().to_owned()),
+                }
+            }
         }
     };
     let provider = match &choice {
@@ -275,7 +305,7 @@ where
         TracesChoice::Otlp { .. } => {
             let handle = export_runtime(runtime)?;
             let (exporter, cause) =
-                otlp_exporter!(SpanExporter, &config.traces_otlp, handle, warnings)?;
+                otlp_exporter!(SpanExporter, &config.traces_otlp, handle, tls.as_ref())?;
             let batch = BatchConfigBuilder::default()
                 .with_scheduled_delay(config.batch.schedule_delay)
                 .with_max_queue_size(config.batch.max_queue_size)
@@ -310,6 +340,18 @@ fn http_protocol(p: Protocol) -> opentelemetry_otlp::Protocol {
     }
 }
 
+/// `tls` on a gRPC exporter builder (an `https://` endpoint). Without it tonic would not speak TLS
+/// to an `https://` endpoint at all in a build without TLS, which `env` refuses.
+fn tonic_tls<B: WithTonicConfig>(builder: B, tls: Option<&Tls>) -> B {
+    match tls {
+        #[cfg(feature = "tls")]
+        Some(tls) => builder.with_tls_config(tls.tonic()),
+        #[cfg(not(feature = "tls"))]
+        Some(never) => match *never {},
+        None => builder,
+    }
+}
+
 /// `OTEL_EXPORTER_OTLP_COMPRESSION` on a gRPC exporter builder; unset or `none` leaves it
 /// uncompressed.
 fn tonic_compression<B: WithTonicConfig>(builder: B, compression: Option<Compression>) -> B {
@@ -338,12 +380,19 @@ pub(crate) fn logger_provider(
         return Ok((None, "none (the JSON lines are the log signal)".to_owned()));
     }
     let handle = export_runtime(runtime)?;
-    let (exporter, cause) = otlp_exporter!(LogExporter, &config.logs_otlp, handle, warnings)?;
+    let otlp = &config.logs_otlp;
+    let tls = endpoint_tls(otlp, warnings);
+    let destination = otlp_destination(
+        otlp.protocol,
+        &otlp.endpoint,
+        tls.as_ref().map(Tls::describe),
+    );
+    let (exporter, cause) = otlp_exporter!(LogExporter, otlp, handle, tls.as_ref())?;
     let exporter = Counting::new(
         OnRuntime::new(exporter, handle, config.logs_batch.export_timeout),
         delivery.clone(),
     )
-    .with_destination(otlp_destination(&config.logs_otlp))
+    .with_destination(destination.clone())
     .with_cause(cause);
     // Every field given: the SDK's own default reads `OTEL_BLRP_*` unchecked (a huge queue size
     // aborts the process, a delay of 0 spins).
@@ -363,5 +412,5 @@ pub(crate) fn logger_provider(
             delivery.clone(),
         ))
         .build();
-    Ok((Some(provider), otlp_destination(&config.logs_otlp)))
+    Ok((Some(provider), destination))
 }

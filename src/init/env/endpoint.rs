@@ -94,15 +94,22 @@ pub(super) fn cut(value: &str) -> Endpoint<'_> {
 }
 
 /// Whether the exporter for `protocol` can be built with `full`, the final endpoint (the signal
-/// path appended for HTTP), and send to it. It follows, on the same string, what each of them
+/// path appended for HTTP), and send to it, in this build ([`usable_in`] with whether it has the
+/// `tls` feature).
+pub(super) fn usable(full: &str, protocol: Protocol) -> Result<(), String> {
+    usable_in(full, protocol, cfg!(feature = "tls"))
+}
+
+/// [`usable`] in a build with or without TLS. It follows, on the same string, what each exporter
 /// does:
 ///
-/// - opentelemetry-otlp's HTTP exporter parses it as an `http::Uri` when it is built, and reqwest
-///   reads that `Uri`'s text again as a `url::Url` at every export;
-/// - tonic's `Endpoint::from_shared` parses it as an `http::Uri`, and opentelemetry-otlp refuses
-///   an `https` one at build time when it has no TLS feature (this crate turns on none of
-///   tonic's: `https://` works over HTTP only, through `export/tls.rs`).
-pub(super) fn usable(full: &str, protocol: Protocol) -> Result<(), String> {
+/// - opentelemetry-otlp's HTTP exporter parses it as an `http::Uri` when it is built;
+/// - tonic's `Endpoint::from_shared` parses it as an `http::Uri`;
+/// - an HTTP endpoint must stay a WHATWG URL (`url::Url`) with its signal path, as [`parse`]
+///   requires of every endpoint variable;
+/// - without TLS, an `https://` endpoint would be refused when the gRPC exporter is built (an
+///   init error) and fail every HTTP export ("network error"): it is refused here, saying why.
+pub(super) fn usable_in(full: &str, protocol: Protocol, tls: bool) -> Result<(), String> {
     let uri: http::Uri = full.parse().map_err(|_| {
         if full.len() > URI_MAX_LEN {
             format!(
@@ -115,12 +122,17 @@ pub(super) fn usable(full: &str, protocol: Protocol) -> Result<(), String> {
             "not a URI the exporter accepts once the signal path is added".to_owned()
         }
     })?;
-    if uri.scheme() == Some(&http::uri::Scheme::HTTPS) && protocol == Protocol::Grpc {
+    let https = uri.scheme() == Some(&http::uri::Scheme::HTTPS);
+    if https && !tls {
         return Err(
-            "https:// over gRPC needs tonic's TLS, which this build of tracing-correlate does not \
-             have yet (HTTP/protobuf and HTTP/JSON have TLS)"
+            "https:// needs the `tls` feature of tracing-correlate, which this build does not \
+             have (it is a default feature)"
                 .to_owned(),
         );
+    }
+    #[cfg(feature = "tls")]
+    if https {
+        tls_server_name(&uri)?;
     }
     match protocol {
         Protocol::Grpc => Ok(()),
@@ -128,6 +140,22 @@ pub(super) fn usable(full: &str, protocol: Protocol) -> Result<(), String> {
             .map(|_| ())
             .map_err(|_| "not a URL the HTTP client accepts".to_owned()),
     }
+}
+
+/// Whether the host of an `https://` endpoint is a name TLS can check the certificate against:
+/// tonic (gRPC, when the exporter is built: an init error) and hyper-rustls (HTTP, at every
+/// export) both take the URI's host, without an IPv6 address's brackets, as a rustls
+/// `ServerName`, which refuses some hosts a URL allows (`https://0`: a label of digits only).
+#[cfg(feature = "tls")]
+fn tls_server_name(uri: &http::Uri) -> Result<(), String> {
+    let host = uri.host().unwrap_or_default();
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    rustls::pki_types::ServerName::try_from(host)
+        .map(|_| ())
+        .map_err(|e| format!("its host is not a name TLS can verify ({e})"))
 }
 
 /// The final endpoint of `base` for one signal: the base as given for gRPC, with `signal_path`

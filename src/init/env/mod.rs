@@ -181,7 +181,10 @@ pub(crate) struct EnvConfig {
 
 /// Every variable [`read`] looks at (the fuzz targets read this list through
 /// [`crate::fuzzing::ENV_VARIABLES`]).
-pub(crate) const VARIABLES: [&str; 47] = [
+pub(crate) const VARIABLES: [&str; 50] = [
+    "OTEL_EXPORTER_OTLP_INSECURE",
+    "OTEL_EXPORTER_OTLP_TRACES_INSECURE",
+    "OTEL_EXPORTER_OTLP_LOGS_INSECURE",
     "OTEL_EXPORTER_OTLP_CERTIFICATE",
     "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
     "OTEL_EXPORTER_OTLP_CLIENT_KEY",
@@ -269,13 +272,22 @@ pub(crate) fn read(get: &dyn Fn(&str) -> Option<String>) -> EnvConfig {
     );
     let traces_protocol = r.signal_protocol(general_protocol, Signal::Traces);
     let logs_protocol = r.signal_protocol(general_protocol, Signal::Logs);
-    let general = r.otlp_general(&[
-        (Signal::Traces, traces_protocol),
-        (Signal::Logs, logs_protocol),
-    ]);
-    let (traces_otlp, traces_endpoint_set) =
-        r.otlp_signal(&general, Signal::Traces, traces_protocol);
-    let (logs_otlp, _) = r.otlp_signal(&general, Signal::Logs, logs_protocol);
+    let general_insecure = r.insecure("OTEL_EXPORTER_OTLP_INSECURE", None);
+    let traces = SignalChoice {
+        signal: Signal::Traces,
+        protocol: traces_protocol,
+        insecure: r
+            .insecure(TRACES.insecure, general_insecure)
+            .unwrap_or(false),
+    };
+    let logs = SignalChoice {
+        signal: Signal::Logs,
+        protocol: logs_protocol,
+        insecure: r.insecure(LOGS.insecure, general_insecure).unwrap_or(false),
+    };
+    let general = r.otlp_general(&[traces, logs]);
+    let (traces_otlp, traces_endpoint_set) = r.otlp_signal(&general, traces);
+    let (logs_otlp, _) = r.otlp_signal(&general, logs);
 
     // An endpoint variable set to a value that cannot be used still asks for OTLP export: the
     // spans go to the default endpoint, as its warning says.
@@ -387,11 +399,44 @@ const BLRP: BatchVars = BatchVars {
     default_schedule_delay_ms: 1_000,
 };
 
+/// The general endpoint `base` for one signal: with the signal's scheme when it was given without
+/// one.
+fn signal_base(base: &str, schemeless: bool, choice: SignalChoice) -> String {
+    match (schemeless, choice.scheme_if_missing()) {
+        (true, Some(scheme)) => {
+            let rest = base.split_once("://").map_or(base, |(_, rest)| rest);
+            format!("{scheme}://{rest}")
+        }
+        _ => base.to_owned(),
+    }
+}
+
 /// The signal an OTLP configuration is for.
 #[derive(Clone, Copy)]
 enum Signal {
     Traces,
     Logs,
+}
+
+/// What a signal's endpoint is judged by: its protocol and, for a gRPC endpoint given without a
+/// scheme, whether it is `http://` (`OTEL_EXPORTER_OTLP_INSECURE=true`) or `https://`.
+#[derive(Clone, Copy)]
+struct SignalChoice {
+    signal: Signal,
+    protocol: Protocol,
+    insecure: bool,
+}
+
+impl SignalChoice {
+    /// The scheme put before an endpoint given without one: only gRPC endpoints may leave it out
+    /// (the specification's `host:port`); an HTTP endpoint must be a URL.
+    fn scheme_if_missing(self) -> Option<&'static str> {
+        match (self.protocol, self.insecure) {
+            (Protocol::Grpc, true) => Some("http"),
+            (Protocol::Grpc, false) => Some("https"),
+            _ => None,
+        }
+    }
 }
 
 /// The names one signal's variables have.
@@ -403,6 +448,7 @@ struct SignalVars {
     headers: &'static str,
     timeout: &'static str,
     compression: &'static str,
+    insecure: &'static str,
     certificate: &'static str,
     client_certificate: &'static str,
     client_key: &'static str,
@@ -415,6 +461,7 @@ const TRACES: SignalVars = SignalVars {
     headers: "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
     timeout: "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
     compression: "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
+    insecure: "OTEL_EXPORTER_OTLP_TRACES_INSECURE",
     certificate: "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE",
     client_certificate: "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE",
     client_key: "OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY",
@@ -427,6 +474,7 @@ const LOGS: SignalVars = SignalVars {
     headers: "OTEL_EXPORTER_OTLP_LOGS_HEADERS",
     timeout: "OTEL_EXPORTER_OTLP_LOGS_TIMEOUT",
     compression: "OTEL_EXPORTER_OTLP_LOGS_COMPRESSION",
+    insecure: "OTEL_EXPORTER_OTLP_LOGS_INSECURE",
     certificate: "OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE",
     client_certificate: "OTEL_EXPORTER_OTLP_LOGS_CLIENT_CERTIFICATE",
     client_key: "OTEL_EXPORTER_OTLP_LOGS_CLIENT_KEY",
@@ -445,8 +493,10 @@ impl Signal {
 /// signals; `None` where unset or invalid.
 struct GeneralOtlp {
     /// Trimmed, accepted by [`endpoint::parse`], and [`endpoint::usable`] for each signal's
-    /// protocol once the signal path is added.
+    /// protocol once the signal path is added. Given without a scheme (gRPC only), it holds the
+    /// scheme of the first signal and `schemeless` is set: each signal puts its own.
     endpoint: Option<String>,
+    schemeless: bool,
     /// Whether `OTEL_EXPORTER_OTLP_ENDPOINT` is set, valid or not.
     endpoint_set: bool,
     headers: Option<Vec<(String, String)>>,
@@ -514,6 +564,25 @@ impl Reader<'_> {
                 None
             }
         }
+    }
+
+    /// `OTEL_EXPORTER_OTLP_INSECURE` or a signal's: unset or invalid (warned about) is `fallback`,
+    /// the general variable's value for a signal's, `false` for the general one.
+    fn insecure(&mut self, name: &'static str, fallback: Option<bool>) -> Option<bool> {
+        let instead = match fallback {
+            Some(v) => format!("using {v}, as OTEL_EXPORTER_OTLP_INSECURE says"),
+            None => "using false".to_owned(),
+        };
+        self.parse(
+            name,
+            |v| match v {
+                v if v.eq_ignore_ascii_case("true") => Ok(true),
+                v if v.eq_ignore_ascii_case("false") => Ok(false),
+                _ => Err("not a boolean (true or false)".to_owned()),
+            },
+            &instead,
+        )
+        .or(fallback)
     }
 
     fn boolean(&mut self, name: &'static str) -> bool {
@@ -584,14 +653,24 @@ impl Reader<'_> {
     /// with a warning: the SDK's and hyper's own lines print the URL they send to, and the HTTP
     /// exporter would not send it as credentials anyway (opentelemetry-otlp hands reqwest an
     /// `http::Request`, which skips reqwest's userinfo-to-`Authorization` step).
+    ///
+    /// A value without `://` gets `scheme` put before it, when given (a gRPC endpoint's
+    /// `host:port`); the warnings quote it as given.
     fn endpoint(
         &mut self,
         name: &'static str,
+        scheme: Option<&str>,
         judge: impl FnOnce(&str) -> Result<String, String>,
         instead: &str,
     ) -> Option<String> {
         let var = self.var(name)?;
-        let value = var.value();
+        let with_scheme = match scheme {
+            Some(scheme) if !var.value().contains("://") => {
+                Some(format!("{scheme}://{}", var.value()))
+            }
+            _ => None,
+        };
+        let value = with_scheme.as_deref().unwrap_or(var.value());
         let judged = endpoint::parse(value).and_then(|_| {
             let without = endpoint::without_userinfo(value);
             judge(without.as_deref().unwrap_or(value)).map(|used| (used, without.is_some()))
@@ -638,14 +717,27 @@ impl Reader<'_> {
     }
 
     /// The general variables; the endpoint is judged for every signal with its protocol.
-    fn otlp_general(&mut self, signals: &[(Signal, Protocol)]) -> GeneralOtlp {
+    fn otlp_general(&mut self, signals: &[SignalChoice]) -> GeneralOtlp {
         let endpoint_set = self.var("OTEL_EXPORTER_OTLP_ENDPOINT").is_some();
+        // Without a scheme only if every signal can take it (gRPC); then each signal's scheme.
+        let scheme = signals
+            .iter()
+            .map(|s| s.scheme_if_missing())
+            .reduce(|a, b| a.and(b))
+            .flatten();
+        let schemeless = scheme.is_some()
+            && self
+                .var("OTEL_EXPORTER_OTLP_ENDPOINT")
+                .is_some_and(|v| !v.value().contains("://"));
         let endpoint = self.endpoint(
             "OTEL_EXPORTER_OTLP_ENDPOINT",
+            scheme,
             |v| {
-                for &(signal, protocol) in signals {
-                    let full = endpoint::from_base(v, protocol, signal.vars().path);
-                    endpoint::usable(&full, protocol)?;
+                for &choice in signals {
+                    let base = signal_base(v, schemeless, choice);
+                    let full =
+                        endpoint::from_base(&base, choice.protocol, choice.signal.vars().path);
+                    endpoint::usable(&full, choice.protocol)?;
                 }
                 Ok(v.to_owned())
             },
@@ -668,6 +760,7 @@ impl Reader<'_> {
         };
         GeneralOtlp {
             endpoint,
+            schemeless,
             endpoint_set,
             headers,
             timeout,
@@ -677,20 +770,23 @@ impl Reader<'_> {
     }
 
     /// One signal's OTLP settings, and whether its own endpoint variable is set (valid or not).
-    fn otlp_signal(
-        &mut self,
-        general: &GeneralOtlp,
-        signal: Signal,
-        protocol: Protocol,
-    ) -> (OtlpConfig, bool) {
+    fn otlp_signal(&mut self, general: &GeneralOtlp, choice: SignalChoice) -> (OtlpConfig, bool) {
+        let SignalChoice {
+            signal, protocol, ..
+        } = choice;
         let fallback = match (&general.endpoint, protocol) {
-            (Some(base), _) => endpoint::from_base(base, protocol, signal.vars().path),
+            (Some(base), _) => endpoint::from_base(
+                &signal_base(base, general.schemeless, choice),
+                protocol,
+                signal.vars().path,
+            ),
             (None, Protocol::Grpc) => DEFAULT_GRPC_ENDPOINT.to_owned(),
             (None, _) => format!("{DEFAULT_HTTP_BASE}/{}", signal.vars().path),
         };
         let own_set = self.var(signal.vars().endpoint).is_some();
         let own = self.endpoint(
             signal.vars().endpoint,
+            choice.scheme_if_missing(),
             |v| {
                 let full = endpoint::cut(v).with_root_path();
                 endpoint::usable(&full, protocol)?;

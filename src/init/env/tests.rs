@@ -693,36 +693,132 @@ fn invalid_signal_endpoint_falls_back_to_the_base_endpoint() {
 }
 
 #[test]
-fn an_https_endpoint_is_used_over_http_and_warned_about_over_grpc() {
-    // opentelemetry-otlp refuses it at build time without tonic's TLS feature, which would fail
-    // the init.
-    let config = read_env(&[
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", "https://c:4317"),
-        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
-    ]);
-    assert_eq!(
-        only_warning(&config, "OTEL_EXPORTER_OTLP_ENDPOINT"),
-        "OTEL_EXPORTER_OTLP_ENDPOINT=\"https://c:4317\": https:// over gRPC needs tonic's TLS, \
-         which this build of tracing-correlate does not have yet (HTTP/protobuf and HTTP/JSON \
-         have TLS); using the default endpoints"
-    );
-    assert_eq!(config.traces_otlp.endpoint, "http://localhost:4317");
-    // Over HTTP the client has TLS (`export/tls.rs`).
-    for protocol in ["http/protobuf", "http/json"] {
+fn an_https_endpoint_is_used_over_every_protocol() {
+    for protocol in ["grpc", "http/protobuf", "http/json"] {
         let config = read_env(&[
             ("OTEL_EXPORTER_OTLP_ENDPOINT", "https://c:4318"),
             ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
         ]);
         assert!(config.warnings.is_empty(), "{:?}", config.warnings);
-        assert_eq!(config.traces_otlp.endpoint, "https://c:4318/v1/traces");
+        let expected = if protocol == "grpc" {
+            "https://c:4318"
+        } else {
+            "https://c:4318/v1/traces"
+        };
+        assert_eq!(config.traces_otlp.endpoint, expected);
     }
-    // Judged by each signal's own protocol.
+    // A host TLS cannot verify a certificate against: tonic would fail the init on it.
     let config = read_env(&[
-        ("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "HTTPS://c:4317"),
-        ("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL", "grpc"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "https://0"),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
     ]);
-    assert_eq!(config.logs_otlp.endpoint, "http://localhost:4317");
+    assert_eq!(
+        only_warning(&config, "OTEL_EXPORTER_OTLP_ENDPOINT"),
+        "OTEL_EXPORTER_OTLP_ENDPOINT=\"https://0\": its host is not a name TLS can verify \
+         (invalid dns name); using the default endpoints"
+    );
+    let config = read_env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "https://[::1]:4318")]);
+    assert!(config.warnings.is_empty(), "{:?}", config.warnings);
+}
+
+#[test]
+fn an_https_endpoint_is_refused_by_a_build_without_tls_saying_why() {
+    // Such a build's gRPC exporter would fail the init on it, and every HTTP export would fail
+    // with "network error".
+    for protocol in [Protocol::Grpc, Protocol::HttpProtobuf, Protocol::HttpJson] {
+        assert_eq!(
+            endpoint::usable_in("https://c:4317/v1/traces", protocol, false),
+            Err(
+                "https:// needs the `tls` feature of tracing-correlate, which this build does \
+                 not have (it is a default feature)"
+                    .to_owned()
+            )
+        );
+        assert_eq!(
+            endpoint::usable_in("http://c:4317/v1/traces", protocol, false),
+            Ok(())
+        );
+        assert_eq!(
+            endpoint::usable_in("https://c:4317/v1/traces", protocol, true),
+            Ok(())
+        );
+    }
+}
+
+#[test]
+fn a_grpc_endpoint_without_a_scheme_is_https_unless_insecure() {
+    // The specification's `host:port` for gRPC: TLS unless OTEL_EXPORTER_OTLP_INSECURE=true.
+    let grpc = ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc");
+    let config = read_env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "c:4317"), grpc]);
+    assert!(config.warnings.is_empty(), "{:?}", config.warnings);
+    assert_eq!(config.traces_otlp.endpoint, "https://c:4317");
+    assert_eq!(config.logs_otlp.endpoint, "https://c:4317");
+    let config = read_env(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "c:4317"),
+        ("OTEL_EXPORTER_OTLP_INSECURE", "TRUE"),
+        grpc,
+    ]);
+    assert!(config.warnings.is_empty(), "{:?}", config.warnings);
+    assert_eq!(config.traces_otlp.endpoint, "http://c:4317");
+    // Each signal by its own variable, over the general endpoint or its own.
+    let config = read_env(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "c:4317"),
+        ("OTEL_EXPORTER_OTLP_INSECURE", "true"),
+        ("OTEL_EXPORTER_OTLP_LOGS_INSECURE", "false"),
+        ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "t:4317"),
+        grpc,
+    ]);
+    assert!(config.warnings.is_empty(), "{:?}", config.warnings);
+    assert_eq!(config.traces_otlp.endpoint, "http://t:4317/");
+    assert_eq!(config.logs_otlp.endpoint, "https://c:4317");
+    // A scheme given wins over the variable, as in the specification.
+    let config = read_env(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "https://c:4317"),
+        ("OTEL_EXPORTER_OTLP_INSECURE", "true"),
+        grpc,
+    ]);
+    assert_eq!(config.traces_otlp.endpoint, "https://c:4317");
+}
+
+#[test]
+fn an_endpoint_without_a_scheme_is_refused_where_a_signal_speaks_http() {
+    let config = read_env(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "c:4317"),
+        ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "grpc"),
+        ("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL", "http/protobuf"),
+        ("OTEL_EXPORTER_OTLP_INSECURE", "true"),
+    ]);
+    assert_eq!(
+        only_warning(&config, "OTEL_EXPORTER_OTLP_ENDPOINT"),
+        "OTEL_EXPORTER_OTLP_ENDPOINT=\"c:4317\": not an http:// or https:// URL with a host; \
+         using the default endpoints"
+    );
+    assert_eq!(config.traces_otlp.endpoint, "http://localhost:4317");
+    // A signal's own endpoint is judged by its own protocol.
+    let config = read_env(&[
+        ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "t:4317"),
+        ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "grpc"),
+        ("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "l:4318"),
+    ]);
+    assert_eq!(config.traces_otlp.endpoint, "https://t:4317/");
+    assert_eq!(config.logs_otlp.endpoint, "http://localhost:4318/v1/logs");
     only_warning(&config, "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT");
+}
+
+#[test]
+fn an_insecure_value_that_is_not_a_boolean_is_warned_about() {
+    let config = read_env(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "c:4317"),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+        ("OTEL_EXPORTER_OTLP_INSECURE", "true"),
+        ("OTEL_EXPORTER_OTLP_TRACES_INSECURE", "yes"),
+    ]);
+    assert_eq!(
+        only_warning(&config, "OTEL_EXPORTER_OTLP_TRACES_INSECURE"),
+        "OTEL_EXPORTER_OTLP_TRACES_INSECURE=\"yes\": not a boolean (true or false); using true, \
+         as OTEL_EXPORTER_OTLP_INSECURE says"
+    );
+    assert_eq!(config.traces_otlp.endpoint, "http://c:4317");
 }
 
 #[test]

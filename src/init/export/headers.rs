@@ -15,13 +15,13 @@ use std::sync::Arc;
 use http::header::{
     HeaderMap, HeaderName, HeaderValue, CONTENT_ENCODING, CONTENT_TYPE, USER_AGENT,
 };
-use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use opentelemetry_http::hyper::HyperClient;
 use opentelemetry_http::{Bytes, HttpClient, HttpError, Request, Response};
 use opentelemetry_otlp::tonic_types::metadata::MetadataMap;
 
 use crate::init::env::{Compression, Protocol};
+use crate::init::export::Tls;
 
 /// The `User-Agent` prefix `opentelemetry-otlp` gives its HTTP requests; a `User-Agent` without it
 /// came from the environment's headers.
@@ -70,11 +70,38 @@ pub(crate) fn exact_metadata(
     }
 }
 
+/// The connector of the HTTP exporters' client: hyper-rustls over hyper's, or hyper's alone in a
+/// build without TLS (where `env` refuses `https://` endpoints).
+#[cfg(feature = "tls")]
+type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
+#[cfg(not(feature = "tls"))]
+type Connector = HttpConnector;
+
+/// `tls` is the endpoint's when it is `https://`; `http://` endpoints go in the clear through the
+/// same connector.
+#[cfg(feature = "tls")]
+fn connector(tls: Option<&Tls>) -> Connector {
+    let config = tls.map_or_else(crate::init::export::tls::plain, Tls::rustls);
+    hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(config)
+        .https_or_http()
+        .enable_http1()
+        .build()
+}
+
+#[cfg(not(feature = "tls"))]
+fn connector(tls: Option<&Tls>) -> Connector {
+    match tls {
+        None => HttpConnector::new(),
+        Some(never) => match *never {},
+    }
+}
+
 /// The HTTP client of the HTTP exporters: `opentelemetry-http`'s hyper client (with the
-/// exporter's timeout) over a hyper-rustls connector, with each request's headers replaced by the
-/// protocol's own and the crate's list.
+/// exporter's timeout) over [`Connector`], with each request's headers replaced by the protocol's
+/// own and the crate's list.
 pub(crate) struct ExactHeadersClient {
-    inner: HyperClient<HttpsConnector<HttpConnector>>,
+    inner: HyperClient<Connector>,
     headers: Arc<HeaderMap>,
     cause: TransportCause,
 }
@@ -92,17 +119,10 @@ impl ExactHeadersClient {
         protocol: Protocol,
         compression: Option<Compression>,
         headers: HeaderMap,
-        tls: rustls::ClientConfig,
+        tls: Option<&Tls>,
         cause: TransportCause,
     ) -> ExactHeadersClient {
-        // The TLS configuration is given whole (`export/tls.rs`); `http://` endpoints go in the
-        // clear through the same connector.
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls)
-            .https_or_http()
-            .enable_http1()
-            .build();
-        let inner = HyperClient::new(connector, timeout, None);
+        let inner = HyperClient::new(connector(tls), timeout, None);
         let content_type = match protocol {
             Protocol::HttpJson => "application/json",
             Protocol::HttpProtobuf | Protocol::Grpc => "application/x-protobuf",
@@ -212,7 +232,7 @@ mod tests {
                 ("X-Dup", "1"),
                 ("x-dup", "2"),
             ])),
-            crate::init::export::tls::plain(),
+            None,
             TransportCause::default(),
         );
         // What the exporter built: its own headers, and some from the environment.
@@ -245,7 +265,7 @@ mod tests {
             Protocol::HttpJson,
             None,
             HeaderMap::new(),
-            crate::init::export::tls::plain(),
+            None,
             TransportCause::default(),
         );
         let built = [
