@@ -136,7 +136,8 @@ pub mod server;
 pub use exception::{record_dyn_exception, record_exception, SpanExt, DEFAULT_MAX_CAUSES};
 #[cfg(feature = "init")]
 pub use init::{
-    builder, init, try_init, Builder, Guard, InitError, DEFAULT_FILTER, DEFAULT_SHUTDOWN_TIMEOUT,
+    builder, init, shutdown_signal, try_init, Builder, FlushReport, Guard, InitError,
+    DEFAULT_FILTER, DEFAULT_SHUTDOWN_TIMEOUT,
 };
 pub use line::{
     layer, JsonLayer, Preset, Stats, DEFAULT_MAX_FIELDS, DEFAULT_MAX_KEY_LEN,

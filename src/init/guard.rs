@@ -24,6 +24,11 @@ use crate::Stats;
 /// line the console exporter could not write counts as a lost line and a lost span. It never
 /// panics.
 ///
+/// [`Guard::flush`] delivers what is queued without shutting down, and writes a `telemetry
+/// flushed` line with the same figures. Dropping it is what delivers the last spans: a process
+/// ended by a signal runs no destructor, so a server should stop on
+/// [`shutdown_signal`](crate::shutdown_signal) and let `main` return.
+///
 /// The shutdown line is the last line of the SDK and its exporters: a shutdown that did not end
 /// in time (`timed_out`) goes on in the background, and what the SDK then reports (export
 /// errors, its own shutdown timing out) is not written, since the line already says it. Those
@@ -62,6 +67,115 @@ pub(crate) struct GuardState {
 impl Guard {
     pub(crate) fn new(state: GuardState) -> Guard {
         Guard { state: Some(state) }
+    }
+
+    /// Flushes what is queued (spans, OTLP log records, the writer's lines) without shutting
+    /// anything down, taking at most the shutdown timeout, and writes one line saying what has
+    /// been delivered and lost since the init: `telemetry flushed`, with the shutdown line's
+    /// figures and `flush_ms` (a WARN, `telemetry flushed; some was not delivered`, when
+    /// something was lost or the flush did not end in time). It returns the same figures.
+    ///
+    /// For what ends without `main` returning: a serverless handler between invocations (the
+    /// process may be frozen or killed before the next), a batch job between batches. A flush
+    /// that does not end in time goes on in the background; the next flush or the shutdown waits
+    /// for the exporters as usual.
+    ///
+    /// ```no_run
+    /// let guard = tracing_correlate::init("billing-job");
+    /// for batch in 0..3 {
+    ///     tracing::info!(batch, "batch done");
+    ///     let report = guard.flush();
+    ///     if report.spans_lost > 0 {
+    ///         eprintln!("{} spans lost so far", report.spans_lost);
+    ///     }
+    /// }
+    /// ```
+    pub fn flush(&self) -> FlushReport {
+        let Some(state) = &self.state else {
+            return FlushReport::default();
+        };
+        let started = std::time::Instant::now();
+        let tracer_provider = state.tracer_provider.clone();
+        let logger_provider = state.logger_provider.clone();
+        let in_time = bounded(state.timeout, move || {
+            let _ = tracer_provider.force_flush();
+            if let Some(logger_provider) = logger_provider {
+                let _ = logger_provider.force_flush();
+            }
+        });
+        let report = state.report(in_time);
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        if report.delivered_all() {
+            tracing::info!(
+                target: "tracing_correlate",
+                spans_exported = report.spans_exported,
+                spans_lost = report.spans_lost,
+                logs_lost = report.logs_lost,
+                lines_lost = report.lines_lost,
+                sdk_lines_suppressed = report.sdk_lines_suppressed,
+                flush_ms = elapsed_ms,
+                "telemetry flushed"
+            );
+        } else {
+            tracing::warn!(
+                target: "tracing_correlate",
+                spans_exported = report.spans_exported,
+                spans_lost = report.spans_lost,
+                logs_lost = report.logs_lost,
+                lines_lost = report.lines_lost,
+                sdk_lines_suppressed = report.sdk_lines_suppressed,
+                flush_ms = elapsed_ms,
+                timed_out = report.timed_out,
+                "telemetry flushed; some was not delivered"
+            );
+        }
+        // After the line, so that it is flushed too.
+        (state.flush_writer)();
+        report
+    }
+}
+
+/// What has been delivered and lost since the init, as [`Guard::flush`] returns it: the figures of
+/// the flush and shutdown lines (see [`Guard`]'s table).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FlushReport {
+    /// Spans the exporter delivered.
+    pub spans_exported: u64,
+    /// Spans ended and not exported: dropped at a full queue, refused by the collector, or still
+    /// queued when the flush's bound came.
+    pub spans_lost: u64,
+    /// OTLP log records emitted and not exported, on the same terms.
+    pub logs_lost: u64,
+    /// Lines the writer did not take whole, and re-entrant events dropped.
+    pub lines_lost: u64,
+    /// The SDK's own lines left out by the throttle (not lost: reported).
+    pub sdk_lines_suppressed: u64,
+    /// The flush did not end within the shutdown timeout.
+    pub timed_out: bool,
+}
+
+impl FlushReport {
+    /// Nothing lost, and in time.
+    pub fn delivered_all(&self) -> bool {
+        self.spans_lost + self.logs_lost + self.lines_lost == 0 && !self.timed_out
+    }
+}
+
+impl GuardState {
+    /// The figures now; `in_time`: whether the flush or shutdown ended within its bound.
+    fn report(&self, in_time: bool) -> FlushReport {
+        let d = &self.delivery;
+        let spans_exported = Delivery::get(&d.spans_exported);
+        FlushReport {
+            spans_exported,
+            spans_lost: Delivery::get(&d.spans_ended).saturating_sub(spans_exported),
+            logs_lost: Delivery::get(&d.logs_emitted)
+                .saturating_sub(Delivery::get(&d.logs_exported)),
+            lines_lost: self.stats.write_errors() + self.stats.dropped_reentrant(),
+            sdk_lines_suppressed: self.stats.sdk_lines_suppressed(),
+            timed_out: !in_time,
+        }
     }
 }
 
@@ -102,49 +216,44 @@ impl Drop for Guard {
                 let _ = logger_provider.shutdown();
             }
         });
-        let d = &state.delivery;
-        let ended = Delivery::get(&d.spans_ended);
-        let exported = Delivery::get(&d.spans_exported);
-        let spans_lost = ended.saturating_sub(exported);
-        let logs_lost =
-            Delivery::get(&d.logs_emitted).saturating_sub(Delivery::get(&d.logs_exported));
-        let lines_lost = state.stats.write_errors() + state.stats.dropped_reentrant();
-        // Not lost (each written line of the callsite counts those before it), but reported.
-        let sdk_lines_suppressed = state.stats.sdk_lines_suppressed();
+        let report = state.report(in_time);
         let elapsed_ms = started.elapsed().as_millis() as u64;
         // A shutdown that did not end in time goes on in the background, and the SDK then reports
         // what it sees (export errors, its own timeout): what `timed_out` and the counts say.
         state.sdk_gate.close();
-        if spans_lost + logs_lost + lines_lost > 0 || !in_time {
-            tracing::warn!(
-                target: "tracing_correlate",
-                spans_exported = exported,
-                spans_lost,
-                logs_lost,
-                lines_lost,
-                sdk_lines_suppressed,
-                shutdown_ms = elapsed_ms,
-                timed_out = !in_time,
-                "telemetry shut down; some was not delivered"
-            );
-        } else {
+        if report.delivered_all() {
             tracing::info!(
                 target: "tracing_correlate",
-                spans_exported = exported,
-                spans_lost,
-                logs_lost,
-                lines_lost,
-                sdk_lines_suppressed,
+                spans_exported = report.spans_exported,
+                spans_lost = report.spans_lost,
+                logs_lost = report.logs_lost,
+                lines_lost = report.lines_lost,
+                sdk_lines_suppressed = report.sdk_lines_suppressed,
                 shutdown_ms = elapsed_ms,
                 "telemetry shut down"
+            );
+        } else {
+            tracing::warn!(
+                target: "tracing_correlate",
+                spans_exported = report.spans_exported,
+                spans_lost = report.spans_lost,
+                logs_lost = report.logs_lost,
+                lines_lost = report.lines_lost,
+                sdk_lines_suppressed = report.sdk_lines_suppressed,
+                shutdown_ms = elapsed_ms,
+                timed_out = report.timed_out,
+                "telemetry shut down; some was not delivered"
             );
         }
         (state.flush_writer)();
         // The line above went to the writer; when that writer is what failed (stdout closed, disk
         // full), the report is lost with it. Then the report goes to stderr, the one channel the
         // process still has, as one JSON line (counting the shutdown line's own failure too).
-        let lines_lost = state.stats.write_errors() + state.stats.dropped_reentrant();
-        if lines_lost > 0 {
+        let report = FlushReport {
+            lines_lost: state.stats.write_errors() + state.stats.dropped_reentrant(),
+            ..report
+        };
+        if report.lines_lost > 0 {
             let mut timestamp = String::new();
             crate::line::timestamp::push_now(&mut timestamp);
             let line = serde_json::json!({
@@ -153,13 +262,13 @@ impl Drop for Guard {
                 "service": state.service,
                 "target": "tracing_correlate",
                 "message": "telemetry shut down; some was not delivered",
-                "spans_exported": exported,
-                "spans_lost": spans_lost,
-                "logs_lost": logs_lost,
-                "lines_lost": lines_lost,
-                "sdk_lines_suppressed": sdk_lines_suppressed,
+                "spans_exported": report.spans_exported,
+                "spans_lost": report.spans_lost,
+                "logs_lost": report.logs_lost,
+                "lines_lost": report.lines_lost,
+                "sdk_lines_suppressed": report.sdk_lines_suppressed,
                 "shutdown_ms": elapsed_ms,
-                "timed_out": !in_time,
+                "timed_out": report.timed_out,
             });
             let _ = writeln!(io::stderr(), "{line}");
         }

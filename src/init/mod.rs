@@ -14,9 +14,11 @@ mod panic;
 mod providers;
 mod redact_events;
 mod sdk_gate;
+mod signal;
 
 pub use error::InitError;
-pub use guard::Guard;
+pub use guard::{FlushReport, Guard};
+pub use signal::shutdown_signal;
 
 pub(crate) use env::{read as read_env, VARIABLES as ENV_VARIABLES};
 

@@ -7,6 +7,7 @@
 //! - `collector_faults`: collectors that are slow, fail, never answer or refuse connections.
 //! - `writer_faults`: a closed stdout and a full disk, for the layer alone and through the init.
 //! - `tls`: OTLP over `https://` through a TLS receiver, its CA given or not, unusable files.
+//! - `lifecycle`: `Guard::flush` between batches, a server stopped by `SIGTERM`.
 
 #[path = "../support"]
 mod support {
@@ -20,6 +21,7 @@ mod support {
 mod collector_faults;
 mod exceptions;
 mod init;
+mod lifecycle;
 mod sdk_env;
 mod tls;
 #[cfg(target_os = "linux")]
@@ -32,6 +34,7 @@ fn child() {
     support::child::dispatch(&[
         init::CHILD_CASES,
         exceptions::CHILD_CASES,
+        lifecycle::CHILD_CASES,
         collector_faults::CHILD_CASES,
         sdk_env::CHILD_CASES,
         #[cfg(target_os = "linux")]
