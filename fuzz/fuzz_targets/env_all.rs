@@ -2,9 +2,9 @@
 //! (`tracing_correlate::fuzzing::read_env`).
 //!
 //! The input (UTF-8; other inputs are skipped) is lines, each a variable: the line's first
-//! character picks which, by `(char - 'A') % 40` into the list in `env.rs` (`A` is
-//! `OTEL_SDK_DISABLED`, `C` `OTEL_RESOURCE_ATTRIBUTES`, `L` `OTEL_EXPORTER_OTLP_HEADERS`; the
-//! last three are variables the reader ignores), and the rest of the line is its value; a name
+//! character picks which, by `(char - 'A') % n` into the list in `env.rs` (the crate's own list,
+//! `tracing_correlate::fuzzing::ENV_VARIABLES`, in its order, then three variables the reader
+//! ignores; `n` is their number), and the rest of the line is its value; a name
 //! given twice keeps its last value. Checks that reading never panics (every parser of
 //! `src/init/env/` and the fallbacks between them), that it gives at most one warning per variable
 //! it reads, and that the variables it ignores change nothing.
