@@ -95,6 +95,7 @@
 //! |---|---|---|
 //! | `init` | on | [`init`], [`try_init`], [`builder`], [`Guard`]: OTLP export through `opentelemetry-otlp` (gRPC, HTTP/protobuf, HTTP/JSON), console spans, the `OTEL_*` environment, the panic hook |
 //! | `tls` | on | with `init`: OTLP over `https://` for all three protocols (rustls with `ring`, the system's root certificates, `OTEL_EXPORTER_OTLP_CERTIFICATE`, mutual TLS); without it an `https://` endpoint is refused at startup with a warning |
+//! | `testing` | off | with `init`: [`testing`], captures of what code under test logs and traces, joins and assertions |
 //! | `tls-webpki-roots` | off | with `tls`: Mozilla's root certificates built into the binary, trusted besides the system's (images without a CA bundle) |
 //! | `tower` | off | [`server::TraceLayer`]: one server span per request, for any `tower` HTTP service; a handler's panic answered 500 and recorded on it |
 //! | `axum` | off | with `tower`: `http.route` from axum's matched route, `client.address` from `ConnectInfo` |
@@ -127,6 +128,8 @@ mod panic_note;
 pub mod propagation;
 mod redact;
 mod stacktrace;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 #[cfg(feature = "reqwest")]
 pub mod client;

@@ -7,12 +7,12 @@ mod credentials;
 mod endpoint_tests;
 mod env;
 mod error;
-mod export;
+pub(crate) mod export;
 mod guard;
-mod log_exceptions;
+pub(crate) mod log_exceptions;
 mod panic;
 mod providers;
-mod redact_events;
+pub(crate) mod redact_events;
 mod sdk_gate;
 mod signal;
 

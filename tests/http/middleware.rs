@@ -11,6 +11,7 @@ use opentelemetry::trace::{SpanKind, Status};
 use tracing_correlate::client::TracingMiddleware;
 use tracing_correlate::opentelemetry_sdk::trace::{Sampler, SpanData};
 use tracing_correlate::server::TraceLayer;
+use tracing_correlate::testing;
 
 use crate::support::find::line_with;
 use crate::support::harness::{attr, attr_value, Harness};
@@ -66,9 +67,11 @@ fn span_named(h: &Harness, name: &str) -> SpanData {
     h.span(name)
 }
 
+// The first two tests capture through `tracing_correlate::testing`, as a user's tests would: the
+// init's layers and span processor, the lines and spans joined by their ids.
+
 #[test]
 fn server_span_continues_the_remote_trace_with_http_attributes() {
-    let h = Harness::new();
     let app = Router::new()
         .route(
             "/orders/{id}",
@@ -78,18 +81,22 @@ fn server_span_continues_the_remote_trace_with_http_attributes() {
             }),
         )
         .layer(TraceLayer::new());
-    with_server(&h, app, |base| async move {
-        let response = reqwest::Client::new()
-            .get(format!("{base}/orders/42?x=1"))
-            .header("traceparent", traceparent())
-            .header("user-agent", "probe/1.0")
-            .header("x-forwarded-for", "203.0.113.7, 10.0.0.1")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200);
+    crate::install_propagators();
+    let ((), captured) = testing::capture(|| {
+        serve(app, |base| async move {
+            let response = reqwest::Client::new()
+                .get(format!("{base}/orders/42?x=1"))
+                .header("traceparent", traceparent())
+                .header("user-agent", "probe/1.0")
+                .header("x-forwarded-for", "203.0.113.7, 10.0.0.1")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 200);
+        })
     });
-    let span = span_named(&h, "GET /orders/{id}");
+    captured.assert_one_trace();
+    let span = captured.span("GET /orders/{id}");
     assert_eq!(span.span_kind, SpanKind::Server);
     assert_eq!(span.span_context.trace_id().to_string(), REMOTE_TRACE);
     assert_eq!(span.parent_span_id.to_string(), REMOTE_SPAN);
@@ -108,32 +115,35 @@ fn server_span_continues_the_remote_trace_with_http_attributes() {
     assert_eq!(attr(a, "client.address").as_deref(), Some("203.0.113.7"));
     assert_eq!(attr(a, "user_agent.original").as_deref(), Some("probe/1.0"));
     assert_eq!(span.status, Status::Unset);
-    let lines = h.lines();
-    let line = line_with(&lines, "handling");
+    let line = captured.lines_with_message("handling")[0];
     assert_eq!(line["trace_id"], REMOTE_TRACE);
-    assert_eq!(line["span_id"], span.span_context.span_id().to_string());
+    assert_eq!(
+        captured.span_of(line).map(|s| s.span_context.span_id()),
+        Some(span.span_context.span_id())
+    );
 }
 
 #[test]
 fn server_errors_mark_the_span_and_client_errors_do_not() {
-    let h = Harness::new();
     let app = Router::new()
         .route("/boom", get(|| async { StatusCode::SERVICE_UNAVAILABLE }))
         .route("/missing", get(|| async { StatusCode::NOT_FOUND }))
         .layer(TraceLayer::new());
-    with_server(&h, app, |base| async move {
-        let client = reqwest::Client::new();
-        client.get(format!("{base}/boom")).send().await.unwrap();
-        client.get(format!("{base}/missing")).send().await.unwrap();
+    let ((), captured) = testing::capture(|| {
+        serve(app, |base| async move {
+            let client = reqwest::Client::new();
+            client.get(format!("{base}/boom")).send().await.unwrap();
+            client.get(format!("{base}/missing")).send().await.unwrap();
+        })
     });
-    let boom = span_named(&h, "GET /boom");
+    let boom = captured.span("GET /boom");
     assert_eq!(
         boom.status,
         Status::error("503 Service Unavailable"),
         "5xx is an error, described"
     );
     assert_eq!(attr(&boom.attributes, "error.type").as_deref(), Some("503"));
-    assert_eq!(span_named(&h, "GET /missing").status, Status::Unset);
+    assert_eq!(captured.span("GET /missing").status, Status::Unset);
 }
 
 #[test]
