@@ -117,6 +117,11 @@ impl Captured {
     }
 
     /// No line has the field `key`.
+    ///
+    /// ```
+    /// let (_, captured) = tracing_correlate::testing::capture(|| tracing::info!(user = "ada", "login"));
+    /// captured.assert_no_field("password").assert_field("login", "user", "ada");
+    /// ```
     pub fn assert_no_field(&self, key: &str) -> &Self {
         let with: Vec<&Value> = self
             .lines()

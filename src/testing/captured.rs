@@ -14,6 +14,21 @@ use serde_json::Value;
 /// [`span_of`](Self::span_of), [`lines_of`](Self::lines_of) and [`tree`](Self::tree) join them
 /// as an aggregator would. The assertions (`assert_*`) panic with the lines and spans that matter
 /// and return `&Self`, so they chain.
+///
+/// ```
+/// let (_, captured) = tracing_correlate::testing::capture(|| {
+///     tracing::info_span!("order", id = 7).in_scope(|| tracing::info!("placed"));
+///     tracing::info_span!("order", id = 8).in_scope(|| tracing::info!("placed"));
+/// });
+/// assert_eq!(captured.lines().len(), 2);
+/// assert!(captured.raw()[0].starts_with(r#"{"timestamp":"#));
+/// assert_eq!(captured.spans().len(), 2);
+/// assert_eq!(captured.trace_ids().len(), 2);
+/// for line in captured.lines_with_message("placed") {
+///     let span = captured.span_of(line).unwrap();
+///     assert_eq!(captured.lines_of(span), [line]);
+/// }
+/// ```
 #[derive(Clone, Debug)]
 pub struct Captured {
     raw: Vec<String>,
@@ -24,6 +39,16 @@ pub struct Captured {
 
 /// An OpenTelemetry log record as the logs bridge emitted it (with
 /// [`Recorder::with_log_records`](crate::testing::Recorder::with_log_records)).
+///
+/// ```
+/// let (_, captured) = tracing_correlate::testing::Recorder::new()
+///     .with_log_records(true)
+///     .record(|| tracing::warn!(disk = "sda", "almost full"));
+/// let record = &captured.logs()[0];
+/// assert_eq!(record.severity.as_deref(), Some("WARN"));
+/// assert_eq!(record.body.as_deref(), Some("almost full"));
+/// assert_eq!(record.trace_id, None); // outside any span
+/// ```
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct LogRecord {
