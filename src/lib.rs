@@ -130,6 +130,8 @@ mod redact;
 mod stacktrace;
 #[cfg(feature = "testing")]
 pub mod testing;
+#[doc(hidden)]
+pub mod view;
 
 #[cfg(feature = "reqwest")]
 pub mod client;
