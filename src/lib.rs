@@ -151,6 +151,7 @@ pub use line::{
 pub use otel::{otel_layer, OtelLayer, DEFAULT_SPAN_EVENTS};
 pub use redact::{Redaction, DEFAULT_REDACTED_FIELDS, REDACTED};
 pub use stacktrace::{Stacktraces, MAX_STACKTRACE_FRAMES, MAX_STACKTRACE_LEN};
+pub use view::Format;
 
 pub use opentelemetry;
 pub use opentelemetry_sdk;

@@ -44,7 +44,8 @@ use crate::init::redact_events::RedactEvents;
 use crate::init::sdk_gate::SdkGate;
 use crate::otel::sdk::is_sdk_target;
 use crate::redact::Redaction;
-use crate::{JsonLayer, Preset, Stacktraces};
+use crate::view::Formatted;
+use crate::{Format, JsonLayer, Preset, Stacktraces};
 
 /// How long dropping the [`Guard`] may take at most, unless
 /// [`Builder::with_shutdown_timeout`] says otherwise.
@@ -103,6 +104,7 @@ pub fn builder(service_name: impl Into<String>) -> Builder {
         panic_hook: true,
         redaction: Redaction::default(),
         stacktraces: Stacktraces::default(),
+        format: Format::Json,
     }
 }
 
@@ -138,6 +140,7 @@ pub fn builder(service_name: impl Into<String>) -> Builder {
 /// | `OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT`, `_EVENT_COUNT_LIMIT`, `_LINK_COUNT_LIMIT` | `128` | span limits |
 /// | `OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT`, `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT` | no limit | longer string values are cut |
 /// | `RUST_LOG` | `info` | which events become lines (`EnvFilter` directives) |
+/// | `TRACING_CORRELATE_FORMAT` | [`Builder::with_format`], by default `json` | `json`, `pretty`: the lines as JSON, or rendered for a person at a terminal ([`Format`]) |
 /// | `TRACING_CORRELATE_STACKTRACES` | [`Builder::with_stacktraces`], by default `from_env` | `off`, `on`, `from_env`: when exceptions carry a stack trace ([`Stacktraces`](crate::Stacktraces)); `from_env` follows `RUST_LIB_BACKTRACE`, else `RUST_BACKTRACE`, so `off` keeps `RUST_BACKTRACE=1` for panics on stderr without traces in every exception line |
 ///
 /// Enum values are case-insensitive; an empty value is unset, and so is a value that is not UTF-8,
@@ -182,6 +185,7 @@ pub struct Builder<W = fn() -> io::Stdout> {
     panic_hook: bool,
     redaction: Redaction,
     stacktraces: Stacktraces,
+    format: Format,
 }
 
 impl<W> fmt::Debug for Builder<W> {
@@ -194,6 +198,7 @@ impl<W> fmt::Debug for Builder<W> {
             .field("panic_hook", &self.panic_hook)
             .field("redaction", &self.redaction)
             .field("stacktraces", &self.stacktraces)
+            .field("format", &self.format)
             .finish_non_exhaustive()
     }
 }
@@ -218,6 +223,7 @@ where
             panic_hook: self.panic_hook,
             redaction: self.redaction,
             stacktraces: self.stacktraces,
+            format: self.format,
         }
     }
 
@@ -268,6 +274,17 @@ where
         self
     }
 
+    /// Writes the lines as JSON (the default) or, for a person at a terminal, rendered as
+    /// `tracing-correlate pretty` renders them ([`Format`]). `TRACING_CORRELATE_FORMAT` (`json`,
+    /// `pretty`) overrides it, so that `TRACING_CORRELATE_FORMAT=pretty cargo run` reads well
+    /// while the deployed service keeps its JSON.
+    ///
+    /// By default, [`Format::Json`].
+    pub fn with_format(mut self, format: Format) -> Self {
+        self.format = format;
+        self
+    }
+
     /// Installs the panic hook that logs a panic as an ERROR line with its exception and marks
     /// the current span as an error, flushes, then runs the previous hook.
     ///
@@ -294,7 +311,11 @@ where
             .unwrap_or_else(|| self.service_name.clone());
         let stacktraces = config.stacktraces.unwrap_or(self.stacktraces);
         let sdk_gate = Arc::new(SdkGate::default());
-        let make_writer = Shared(Arc::new(self.make_writer), sdk_gate.clone());
+        let format = config.format.unwrap_or(self.format);
+        let make_writer = Shared(
+            Arc::new(Formatted::new(self.make_writer, format)),
+            sdk_gate.clone(),
+        );
         let json = JsonLayer::new()
             .with_service_name(service.clone())
             .with_preset(self.preset)

@@ -9,12 +9,18 @@
 //!   services' logs, with each span's lines under it and a time bar per span.
 //! - `summary`: one row per trace, failed ones marked.
 
+mod format;
 mod pretty;
 mod style;
 mod summary;
 mod tree;
+#[cfg(feature = "init")]
+mod writer;
 
+pub use format::Format;
 pub use pretty::{is_ours, render, render_line};
 pub use style::Style;
 pub use summary::Summaries;
 pub use tree::Trace;
+#[cfg(feature = "init")]
+pub(crate) use writer::Formatted;

@@ -8,6 +8,7 @@
 //! - `writer_faults`: a closed stdout and a full disk, for the layer alone and through the init.
 //! - `tls`: OTLP over `https://` through a TLS receiver, its CA given or not, unusable files.
 //! - `lifecycle`: `Guard::flush` between batches, a server stopped by `SIGTERM`.
+//! - `format`: `TRACING_CORRELATE_FORMAT=pretty`, the lines rendered for a person.
 
 #[path = "../support"]
 mod support {
@@ -20,6 +21,7 @@ mod support {
 
 mod collector_faults;
 mod exceptions;
+mod format;
 mod init;
 mod lifecycle;
 mod sdk_env;
@@ -34,6 +36,7 @@ fn child() {
     support::child::dispatch(&[
         init::CHILD_CASES,
         exceptions::CHILD_CASES,
+        format::CHILD_CASES,
         lifecycle::CHILD_CASES,
         collector_faults::CHILD_CASES,
         sdk_env::CHILD_CASES,

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use crate::init::credentials;
 use crate::stacktrace::Stacktraces;
+use crate::view::Format;
 
 mod endpoint;
 mod pairs;
@@ -172,6 +173,9 @@ pub(crate) struct EnvConfig {
     /// `TRACING_CORRELATE_STACKTRACES` (`off`, `on`, `from_env`, case-insensitive); `None` when
     /// unset or not one of these (warned about): the builder's setting is then used.
     pub(crate) stacktraces: Option<Stacktraces>,
+    /// `TRACING_CORRELATE_FORMAT` (`json`, `pretty`); `None` when unset or neither (warned about):
+    /// the builder's setting is then used.
+    pub(crate) format: Option<Format>,
     /// One message per bad variable: `OTEL_X="value": why; what is used instead`, the value
     /// exactly as given but for the userinfo of a URL (`user:password@`, shown `<hidden>@`; an
     /// endpoint's userinfo is dropped, with one of these messages). Header variables show
@@ -181,7 +185,7 @@ pub(crate) struct EnvConfig {
 
 /// Every variable [`read`] looks at (the fuzz targets read this list through
 /// [`crate::fuzzing::ENV_VARIABLES`]).
-pub(crate) const VARIABLES: [&str; 50] = [
+pub(crate) const VARIABLES: [&str; 51] = [
     "OTEL_EXPORTER_OTLP_INSECURE",
     "OTEL_EXPORTER_OTLP_TRACES_INSECURE",
     "OTEL_EXPORTER_OTLP_LOGS_INSECURE",
@@ -196,6 +200,7 @@ pub(crate) const VARIABLES: [&str; 50] = [
     "OTEL_EXPORTER_OTLP_LOGS_CLIENT_KEY",
     "OTEL_SDK_DISABLED",
     "TRACING_CORRELATE_STACKTRACES",
+    "TRACING_CORRELATE_FORMAT",
     "OTEL_SERVICE_NAME",
     "OTEL_RESOURCE_ATTRIBUTES",
     "OTEL_TRACES_EXPORTER",
@@ -308,6 +313,11 @@ pub(crate) fn read(get: &dyn Fn(&str) -> Option<String>) -> EnvConfig {
         |v| Stacktraces::parse(v).ok_or_else(|| "not off, on or from_env".to_owned()),
         "using the builder's setting",
     );
+    let format = r.parse(
+        "TRACING_CORRELATE_FORMAT",
+        |v| Format::parse(v).ok_or_else(|| "not json or pretty".to_owned()),
+        "using the builder's setting",
+    );
 
     EnvConfig {
         sdk_disabled,
@@ -324,6 +334,7 @@ pub(crate) fn read(get: &dyn Fn(&str) -> Option<String>) -> EnvConfig {
         logs_batch,
         span_limits,
         stacktraces,
+        format,
         warnings: r.warnings,
     }
 }

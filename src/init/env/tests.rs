@@ -84,6 +84,7 @@ fn no_variables_give_the_defaults_and_no_warnings() {
                 attribute_value_length: None,
             },
             stacktraces: None,
+            format: None,
             warnings: Vec::new(),
         }
     );
