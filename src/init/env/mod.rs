@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::init::credentials;
+use crate::line::MAX_BAGGAGE_FIELDS;
 use crate::stacktrace::Stacktraces;
 
 mod endpoint;
@@ -172,6 +173,9 @@ pub(crate) struct EnvConfig {
     /// `TRACING_CORRELATE_STACKTRACES` (`off`, `on`, `from_env`, case-insensitive); `None` when
     /// unset or not one of these (warned about): the builder's setting is then used.
     pub(crate) stacktraces: Option<Stacktraces>,
+    /// `TRACING_CORRELATE_BAGGAGE_FIELDS`: the baggage keys lines carry, comma-separated, each
+    /// trimmed, empty items skipped; `None` when unset: the builder's list is then used.
+    pub(crate) baggage_fields: Option<Vec<String>>,
     /// One message per bad variable: `OTEL_X="value": why; what is used instead`, the value
     /// exactly as given but for the userinfo of a URL (`user:password@`, shown `<hidden>@`; an
     /// endpoint's userinfo is dropped, with one of these messages). Header variables show
@@ -181,7 +185,7 @@ pub(crate) struct EnvConfig {
 
 /// Every variable [`read`] looks at (the fuzz targets read this list through
 /// [`crate::fuzzing::ENV_VARIABLES`]).
-pub(crate) const VARIABLES: [&str; 50] = [
+pub(crate) const VARIABLES: [&str; 51] = [
     "OTEL_EXPORTER_OTLP_INSECURE",
     "OTEL_EXPORTER_OTLP_TRACES_INSECURE",
     "OTEL_EXPORTER_OTLP_LOGS_INSECURE",
@@ -196,6 +200,7 @@ pub(crate) const VARIABLES: [&str; 50] = [
     "OTEL_EXPORTER_OTLP_LOGS_CLIENT_KEY",
     "OTEL_SDK_DISABLED",
     "TRACING_CORRELATE_STACKTRACES",
+    "TRACING_CORRELATE_BAGGAGE_FIELDS",
     "OTEL_SERVICE_NAME",
     "OTEL_RESOURCE_ATTRIBUTES",
     "OTEL_TRACES_EXPORTER",
@@ -308,6 +313,7 @@ pub(crate) fn read(get: &dyn Fn(&str) -> Option<String>) -> EnvConfig {
         |v| Stacktraces::parse(v).ok_or_else(|| "not off, on or from_env".to_owned()),
         "using the builder's setting",
     );
+    let baggage_fields = r.baggage_fields();
 
     EnvConfig {
         sdk_disabled,
@@ -324,6 +330,7 @@ pub(crate) fn read(get: &dyn Fn(&str) -> Option<String>) -> EnvConfig {
         logs_batch,
         span_limits,
         stacktraces,
+        baggage_fields,
         warnings: r.warnings,
     }
 }
@@ -514,6 +521,26 @@ impl Reader<'_> {
             return None;
         }
         Some(Var { name, raw })
+    }
+
+    /// `TRACING_CORRELATE_BAGGAGE_FIELDS`: its keys, at most [`MAX_BAGGAGE_FIELDS`], the others
+    /// warned about (the JSON layer keeps as many, and could not warn before the subscriber is
+    /// set).
+    fn baggage_fields(&mut self) -> Option<Vec<String>> {
+        let var = self.var("TRACING_CORRELATE_BAGGAGE_FIELDS")?;
+        let mut keys: Vec<String> = Vec::new();
+        for key in var.value().split(',').map(str::trim) {
+            if !key.is_empty() && !keys.iter().any(|k| k == key) {
+                keys.push(key.to_owned());
+            }
+        }
+        if keys.len() > MAX_BAGGAGE_FIELDS {
+            let why = format!("more than {MAX_BAGGAGE_FIELDS} keys");
+            let instead = format!("using the first {MAX_BAGGAGE_FIELDS}");
+            self.warn(&var, &why, &instead);
+            keys.truncate(MAX_BAGGAGE_FIELDS);
+        }
+        Some(keys)
     }
 
     /// A TLS variable's path, trimmed; the file is read when the exporter is built (a file that
