@@ -96,7 +96,7 @@
 //! | `init` | on | [`init`], [`try_init`], [`builder`], [`Guard`]: OTLP export through `opentelemetry-otlp` (gRPC, HTTP/protobuf, HTTP/JSON), console spans, the `OTEL_*` environment, the panic hook |
 //! | `tls` | on | with `init`: OTLP over `https://` for all three protocols (rustls with `ring`, the system's root certificates, `OTEL_EXPORTER_OTLP_CERTIFICATE`, mutual TLS); without it an `https://` endpoint is refused at startup with a warning |
 //! | `tls-webpki-roots` | off | with `tls`: Mozilla's root certificates built into the binary, trusted besides the system's (images without a CA bundle) |
-//! | `tower` | off | [`server::TraceLayer`]: one server span per request, for any `tower` HTTP service; a handler's panic answered 500 and recorded on it |
+//! | `tower` | off | [`server::TraceLayer`]: one server span per request, for any `tower` HTTP service; a handler's panic answered 500 and recorded on it; an access line per response, opt-in |
 //! | `axum` | off | with `tower`: `http.route` from axum's matched route, `client.address` from `ConnectInfo` |
 //! | `reqwest` | off | [`client::TracingMiddleware`] for `reqwest-middleware`: one client span per request, context injected |
 //!

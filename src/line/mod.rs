@@ -186,7 +186,8 @@ pub const DEFAULT_SERVICE_NAME: &str = "unknown_service";
 ///
 /// Per thread, one line buffer is reused; the line is built whole, then handed to one writer
 /// from one `make_writer` call. Span fields are serialised once per span and spliced into its lines; a span's ids
-/// are read once and cached; the current span comes from a thread-local stack of the layer's own,
+/// (and its [baggage fields](JsonLayer::with_baggage_fields), when there are some to write) are
+/// read once and cached; the current span comes from a thread-local stack of the layer's own,
 /// so threads never touch each other's memory on the event path; nothing is allocated per event.
 /// No lock on a span's extensions is held while a `Debug` impl, the OpenTelemetry SDK or the
 /// writer runs. A `Debug` impl that logs gets its line written; deeper nesting (a writer that logs
