@@ -97,7 +97,7 @@
 //! | `tls` | on | with `init`: OTLP over `https://` for all three protocols (rustls with `ring`, the system's root certificates, `OTEL_EXPORTER_OTLP_CERTIFICATE`, mutual TLS); without it an `https://` endpoint is refused at startup with a warning |
 //! | `testing` | off | with `init`: [`testing`], captures of what code under test logs and traces, joins and assertions |
 //! | `tls-webpki-roots` | off | with `tls`: Mozilla's root certificates built into the binary, trusted besides the system's (images without a CA bundle) |
-//! | `tower` | off | [`server::TraceLayer`]: one server span per request, for any `tower` HTTP service; a handler's panic answered 500 and recorded on it |
+//! | `tower` | off | [`server::TraceLayer`]: one server span per request, for any `tower` HTTP service; a handler's panic answered 500 and recorded on it; an access line per response, opt-in |
 //! | `axum` | off | with `tower`: `http.route` from axum's matched route, `client.address` from `ConnectInfo` |
 //! | `reqwest` | off | [`client::TracingMiddleware`] for `reqwest-middleware`: one client span per request, context injected |
 //!
@@ -146,7 +146,7 @@ pub use init::{
 };
 pub use line::{
     layer, JsonLayer, Preset, Stats, DEFAULT_MAX_FIELDS, DEFAULT_MAX_KEY_LEN,
-    DEFAULT_MAX_VALUE_LEN, DEFAULT_SDK_LINE_INTERVAL, DEFAULT_SERVICE_NAME,
+    DEFAULT_MAX_VALUE_LEN, DEFAULT_SDK_LINE_INTERVAL, DEFAULT_SERVICE_NAME, MAX_BAGGAGE_FIELDS,
 };
 pub use otel::{otel_layer, OtelLayer, DEFAULT_SPAN_EVENTS};
 pub use redact::{Redaction, DEFAULT_REDACTED_FIELDS, REDACTED};

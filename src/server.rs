@@ -60,6 +60,29 @@
 //! Requests of [excluded paths](TraceLayer::with_excluded_paths) pass through untouched: their
 //! panics are not caught.
 //!
+//! # The access line
+//!
+//! With [`TraceLayer::with_access_line`], each traced request writes one more event when its
+//! response is ready (the response head; a streamed body is not waited for): an INFO event
+//! `request finished` of target [`ACCESS_TARGET`] (`tracing_correlate::access`), on the server
+//! span, so its line carries the request's `trace_id` and `span_id`:
+//!
+//! | field | value |
+//! |---|---|
+//! | `http.request.method` | the request's method |
+//! | `http.route` | the matched route (`/orders/{id}`), when known (feature `axum`) |
+//! | `url.path` | the request's path, without the query |
+//! | `http.response.status_code` | the status sent (an integer); absent when the service failed without a response |
+//! | `duration_ms` | from the middleware's `call` to the response head, in milliseconds (microsecond resolution) |
+//!
+//! The line also carries the server span's fields (`client.address`, `user_agent.original`, ...),
+//! as every line of the span does. It is INFO whatever the status: it records a response, not a
+//! failure. A failure has its own line, once (the panic's ERROR line, the service's `request
+//! failed`), and a 5xx answer marks the server span as an error; an access line at ERROR would
+//! count a failure twice (see [counting failures](crate::JsonLayer#counting-failures)). A
+//! caught panic gets its access line too, with the 500 it was answered. A filter silences access
+//! lines alone with `tracing_correlate::access=off`.
+//!
 //! # Response bodies
 //!
 //! The middleware needs to make a response body of its own for the panic's answer, so the inner
@@ -77,6 +100,7 @@ use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
+use std::time::Instant;
 
 use opentelemetry::context::FutureExt as _;
 use opentelemetry::trace::TraceContextExt as _;
@@ -91,6 +115,10 @@ use crate::redact::{Redaction, REDACTED};
 
 /// The `exception.type` and `error.type` of a caught panic, as the init's hook names it.
 const PANIC: &str = "panic";
+
+/// The target of the [access line](self#the-access-line), so that a filter can keep or silence it
+/// alone.
+pub const ACCESS_TARGET: &str = "tracing_correlate::access";
 
 /// Paths the middleware does not trace unless told otherwise: the usual health probes.
 pub const DEFAULT_EXCLUDED_PATHS: [&str; 6] = [
@@ -111,6 +139,7 @@ struct Config {
     request_headers: Vec<(http::HeaderName, opentelemetry::Key)>,
     redaction: Redaction,
     catch_panic: bool,
+    access_line: bool,
 }
 
 impl Default for TraceLayer {
@@ -132,6 +161,7 @@ impl TraceLayer {
                 request_headers: Vec::new(),
                 redaction: Redaction::default(),
                 catch_panic: true,
+                access_line: false,
             }),
         }
     }
@@ -214,6 +244,21 @@ impl TraceLayer {
         self.map_config(|c| c.catch_panic = on)
     }
 
+    /// Writes one INFO event per response, the *access line*: method, route, path, status and
+    /// duration, on the server span (so with the request's ids), of target [`ACCESS_TARGET`]; see
+    /// [the module docs](self#the-access-line). Requests of excluded paths have none.
+    ///
+    /// By default, off: the server span holds the same facts, and a service exporting its spans
+    /// may not want a line per request.
+    ///
+    /// ```
+    /// let layer = tracing_correlate::server::TraceLayer::new().with_access_line(true);
+    /// # drop(layer);
+    /// ```
+    pub fn with_access_line(self, on: bool) -> Self {
+        self.map_config(|c| c.access_line = on)
+    }
+
     fn map_config(self, f: impl FnOnce(&mut Config)) -> Self {
         let mut config = (*self.config).clone();
         f(&mut config);
@@ -267,6 +312,7 @@ where
         {
             return Box::pin(self.inner.call(request));
         }
+        let access = self.config.access_line.then(|| Access::of(&request));
         let remote = crate::propagation::extract(request.headers());
         let span = request_span(&request);
         let _ = span.set_parent(remote.clone());
@@ -308,10 +354,16 @@ where
                     if response_trace_context {
                         add_traceresponse(&span, response.headers_mut());
                     }
+                    if let Some(access) = access {
+                        access.write(&span, Some(status));
+                    }
                     Ok(response)
                 }
                 Ok(Err(err)) => {
                     tracing::error!(parent: &span, error = %err, "request failed");
+                    if let Some(access) = access {
+                        access.write(&span, None);
+                    }
                     Err(err)
                 }
                 Err(caught) => {
@@ -321,10 +373,50 @@ where
                     if response_trace_context {
                         add_traceresponse(&span, response.headers_mut());
                     }
+                    if let Some(access) = access {
+                        access.write(&span, Some(response.status()));
+                    }
                     Ok(response)
                 }
             }
         })
+    }
+}
+
+/// What the access line says of a request, taken when the middleware is called.
+struct Access {
+    method: http::Method,
+    route: Option<String>,
+    path: String,
+    start: Instant,
+}
+
+impl Access {
+    fn of<B>(request: &http::Request<B>) -> Access {
+        Access {
+            method: request.method().clone(),
+            route: route(request),
+            path: request.uri().path().to_owned(),
+            start: Instant::now(),
+        }
+    }
+
+    /// Writes the access line on the server span; `status` is `None` when the service failed
+    /// without a response.
+    fn write(self, span: &tracing::Span, status: Option<http::StatusCode>) {
+        // Microseconds, then milliseconds: three decimals, as `duration_ms` of a span line.
+        let duration_ms = self.start.elapsed().as_micros() as f64 / 1000.0;
+        tracing::event!(
+            target: ACCESS_TARGET,
+            parent: span,
+            tracing::Level::INFO,
+            http.request.method = self.method.as_str(),
+            http.route = self.route.as_deref(),
+            url.path = self.path.as_str(),
+            http.response.status_code = status.map(|s| s.as_u16()),
+            duration_ms,
+            "request finished"
+        );
     }
 }
 

@@ -105,6 +105,7 @@ pub fn builder(service_name: impl Into<String>) -> Builder {
         redaction: Redaction::default(),
         stacktraces: Stacktraces::default(),
         format: Format::Json,
+        baggage_fields: Vec::new(),
     }
 }
 
@@ -141,6 +142,7 @@ pub fn builder(service_name: impl Into<String>) -> Builder {
 /// | `OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT`, `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT` | no limit | longer string values are cut |
 /// | `RUST_LOG` | `info` | which events become lines (`EnvFilter` directives) |
 /// | `TRACING_CORRELATE_FORMAT` | [`Builder::with_format`], by default `json` | `json`, `pretty`: the lines as JSON, or rendered for a person at a terminal ([`Format`]) |
+/// | `TRACING_CORRELATE_BAGGAGE_FIELDS` | [`Builder::with_baggage_fields`], by default none | `tenant,region`: the baggage keys each line carries as `baggage.<key>` fields ([`JsonLayer::with_baggage_fields`](crate::JsonLayer::with_baggage_fields)); replaces the builder's list; at most [`MAX_BAGGAGE_FIELDS`](crate::MAX_BAGGAGE_FIELDS) keys, the others warned about |
 /// | `TRACING_CORRELATE_STACKTRACES` | [`Builder::with_stacktraces`], by default `from_env` | `off`, `on`, `from_env`: when exceptions carry a stack trace ([`Stacktraces`](crate::Stacktraces)); `from_env` follows `RUST_LIB_BACKTRACE`, else `RUST_BACKTRACE`, so `off` keeps `RUST_BACKTRACE=1` for panics on stderr without traces in every exception line |
 ///
 /// Enum values are case-insensitive; an empty value is unset, and so is a value that is not UTF-8,
@@ -186,6 +188,7 @@ pub struct Builder<W = fn() -> io::Stdout> {
     redaction: Redaction,
     stacktraces: Stacktraces,
     format: Format,
+    baggage_fields: Vec<String>,
 }
 
 impl<W> fmt::Debug for Builder<W> {
@@ -199,6 +202,7 @@ impl<W> fmt::Debug for Builder<W> {
             .field("redaction", &self.redaction)
             .field("stacktraces", &self.stacktraces)
             .field("format", &self.format)
+            .field("baggage_fields", &self.baggage_fields)
             .finish_non_exhaustive()
     }
 }
@@ -224,6 +228,7 @@ where
             redaction: self.redaction,
             stacktraces: self.stacktraces,
             format: self.format,
+            baggage_fields: self.baggage_fields,
         }
     }
 
@@ -285,6 +290,21 @@ where
         self
     }
 
+    /// Writes these baggage keys in every line of a span that carries them, as `baggage.<key>`
+    /// fields, secret-named ones redacted; see
+    /// [`JsonLayer::with_baggage_fields`](crate::JsonLayer::with_baggage_fields).
+    /// `TRACING_CORRELATE_BAGGAGE_FIELDS` (`tenant,region`) replaces the list.
+    ///
+    /// By default, none.
+    pub fn with_baggage_fields<I>(mut self, keys: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        self.baggage_fields = keys.into_iter().map(Into::into).collect();
+        self
+    }
+
     /// Installs the panic hook that logs a panic as an ERROR line with its exception and marks
     /// the current span as an error, flushes, then runs the previous hook.
     ///
@@ -310,6 +330,17 @@ where
             .clone()
             .unwrap_or_else(|| self.service_name.clone());
         let stacktraces = config.stacktraces.unwrap_or(self.stacktraces);
+        let mut baggage_fields = config
+            .baggage_fields
+            .clone()
+            .unwrap_or_else(|| self.baggage_fields.clone());
+        // The JSON layer's own warning would come before the subscriber: said with the others.
+        let baggage_warning = crate::line::baggage_overflow(&mut baggage_fields).map(|ignored| {
+            format!(
+                "Builder::with_baggage_fields: more than {} keys; {ignored:?} are not written",
+                crate::MAX_BAGGAGE_FIELDS
+            )
+        });
         let sdk_gate = Arc::new(SdkGate::default());
         let format = config.format.unwrap_or(self.format);
         let make_writer = Shared(
@@ -321,6 +352,7 @@ where
             .with_preset(self.preset)
             .with_redaction(self.redaction.clone())
             .with_stacktraces(stacktraces)
+            .with_baggage_fields(&baggage_fields)
             .with_writer(make_writer.clone());
         let stats = json.stats();
 
@@ -399,6 +431,7 @@ where
             .iter()
             .chain(&export_warnings)
             .chain(filter_warning.as_ref())
+            .chain(baggage_warning.as_ref())
         {
             tracing::warn!(target: "tracing_correlate", "{warning}");
         }
@@ -415,6 +448,7 @@ where
             propagators = %propagator_names(&config.propagators),
             sampler = ?config.sampler,
             stacktraces = if stacktraces.enabled() { "on" } else { "off" },
+            baggage_fields = (!baggage_fields.is_empty()).then(|| baggage_fields.join(",")),
             "telemetry initialised"
         );
 

@@ -16,6 +16,7 @@ use tracing_core::{Event, Metadata};
 
 use crate::callsite::Entry;
 use crate::exception::Exception;
+use crate::line::baggage::{BaggageKeys, SpanBaggage};
 use crate::line::escape::{limited_escape_into, limited_str_into};
 use crate::line::keys::Reserved;
 use crate::line::limits::Limits;
@@ -39,6 +40,8 @@ pub(crate) struct Format {
     pub(crate) gcp_project_id: Option<String>,
     pub(crate) preset: PresetConfig,
     pub(crate) stacktraces: Stacktraces,
+    /// The baggage keys lines carry as `baggage.<key>` fields.
+    pub(crate) baggage: BaggageKeys,
 }
 
 impl Format {
@@ -52,13 +55,14 @@ impl Format {
             gcp_project_id: None,
             preset: PresetConfig::default(),
             stacktraces: Stacktraces::default(),
+            baggage: BaggageKeys::default(),
         };
         format.configure();
         format
     }
 
-    /// Derives what depends on several settings (the escaped service, the preset's keys); called
-    /// after any of them changes.
+    /// Derives what depends on several settings (the escaped service, the preset's keys, the
+    /// baggage fields' keys); called after any of them changes.
     pub(crate) fn configure(&mut self) {
         let mut kv = String::from("\"service\":");
         limited_str_into(&mut kv, &self.service, self.limits.value_len);
@@ -70,6 +74,7 @@ impl Format {
             self.limits.value_len,
         );
         self.reserved.preset_keys = self.preset.written_keys();
+        self.baggage.configure(self.limits, &self.redaction);
     }
 
     /// Fills a callsite cache entry: the escaped target, each field's key, the secret fields.
@@ -304,6 +309,29 @@ impl<'a> Line<'a> {
                 continue;
             }
             self.seen.push(key);
+            self.line.push_str(fragment);
+        }
+    }
+
+    /// The allow-listed baggage of the event's span, after its span fields: a name already
+    /// written (an event or span field of that name) is skipped, and fields past
+    /// [`Limits::fields`] are counted, not written.
+    #[inline]
+    pub(crate) fn baggage(&mut self, baggage: &SpanBaggage) {
+        // Written last of the fields that dedupe against `seen`: their names need not join it.
+        let mut written = 0;
+        for (name, fragment) in baggage.iter(&self.format.baggage) {
+            if let Some(seen) = self.format.limits.seen_as(self.seen, name) {
+                if seen != name {
+                    self.dropped += 1;
+                }
+                continue;
+            }
+            if self.seen.len() + written >= self.format.limits.fields {
+                self.dropped += 1;
+                continue;
+            }
+            written += 1;
             self.line.push_str(fragment);
         }
     }

@@ -19,6 +19,7 @@ use tracing_subscriber::Layer;
 
 use crate::callsite::{self, Entry, LayerId};
 use crate::exception::Exception;
+use crate::line::baggage::SpanBaggage;
 use crate::line::format::{Buffers, Line};
 use crate::line::output;
 use crate::line::span_fields::SpanFields;
@@ -34,6 +35,9 @@ struct SpanState {
     fields: SpanFields,
     /// The span's ids, once read (`None`: the span has no OpenTelemetry context).
     ids: OnceLock<Option<SpanIds>>,
+    /// The span's allow-listed baggage, read with its ids (`None`: none of the keys, or no
+    /// allow-list); set before `ids`.
+    baggage: OnceLock<Option<Box<SpanBaggage>>>,
 }
 
 impl SpanState {
@@ -114,6 +118,7 @@ where
             span.extensions_mut().insert(SpanState {
                 fields,
                 ids: OnceLock::new(),
+                baggage: OnceLock::new(),
             });
         }
     }
@@ -325,6 +330,16 @@ where
                     line.span_fields(&state.fields);
                 }
             }
+            if !self.format.baggage.is_empty() {
+                let extensions = span.extensions();
+                let baggage = extensions
+                    .get::<SpanState>()
+                    .and_then(|s| s.baggage.get())
+                    .and_then(Option::as_deref);
+                if let Some(baggage) = baggage {
+                    line.baggage(baggage);
+                }
+            }
         }
 
         let text = line.finish(suppressed);
@@ -372,8 +387,19 @@ where
             return None;
         }
         // No extension lock is held here: the lookup locks the span's extensions itself.
-        let ids = crate::otel::ids::lookup(&span.id(), self.dispatch.get()?);
+        let dispatch = self.dispatch.get()?;
+        let keys = &self.format.baggage;
+        let (ids, baggage) = if keys.is_empty() {
+            (crate::otel::ids::lookup(&span.id(), dispatch), None)
+        } else {
+            let value_len = self.format.limits.value_len;
+            let (ids, baggage) = crate::otel::ids::lookup_with(&span.id(), dispatch, |cx| {
+                keys.read(opentelemetry::baggage::BaggageExt::baggage(cx), value_len)
+            });
+            (ids, baggage.flatten())
+        };
         if let Some(state) = span.extensions().get::<SpanState>() {
+            let _ = state.baggage.set(baggage);
             let _ = state.ids.set(ids);
         }
         ids

@@ -3,10 +3,11 @@
 //! [`JsonLayer`] holds the settings (its docs are the schema's reference); `layer.rs` is its
 //! `Layer` impl (per-span state, the thread's buffers, the writer); `format.rs` builds the line
 //! block by block; `visitor.rs`, `span_fields.rs` and `value.rs` write fields, within the bounds
-//! of `limits.rs`; `keys.rs` says which keys are reserved; `preset.rs` adds a backend's keys;
+//! of `limits.rs`; `baggage.rs` holds the allow-list of baggage keys written as fields; `keys.rs` says which keys are reserved; `preset.rs` adds a backend's keys;
 //! `throttle.rs` bounds the SDK's own lines; `output.rs` hands a line to the writer; `stats.rs` counts
 //! what could not be delivered.
 
+mod baggage;
 pub(crate) mod escape;
 mod format;
 pub(crate) mod keys;
@@ -21,6 +22,9 @@ pub(crate) mod timestamp;
 pub(crate) mod value;
 mod visitor;
 
+#[cfg(feature = "init")]
+pub(crate) use baggage::overflow as baggage_overflow;
+pub use baggage::MAX_BAGGAGE_FIELDS;
 pub use limits::{DEFAULT_MAX_FIELDS, DEFAULT_MAX_KEY_LEN, DEFAULT_MAX_VALUE_LEN};
 pub use preset::Preset;
 pub use stats::Stats;
@@ -113,12 +117,15 @@ pub const DEFAULT_SERVICE_NAME: &str = "unknown_service";
 /// | `links` | never | when the span has some: each `trace_id`, `span_id` |
 /// | span fields | inside a span: fields of every span from leaf to root, flattened; an inner span's field wins over an outer one's | never (the span's own are in `attributes`) |
 /// | event fields | always: flattened at the top level; an event field wins over a span field of the same name, and the first of two event fields of one name wins | never |
-/// | `fields_dropped` | when fields were past the bound: how many span and event fields the line could not hold | never |
+/// | `baggage.<key>` | inside a span, with [`JsonLayer::with_baggage_fields`]: each allow-listed key of the span's baggage, as a string | never |
+/// | `fields_dropped` | when fields were past the bound: how many span, event and baggage fields the line could not hold | never |
 /// | `dropped_attributes_count`, `dropped_events_count`, `dropped_links_count` | never | when not zero: what the SDK's limits and the line's bounds left out |
 /// | `lines_suppressed` | on a line of the OpenTelemetry SDK, when lines of its callsite were left out: how many (the SDK's lines are throttled to one per callsite per 10 s, [`JsonLayer::with_sdk_line_interval`]) | never |
 ///
 /// The crate's own lines (the init's startup and shutdown lines and warnings, the middleware's
-/// events) have the target `tracing_correlate`; its own spans (the server and client middleware's)
+/// events) have the target `tracing_correlate`, but for the server middleware's access line,
+/// `tracing_correlate::access` ([`server::ACCESS_TARGET`](crate::server::ACCESS_TARGET), feature
+/// `tower`); its own spans (the server and client middleware's)
 /// the module that made them, `tracing_correlate::server` or `tracing_correlate::client`. No line
 /// spells it `tracing-correlate`.
 ///
@@ -179,7 +186,8 @@ pub const DEFAULT_SERVICE_NAME: &str = "unknown_service";
 ///
 /// Per thread, one line buffer is reused; the line is built whole, then handed to one writer
 /// from one `make_writer` call. Span fields are serialised once per span and spliced into its lines; a span's ids
-/// are read once and cached; the current span comes from a thread-local stack of the layer's own,
+/// (and its [baggage fields](JsonLayer::with_baggage_fields), when there are some to write) are
+/// read once and cached; the current span comes from a thread-local stack of the layer's own,
 /// so threads never touch each other's memory on the event path; nothing is allocated per event.
 /// No lock on a span's extensions is held while a `Debug` impl, the OpenTelemetry SDK or the
 /// writer runs. A `Debug` impl that logs gets its line written; deeper nesting (a writer that logs
@@ -358,6 +366,7 @@ impl<W> JsonLayer<W> {
     /// By default, [`DEFAULT_MAX_KEY_LEN`] (256 bytes).
     pub fn with_max_key_len(mut self, bytes: usize) -> Self {
         self.format.limits.key_len = bytes;
+        self.format.configure();
         self
     }
 
@@ -393,13 +402,59 @@ impl<W> JsonLayer<W> {
         self
     }
 
-    /// Writes the fields `redaction` calls secret as `"[REDACTED]"`, in event and span fields;
-    /// their values are never formatted. Give the OpenTelemetry layer the same value.
+    /// Writes the fields `redaction` calls secret as `"[REDACTED]"`, in event and span fields
+    /// and [baggage fields](Self::with_baggage_fields); their values are never formatted. Give
+    /// the OpenTelemetry layer the same value.
     ///
     /// By default, [`Redaction::default()`](crate::Redaction): the names of
     /// [`DEFAULT_REDACTED_FIELDS`](crate::DEFAULT_REDACTED_FIELDS).
     pub fn with_redaction(mut self, redaction: Redaction) -> Self {
         self.format.redaction = redaction;
+        self.format.configure();
+        self
+    }
+
+    /// Writes these keys of the [baggage](opentelemetry::baggage) of the event's span as fields
+    /// named `baggage.<key>` (`baggage.tenant`), so that lines can be filtered by what a caller
+    /// sent in its `baggage` header; no other key is written.
+    ///
+    /// - The baggage is the span's OpenTelemetry context's: a span inherits its parent's, and the
+    ///   [server middleware](crate::server)'s span the request's (extracted by the global
+    ///   propagator). It is read once per span, with the span's ids; an event outside any span
+    ///   has none. Baggage a span was given after its ids were first read is not seen.
+    /// - Keys are matched exactly (W3C keys are case-sensitive). An empty key, or one given
+    ///   twice, is skipped; keys past [`MAX_BAGGAGE_FIELDS`] (32) are ignored, with a warning.
+    /// - A key whose field name the [redaction](Self::with_redaction) rules call secret
+    ///   (`baggage.secret_token`) is written as `"[REDACTED]"`: allowing it says its presence
+    ///   matters, never its value.
+    /// - Values are strings, cut at the [value length](Self::with_max_value_len); the field name
+    ///   at the [key length](Self::with_max_key_len). Baggage fields come after the event's and
+    ///   the spans' fields: a field of the same name wins, and past the
+    ///   [fields bound](Self::with_max_fields) they are counted in `fields_dropped`.
+    ///
+    /// With no keys, the layer reads no baggage and an event costs what it did.
+    ///
+    /// By default, none.
+    ///
+    /// ```
+    /// let layer = tracing_correlate::layer().with_baggage_fields(["tenant", "region"]);
+    /// # drop(layer);
+    /// ```
+    pub fn with_baggage_fields<I>(mut self, keys: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        let (keys, ignored) = baggage::BaggageKeys::new(keys);
+        if !ignored.0.is_empty() {
+            tracing::warn!(
+                target: "tracing_correlate",
+                ignored = ?ignored.0,
+                "more than {MAX_BAGGAGE_FIELDS} baggage fields; these keys are not written"
+            );
+        }
+        self.format.baggage = keys;
+        self.format.configure();
         self
     }
 

@@ -72,12 +72,28 @@ impl SpanIds {
 /// valid OpenTelemetry context (a no-op tracer with no parent). Must be called without holding any
 /// lock on the span's extensions.
 pub(crate) fn lookup(id: &span::Id, dispatch: &WeakDispatch) -> Option<SpanIds> {
-    let dispatch = dispatch.upgrade()?;
-    let cx = tracing_opentelemetry::get_otel_context(id, &dispatch)?;
+    lookup_with(id, dispatch, |_| ()).0
+}
+
+/// Like [`lookup`], and also gives `read` the span's whole OpenTelemetry context (its baggage):
+/// the one lookup serves both. `read`'s result is `None` when the span has no context.
+pub(crate) fn lookup_with<R>(
+    id: &span::Id,
+    dispatch: &WeakDispatch,
+    read: impl FnOnce(&opentelemetry::Context) -> R,
+) -> (Option<SpanIds>, Option<R>) {
+    let Some(dispatch) = dispatch.upgrade() else {
+        return (None, None);
+    };
+    let Some(cx) = tracing_opentelemetry::get_otel_context(id, &dispatch) else {
+        return (None, None);
+    };
     let span = cx.span();
     let sc = span.span_context();
-    sc.is_valid()
-        .then(|| SpanIds::new(sc.trace_id(), sc.span_id(), sc.trace_flags()))
+    let ids = sc
+        .is_valid()
+        .then(|| SpanIds::new(sc.trace_id(), sc.span_id(), sc.trace_flags()));
+    (ids, Some(read(&cx)))
 }
 
 #[cfg(test)]

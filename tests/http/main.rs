@@ -15,6 +15,8 @@ mod support {
     pub mod parse;
 }
 
+mod access;
+mod baggage;
 mod header_values;
 #[cfg(unix)]
 mod interop_python;
@@ -32,7 +34,7 @@ use tracing_correlate::propagation::{BaggagePropagator, TraceContextPropagator};
 #[test]
 #[ignore = "runs only as a child process of this binary's tests"]
 fn child() {
-    support::child::dispatch(&[panics::CHILD_CASES]);
+    support::child::dispatch(&[panics::CHILD_CASES, access::CHILD_CASES]);
 }
 
 /// Installs the global propagator, W3C trace context and baggage. It is one per process: every

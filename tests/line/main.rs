@@ -13,6 +13,7 @@ mod support {
     pub mod runtime;
 }
 
+mod baggage;
 mod bounds;
 mod chains;
 mod correlation;

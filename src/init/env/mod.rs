@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::init::credentials;
+use crate::line::MAX_BAGGAGE_FIELDS;
 use crate::stacktrace::Stacktraces;
 use crate::view::Format;
 
@@ -176,6 +177,9 @@ pub(crate) struct EnvConfig {
     /// `TRACING_CORRELATE_FORMAT` (`json`, `pretty`); `None` when unset or neither (warned about):
     /// the builder's setting is then used.
     pub(crate) format: Option<Format>,
+    /// `TRACING_CORRELATE_BAGGAGE_FIELDS`: the baggage keys lines carry, comma-separated, each
+    /// trimmed, empty items skipped; `None` when unset: the builder's list is then used.
+    pub(crate) baggage_fields: Option<Vec<String>>,
     /// One message per bad variable: `OTEL_X="value": why; what is used instead`, the value
     /// exactly as given but for the userinfo of a URL (`user:password@`, shown `<hidden>@`; an
     /// endpoint's userinfo is dropped, with one of these messages). Header variables show
@@ -185,7 +189,7 @@ pub(crate) struct EnvConfig {
 
 /// Every variable [`read`] looks at (the fuzz targets read this list through
 /// [`crate::fuzzing::ENV_VARIABLES`]).
-pub(crate) const VARIABLES: [&str; 51] = [
+pub(crate) const VARIABLES: [&str; 52] = [
     "OTEL_EXPORTER_OTLP_INSECURE",
     "OTEL_EXPORTER_OTLP_TRACES_INSECURE",
     "OTEL_EXPORTER_OTLP_LOGS_INSECURE",
@@ -201,6 +205,7 @@ pub(crate) const VARIABLES: [&str; 51] = [
     "OTEL_SDK_DISABLED",
     "TRACING_CORRELATE_STACKTRACES",
     "TRACING_CORRELATE_FORMAT",
+    "TRACING_CORRELATE_BAGGAGE_FIELDS",
     "OTEL_SERVICE_NAME",
     "OTEL_RESOURCE_ATTRIBUTES",
     "OTEL_TRACES_EXPORTER",
@@ -318,6 +323,7 @@ pub(crate) fn read(get: &dyn Fn(&str) -> Option<String>) -> EnvConfig {
         |v| Format::parse(v).ok_or_else(|| "not json or pretty".to_owned()),
         "using the builder's setting",
     );
+    let baggage_fields = r.baggage_fields();
 
     EnvConfig {
         sdk_disabled,
@@ -335,6 +341,7 @@ pub(crate) fn read(get: &dyn Fn(&str) -> Option<String>) -> EnvConfig {
         span_limits,
         stacktraces,
         format,
+        baggage_fields,
         warnings: r.warnings,
     }
 }
@@ -525,6 +532,26 @@ impl Reader<'_> {
             return None;
         }
         Some(Var { name, raw })
+    }
+
+    /// `TRACING_CORRELATE_BAGGAGE_FIELDS`: its keys, at most [`MAX_BAGGAGE_FIELDS`], the others
+    /// warned about (the JSON layer keeps as many, and could not warn before the subscriber is
+    /// set).
+    fn baggage_fields(&mut self) -> Option<Vec<String>> {
+        let var = self.var("TRACING_CORRELATE_BAGGAGE_FIELDS")?;
+        let mut keys: Vec<String> = Vec::new();
+        for key in var.value().split(',').map(str::trim) {
+            if !key.is_empty() && !keys.iter().any(|k| k == key) {
+                keys.push(key.to_owned());
+            }
+        }
+        if keys.len() > MAX_BAGGAGE_FIELDS {
+            let why = format!("more than {MAX_BAGGAGE_FIELDS} keys");
+            let instead = format!("using the first {MAX_BAGGAGE_FIELDS}");
+            self.warn(&var, &why, &instead);
+            keys.truncate(MAX_BAGGAGE_FIELDS);
+        }
+        Some(keys)
     }
 
     /// A TLS variable's path, trimmed; the file is read when the exporter is built (a file that

@@ -85,6 +85,7 @@ fn no_variables_give_the_defaults_and_no_warnings() {
             },
             stacktraces: None,
             format: None,
+            baggage_fields: None,
             warnings: Vec::new(),
         }
     );
@@ -115,6 +116,27 @@ fn stacktraces_are_read_by_name_and_a_bad_value_is_warned_about() {
     assert_eq!(
         config.warnings,
         ["TRACING_CORRELATE_STACKTRACES=\"1\": not off, on or from_env; using the builder's setting"]
+    );
+}
+
+#[test]
+fn baggage_fields_are_a_trimmed_list_bounded_with_a_warning() {
+    let config = read_env(&[(
+        "TRACING_CORRELATE_BAGGAGE_FIELDS",
+        " tenant, ,region,tenant ",
+    )]);
+    assert_eq!(
+        (config.baggage_fields, config.warnings.len()),
+        (Some(vec!["tenant".to_owned(), "region".to_owned()]), 0)
+    );
+    let many: Vec<String> = (0..40).map(|i| format!("k{i}")).collect();
+    let config = read_env(&[("TRACING_CORRELATE_BAGGAGE_FIELDS", &many.join(","))]);
+    assert_eq!(config.baggage_fields.as_deref(), Some(&many[..32]));
+    assert_eq!(config.warnings.len(), 1, "{:?}", config.warnings);
+    assert!(
+        config.warnings[0].ends_with(": more than 32 keys; using the first 32"),
+        "{:?}",
+        config.warnings
     );
 }
 
