@@ -5,13 +5,14 @@ use std::fmt;
 use std::io::{self, Write as _};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 
 use crate::init::export::{Delivery, ExportRuntime};
 use crate::init::sdk_gate::SdkGate;
+use crate::line::non_blocking::{deadline_after, waiting_at_most, LineQueue};
 use crate::Stats;
 
 /// Flushes and shuts down the telemetry when dropped; returned by [`init`](crate::init) and friends.
@@ -23,6 +24,13 @@ use crate::Stats;
 /// (stdout closed, a full disk), that report also goes to stderr, since the writer failed. A span
 /// line the console exporter could not write counts as a lost line and a lost span. It never
 /// panics.
+///
+/// With [`Builder::with_non_blocking`](crate::Builder::with_non_blocking), the lines still queued
+/// get what is left of the timeout once the exporters are shut down; those the writer has not
+/// taken by then are given up and counted in `lines_dropped`, and the line reports them. The
+/// shutdown line itself goes through the queue, waiting for room no later than the timeout; when
+/// it is not written in time (the queue full, or the writer stalled), the report goes to stderr
+/// too, counting it.
 ///
 /// The shutdown line is the last line of the SDK and its exporters: a shutdown that did not end
 /// in time (`timed_out`) goes on in the background, and what the SDK then reports (export
@@ -36,9 +44,13 @@ use crate::Stats;
 /// queue, refused by the collector, or still queued when the timeout came); `logs_lost` (OTLP
 /// log records emitted and not exported, on the same terms); `lines_lost` (lines the writer did
 /// not take whole: refused, torn part-way, or lost to a writer that panicked; and re-entrant events
-/// dropped); `sdk_lines_suppressed` (the SDK's own lines left out by the throttle, see
-/// [`JsonLayer::with_sdk_line_interval`](crate::JsonLayer::with_sdk_line_interval)); `shutdown_ms`; and `timed_out` when the report is a
-/// WARN.
+/// dropped); `lines_dropped` (with [`Builder::with_non_blocking`](crate::Builder::with_non_blocking):
+/// lines the queue did not pass to the writer, dropped at a full `lossy` queue, or still queued or
+/// being written when the timeout came; always 0 without it); `sdk_lines_suppressed` (the SDK's
+/// own lines left out by the throttle, see
+/// [`JsonLayer::with_sdk_line_interval`](crate::JsonLayer::with_sdk_line_interval)); `shutdown_ms`;
+/// and `timed_out` when the report is a WARN (also when the queued lines were not all written in
+/// time).
 #[must_use = "dropping the guard at once shuts telemetry down at once: bind it for the whole of \
               `main` with `let _guard = ...` (not `let _ = ...`)"]
 pub struct Guard {
@@ -54,7 +66,11 @@ pub(crate) struct GuardState {
     pub(crate) delivery: Arc<Delivery>,
     pub(crate) stats: Stats,
     pub(crate) service: String,
-    pub(crate) flush_writer: Box<dyn Fn() + Send + Sync>,
+    /// Flushes the writer (through the queue, with it), at most the given time when there is a
+    /// queue: `true` when everything given to it before the call was handled in time.
+    pub(crate) flush_writer: Box<dyn Fn(Duration) -> bool + Send + Sync>,
+    /// The non-blocking output's queue (`Builder::with_non_blocking`).
+    pub(crate) queue: Option<LineQueue>,
     /// Closed just before the shutdown line: no line of the SDK follows it.
     pub(crate) sdk_gate: Arc<SdkGate>,
 }
@@ -94,6 +110,7 @@ impl Drop for Guard {
         };
         SHUT_DOWN.store(true, Ordering::SeqCst);
         let started = std::time::Instant::now();
+        let deadline = deadline_after(state.timeout);
         let tracer_provider = state.tracer_provider.clone();
         let logger_provider = state.logger_provider.clone();
         let in_time = bounded(state.timeout, move || {
@@ -102,6 +119,17 @@ impl Drop for Guard {
                 let _ = logger_provider.shutdown();
             }
         });
+        // The queued lines (the console spans among them) get what is left of the timeout; what
+        // the queue still holds then is given up, and counted.
+        let lines_in_time = match &state.queue {
+            Some(queue) => {
+                let in_time = queue.flush(deadline.saturating_duration_since(Instant::now()));
+                queue.abandon();
+                in_time
+            }
+            None => true,
+        };
+        let in_time = in_time && lines_in_time;
         let d = &state.delivery;
         let ended = Delivery::get(&d.spans_ended);
         let exported = Delivery::get(&d.spans_exported);
@@ -109,19 +137,23 @@ impl Drop for Guard {
         let logs_lost =
             Delivery::get(&d.logs_emitted).saturating_sub(Delivery::get(&d.logs_exported));
         let lines_lost = state.stats.write_errors() + state.stats.dropped_reentrant();
+        let lines_dropped = state.stats.lines_dropped();
         // Not lost (each written line of the callsite counts those before it), but reported.
         let sdk_lines_suppressed = state.stats.sdk_lines_suppressed();
         let elapsed_ms = started.elapsed().as_millis() as u64;
         // A shutdown that did not end in time goes on in the background, and the SDK then reports
         // what it sees (export errors, its own timeout): what `timed_out` and the counts say.
         state.sdk_gate.close();
-        if spans_lost + logs_lost + lines_lost > 0 || !in_time {
+        // A full `blocking` queue keeps this line waiting no later than the deadline.
+        let waiting = waiting_at_most(deadline);
+        if spans_lost + logs_lost + lines_lost + lines_dropped > 0 || !in_time {
             tracing::warn!(
                 target: "tracing_correlate",
                 spans_exported = exported,
                 spans_lost,
                 logs_lost,
                 lines_lost,
+                lines_dropped,
                 sdk_lines_suppressed,
                 shutdown_ms = elapsed_ms,
                 timed_out = !in_time,
@@ -134,17 +166,25 @@ impl Drop for Guard {
                 spans_lost,
                 logs_lost,
                 lines_lost,
+                lines_dropped,
                 sdk_lines_suppressed,
                 shutdown_ms = elapsed_ms,
                 "telemetry shut down"
             );
         }
-        (state.flush_writer)();
+        drop(waiting);
+        let _ = (state.flush_writer)(deadline.saturating_duration_since(Instant::now()));
+        if let Some(queue) = &state.queue {
+            queue.abandon();
+        }
         // The line above went to the writer; when that writer is what failed (stdout closed, disk
-        // full), the report is lost with it. Then the report goes to stderr, the one channel the
-        // process still has, as one JSON line (counting the shutdown line's own failure too).
+        // full), the report is lost with it, and so it is when the queue had no room for it or
+        // could not write it in time. Then the report goes to stderr, the one channel the process
+        // still has, as one JSON line (counting the shutdown line's own loss too).
         let lines_lost = state.stats.write_errors() + state.stats.dropped_reentrant();
-        if lines_lost > 0 {
+        let shutdown_line_dropped = state.stats.lines_dropped() > lines_dropped;
+        let lines_dropped = state.stats.lines_dropped();
+        if lines_lost > 0 || shutdown_line_dropped {
             let mut timestamp = String::new();
             crate::line::timestamp::push_now(&mut timestamp);
             let line = serde_json::json!({
@@ -157,6 +197,7 @@ impl Drop for Guard {
                 "spans_lost": spans_lost,
                 "logs_lost": logs_lost,
                 "lines_lost": lines_lost,
+                "lines_dropped": lines_dropped,
                 "sdk_lines_suppressed": sdk_lines_suppressed,
                 "shutdown_ms": elapsed_ms,
                 "timed_out": !in_time,

@@ -6,6 +6,8 @@
 //! - `exceptions`: the exceptions of OTLP log records, against the span events and the lines.
 //! - `collector_faults`: collectors that are slow, fail, never answer or refuse connections.
 //! - `writer_faults`: a closed stdout and a full disk, for the layer alone and through the init.
+//! - `non_blocking`: the non-blocking output against a stalled reader (a full pipe), lossy and
+//!   blocking, and the guard's flush of its queue.
 //! - `tls`: OTLP over `https://` through a TLS receiver, its CA given or not, unusable files.
 
 #[path = "../support"]
@@ -20,6 +22,8 @@ mod support {
 mod collector_faults;
 mod exceptions;
 mod init;
+#[cfg(target_os = "linux")]
+mod non_blocking;
 mod sdk_env;
 mod tls;
 #[cfg(target_os = "linux")]
@@ -36,5 +40,7 @@ fn child() {
         sdk_env::CHILD_CASES,
         #[cfg(target_os = "linux")]
         writer_faults::CHILD_CASES,
+        #[cfg(target_os = "linux")]
+        non_blocking::CHILD_CASES,
     ]);
 }
