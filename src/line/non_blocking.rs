@@ -408,3 +408,100 @@ impl<W: io::Write> io::Write for OutputWriter<'_, W> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Condvar;
+
+    /// A writer that keeps every byte and stalls in `write` until its gate opens: a reader that
+    /// stalls, under the test's control.
+    #[derive(Clone, Default)]
+    struct Gated(Arc<(Mutex<(bool, Vec<u8>)>, Condvar)>);
+
+    impl Gated {
+        fn open(&self) {
+            self.0 .0.lock().unwrap().0 = true;
+            self.0 .1.notify_all();
+        }
+        fn lines(&self) -> Vec<String> {
+            let state = self.0 .0.lock().unwrap();
+            String::from_utf8_lossy(&state.1)
+                .lines()
+                .map(str::to_owned)
+                .collect()
+        }
+    }
+
+    impl io::Write for &Gated {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            let (lock, opened) = &*self.0;
+            let mut state = opened
+                .wait_while(lock.lock().unwrap(), |(open, _)| !*open)
+                .unwrap();
+            state.1.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> MakeWriter<'a> for Gated {
+        type Writer = &'a Gated;
+        fn make_writer(&'a self) -> Self::Writer {
+            self
+        }
+    }
+
+    /// Waits until the worker has taken every queued line and is writing one.
+    fn until_writing(queue: &LineQueue) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !(queue.0.sender.is_empty() && queue.pending() == 1) {
+            assert!(Instant::now() < deadline, "the worker never took the line");
+            std::thread::yield_now();
+        }
+    }
+
+    #[test]
+    fn a_flush_is_bounded_while_the_writer_stalls_and_succeeds_once_it_drains() {
+        let gate = Gated::default();
+        let stats = Stats::default();
+        let queue = LineQueue::spawn(gate.clone(), stats.clone(), NonBlocking::blocking()).unwrap();
+        queue.push(b"first\n");
+        until_writing(&queue);
+        assert!(
+            !queue.flush(Duration::from_millis(20)),
+            "the writer is stalled"
+        );
+        gate.open();
+        assert!(queue.flush(Duration::from_secs(30)));
+        assert_eq!(queue.pending(), 0);
+        assert_eq!(gate.lines(), ["first"]);
+        assert_eq!((stats.lines_dropped(), stats.write_errors()), (0, 0));
+    }
+
+    #[test]
+    fn abandon_counts_the_queued_lines_and_the_one_being_written_once() {
+        let gate = Gated::default();
+        let stats = Stats::default();
+        let setting = NonBlocking::lossy().with_capacity(2);
+        let queue = LineQueue::spawn(gate.clone(), stats.clone(), setting).unwrap();
+        queue.push(b"in flight\n");
+        until_writing(&queue);
+        for line in ["queued 1\n", "queued 2\n", "dropped 1\n", "dropped 2\n"] {
+            queue.push(line.as_bytes());
+        }
+        assert_eq!(stats.lines_dropped(), 2, "the full queue dropped two");
+        assert_eq!(queue.abandon(), 3, "two queued and the one being written");
+        assert_eq!(stats.lines_dropped(), 5);
+        assert_eq!(queue.pending(), 0);
+        // Lines queued after it are written as usual; the abandoned one's outcome is not
+        // counted again (it was counted as dropped, and lands when the writer takes it).
+        queue.push(b"after\n");
+        gate.open();
+        assert!(queue.flush(Duration::from_secs(30)));
+        assert_eq!(gate.lines(), ["in flight", "after"]);
+        assert_eq!((stats.lines_dropped(), stats.write_errors()), (5, 0));
+    }
+}
