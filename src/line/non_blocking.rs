@@ -417,7 +417,10 @@ mod tests {
     /// A writer that keeps every byte and stalls in `write` until its gate opens: a reader that
     /// stalls, under the test's control.
     #[derive(Clone, Default)]
-    struct Gated(Arc<(Mutex<(bool, Vec<u8>)>, Condvar)>);
+    struct Gated(Arc<(Mutex<GateState>, Condvar)>);
+
+    /// Whether the gate is open, and the bytes written.
+    type GateState = (bool, Vec<u8>);
 
     impl Gated {
         fn open(&self) {
