@@ -148,6 +148,8 @@ pub use line::{
     layer, JsonLayer, Preset, Stats, DEFAULT_MAX_FIELDS, DEFAULT_MAX_KEY_LEN,
     DEFAULT_MAX_VALUE_LEN, DEFAULT_SDK_LINE_INTERVAL, DEFAULT_SERVICE_NAME, MAX_BAGGAGE_FIELDS,
 };
+#[cfg(feature = "init")]
+pub use line::{NonBlocking, DEFAULT_NON_BLOCKING_CAPACITY};
 pub use otel::{otel_layer, OtelLayer, DEFAULT_SPAN_EVENTS};
 pub use redact::{Redaction, DEFAULT_REDACTED_FIELDS, REDACTED};
 pub use stacktrace::{Stacktraces, MAX_STACKTRACE_FRAMES, MAX_STACKTRACE_LEN};

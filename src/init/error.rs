@@ -11,6 +11,7 @@ pub struct InitError(pub(crate) ErrorKind);
 pub(crate) enum ErrorKind {
     SubscriberAlreadySet,
     Runtime(io::Error),
+    WriterThread(io::Error),
     Exporter(String),
 }
 
@@ -21,6 +22,9 @@ impl fmt::Display for InitError {
                 "a global tracing subscriber is already installed (init must run once, before any other subscriber is set)",
             ),
             ErrorKind::Runtime(e) => write!(f, "could not start the exporters' runtime thread: {e}"),
+            ErrorKind::WriterThread(e) => {
+                write!(f, "could not start the non-blocking writer's thread: {e}")
+            }
             ErrorKind::Exporter(e) => write!(f, "could not build the OTLP exporter: {e}"),
         }
     }
@@ -29,7 +33,7 @@ impl fmt::Display for InitError {
 impl std::error::Error for InitError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match &self.0 {
-            ErrorKind::Runtime(e) => Some(e),
+            ErrorKind::Runtime(e) | ErrorKind::WriterThread(e) => Some(e),
             _ => None,
         }
     }

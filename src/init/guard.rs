@@ -5,13 +5,14 @@ use std::fmt;
 use std::io::{self, Write as _};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 
 use crate::init::export::{Delivery, ExportRuntime};
 use crate::init::sdk_gate::SdkGate;
+use crate::line::non_blocking::{deadline_after, waiting_at_most, LineQueue};
 use crate::Stats;
 
 /// Flushes and shuts down the telemetry when dropped; returned by [`init`](crate::init) and friends.
@@ -29,6 +30,13 @@ use crate::Stats;
 /// ended by a signal runs no destructor, so a server should stop on
 /// [`shutdown_signal`](crate::shutdown_signal) and let `main` return.
 ///
+/// With [`Builder::with_non_blocking`](crate::Builder::with_non_blocking), the lines still queued
+/// get what is left of the timeout once the exporters are shut down; those the writer has not
+/// taken by then are given up and counted in `lines_dropped`, and the line reports them. The
+/// shutdown line itself goes through the queue, waiting for room no later than the timeout; when
+/// it is not written in time (the queue full, or the writer stalled), the report goes to stderr
+/// too, counting it.
+///
 /// The shutdown line is the last line of the SDK and its exporters: a shutdown that did not end
 /// in time (`timed_out`) goes on in the background, and what the SDK then reports (export
 /// errors, its own shutdown timing out) is not written, since the line already says it. Those
@@ -41,9 +49,13 @@ use crate::Stats;
 /// queue, refused by the collector, or still queued when the timeout came); `logs_lost` (OTLP
 /// log records emitted and not exported, on the same terms); `lines_lost` (lines the writer did
 /// not take whole: refused, torn part-way, or lost to a writer that panicked; and re-entrant events
-/// dropped); `sdk_lines_suppressed` (the SDK's own lines left out by the throttle, see
-/// [`JsonLayer::with_sdk_line_interval`](crate::JsonLayer::with_sdk_line_interval)); `shutdown_ms`; and `timed_out` when the report is a
-/// WARN.
+/// dropped); `lines_dropped` (with [`Builder::with_non_blocking`](crate::Builder::with_non_blocking):
+/// lines the queue did not pass to the writer, dropped at a full `lossy` queue, or still queued or
+/// being written when the timeout came; always 0 without it); `sdk_lines_suppressed` (the SDK's
+/// own lines left out by the throttle, see
+/// [`JsonLayer::with_sdk_line_interval`](crate::JsonLayer::with_sdk_line_interval)); `shutdown_ms`;
+/// and `timed_out` when the report is a WARN (also when the queued lines were not all written in
+/// time).
 #[must_use = "dropping the guard at once shuts telemetry down at once: bind it for the whole of \
               `main` with `let _guard = ...` (not `let _ = ...`)"]
 pub struct Guard {
@@ -59,7 +71,11 @@ pub(crate) struct GuardState {
     pub(crate) delivery: Arc<Delivery>,
     pub(crate) stats: Stats,
     pub(crate) service: String,
-    pub(crate) flush_writer: Box<dyn Fn() + Send + Sync>,
+    /// Flushes the writer (through the queue, with it), at most the given time when there is a
+    /// queue: `true` when everything given to it before the call was handled in time.
+    pub(crate) flush_writer: Box<dyn Fn(Duration) -> bool + Send + Sync>,
+    /// The non-blocking output's queue (`Builder::with_non_blocking`).
+    pub(crate) queue: Option<LineQueue>,
     /// Closed just before the shutdown line: no line of the SDK follows it.
     pub(crate) sdk_gate: Arc<SdkGate>,
 }
@@ -69,16 +85,17 @@ impl Guard {
         Guard { state: Some(state) }
     }
 
-    /// Flushes what is queued (spans, OTLP log records, the writer's lines) without shutting
-    /// anything down, taking at most the shutdown timeout, and writes one line saying what has
-    /// been delivered and lost since the init: `telemetry flushed`, with the shutdown line's
-    /// figures and `flush_ms` (a WARN, `telemetry flushed; some was not delivered`, when
-    /// something was lost or the flush did not end in time). It returns the same figures.
+    /// Flushes what is queued (spans, OTLP log records, the writer's lines, through the
+    /// non-blocking queue when there is one) without shutting anything down, taking at most the
+    /// shutdown timeout, and writes one line saying what has been delivered and lost since the
+    /// init: `telemetry flushed`, with the shutdown line's figures and `flush_ms` (a WARN,
+    /// `telemetry flushed; some was not delivered`, when something was lost, or is still queued,
+    /// or the flush did not end in time). It returns the same figures.
     ///
     /// For what ends without `main` returning: a serverless handler between invocations (the
     /// process may be frozen or killed before the next), a batch job between batches. A flush
-    /// that does not end in time goes on in the background; the next flush or the shutdown waits
-    /// for the exporters as usual.
+    /// that does not end in time goes on in the background; nothing is given up, and the next
+    /// flush or the shutdown waits for it as usual.
     ///
     /// ```no_run
     /// let guard = tracing_correlate::init("billing-job");
@@ -94,7 +111,8 @@ impl Guard {
         let Some(state) = &self.state else {
             return FlushReport::default();
         };
-        let started = std::time::Instant::now();
+        let started = Instant::now();
+        let deadline = deadline_after(state.timeout);
         let tracer_provider = state.tracer_provider.clone();
         let logger_provider = state.logger_provider.clone();
         let in_time = bounded(state.timeout, move || {
@@ -103,8 +121,14 @@ impl Guard {
                 let _ = logger_provider.force_flush();
             }
         });
-        let report = state.report(in_time);
+        // The lines (the console spans among them) get what is left of the bound; nothing is
+        // given up mid-life (`abandon` is the shutdown's).
+        let lines_in_time =
+            (state.flush_writer)(deadline.saturating_duration_since(Instant::now()));
+        let report = state.report(in_time && lines_in_time);
         let elapsed_ms = started.elapsed().as_millis() as u64;
+        // A full `blocking` queue keeps this line waiting no later than the deadline.
+        let waiting = waiting_at_most(deadline_after(state.timeout));
         if report.delivered_all() {
             tracing::info!(
                 target: "tracing_correlate",
@@ -112,6 +136,7 @@ impl Guard {
                 spans_lost = report.spans_lost,
                 logs_lost = report.logs_lost,
                 lines_lost = report.lines_lost,
+                lines_dropped = report.lines_dropped,
                 sdk_lines_suppressed = report.sdk_lines_suppressed,
                 flush_ms = elapsed_ms,
                 "telemetry flushed"
@@ -123,14 +148,16 @@ impl Guard {
                 spans_lost = report.spans_lost,
                 logs_lost = report.logs_lost,
                 lines_lost = report.lines_lost,
+                lines_dropped = report.lines_dropped,
                 sdk_lines_suppressed = report.sdk_lines_suppressed,
                 flush_ms = elapsed_ms,
                 timed_out = report.timed_out,
                 "telemetry flushed; some was not delivered"
             );
         }
-        // After the line, so that it is flushed too.
-        (state.flush_writer)();
+        drop(waiting);
+        // After the line, so that it is written too.
+        let _ = (state.flush_writer)(state.timeout);
         report
     }
 }
@@ -149,6 +176,9 @@ pub struct FlushReport {
     pub logs_lost: u64,
     /// Lines the writer did not take whole, and re-entrant events dropped.
     pub lines_lost: u64,
+    /// With the non-blocking output: lines dropped at a full `lossy` queue, and lines still
+    /// queued when the flush's bound came (not given up: they may be written later).
+    pub lines_dropped: u64,
     /// The SDK's own lines left out by the throttle (not lost: reported).
     pub sdk_lines_suppressed: u64,
     /// The flush did not end within the shutdown timeout.
@@ -156,14 +186,15 @@ pub struct FlushReport {
 }
 
 impl FlushReport {
-    /// Nothing lost, and in time.
+    /// Nothing lost or still queued, and in time.
     pub fn delivered_all(&self) -> bool {
-        self.spans_lost + self.logs_lost + self.lines_lost == 0 && !self.timed_out
+        self.spans_lost + self.logs_lost + self.lines_lost + self.lines_dropped == 0
+            && !self.timed_out
     }
 }
 
 impl GuardState {
-    /// The figures now; `in_time`: whether the flush or shutdown ended within its bound.
+    /// The figures now, for a flush; `in_time`: whether it ended within its bound.
     fn report(&self, in_time: bool) -> FlushReport {
         let d = &self.delivery;
         let spans_exported = Delivery::get(&d.spans_exported);
@@ -173,6 +204,8 @@ impl GuardState {
             logs_lost: Delivery::get(&d.logs_emitted)
                 .saturating_sub(Delivery::get(&d.logs_exported)),
             lines_lost: self.stats.write_errors() + self.stats.dropped_reentrant(),
+            lines_dropped: self.stats.lines_dropped()
+                + self.queue.as_ref().map_or(0, LineQueue::pending),
             sdk_lines_suppressed: self.stats.sdk_lines_suppressed(),
             timed_out: !in_time,
         }
@@ -208,6 +241,7 @@ impl Drop for Guard {
         };
         SHUT_DOWN.store(true, Ordering::SeqCst);
         let started = std::time::Instant::now();
+        let deadline = deadline_after(state.timeout);
         let tracer_provider = state.tracer_provider.clone();
         let logger_provider = state.logger_provider.clone();
         let in_time = bounded(state.timeout, move || {
@@ -216,44 +250,72 @@ impl Drop for Guard {
                 let _ = logger_provider.shutdown();
             }
         });
-        let report = state.report(in_time);
+        // The queued lines (the console spans among them) get what is left of the timeout; what
+        // the queue still holds then is given up, and counted.
+        let lines_in_time = match &state.queue {
+            Some(queue) => {
+                let in_time = queue.flush(deadline.saturating_duration_since(Instant::now()));
+                queue.abandon();
+                in_time
+            }
+            None => true,
+        };
+        let in_time = in_time && lines_in_time;
+        let d = &state.delivery;
+        let ended = Delivery::get(&d.spans_ended);
+        let exported = Delivery::get(&d.spans_exported);
+        let spans_lost = ended.saturating_sub(exported);
+        let logs_lost =
+            Delivery::get(&d.logs_emitted).saturating_sub(Delivery::get(&d.logs_exported));
+        let lines_lost = state.stats.write_errors() + state.stats.dropped_reentrant();
+        let lines_dropped = state.stats.lines_dropped();
+        // Not lost (each written line of the callsite counts those before it), but reported.
+        let sdk_lines_suppressed = state.stats.sdk_lines_suppressed();
         let elapsed_ms = started.elapsed().as_millis() as u64;
         // A shutdown that did not end in time goes on in the background, and the SDK then reports
         // what it sees (export errors, its own timeout): what `timed_out` and the counts say.
         state.sdk_gate.close();
-        if report.delivered_all() {
+        // A full `blocking` queue keeps this line waiting no later than the deadline.
+        let waiting = waiting_at_most(deadline);
+        if spans_lost + logs_lost + lines_lost + lines_dropped > 0 || !in_time {
+            tracing::warn!(
+                target: "tracing_correlate",
+                spans_exported = exported,
+                spans_lost,
+                logs_lost,
+                lines_lost,
+                lines_dropped,
+                sdk_lines_suppressed,
+                shutdown_ms = elapsed_ms,
+                timed_out = !in_time,
+                "telemetry shut down; some was not delivered"
+            );
+        } else {
             tracing::info!(
                 target: "tracing_correlate",
-                spans_exported = report.spans_exported,
-                spans_lost = report.spans_lost,
-                logs_lost = report.logs_lost,
-                lines_lost = report.lines_lost,
-                sdk_lines_suppressed = report.sdk_lines_suppressed,
+                spans_exported = exported,
+                spans_lost,
+                logs_lost,
+                lines_lost,
+                lines_dropped,
+                sdk_lines_suppressed,
                 shutdown_ms = elapsed_ms,
                 "telemetry shut down"
             );
-        } else {
-            tracing::warn!(
-                target: "tracing_correlate",
-                spans_exported = report.spans_exported,
-                spans_lost = report.spans_lost,
-                logs_lost = report.logs_lost,
-                lines_lost = report.lines_lost,
-                sdk_lines_suppressed = report.sdk_lines_suppressed,
-                shutdown_ms = elapsed_ms,
-                timed_out = report.timed_out,
-                "telemetry shut down; some was not delivered"
-            );
         }
-        (state.flush_writer)();
+        drop(waiting);
+        let _ = (state.flush_writer)(deadline.saturating_duration_since(Instant::now()));
+        if let Some(queue) = &state.queue {
+            queue.abandon();
+        }
         // The line above went to the writer; when that writer is what failed (stdout closed, disk
-        // full), the report is lost with it. Then the report goes to stderr, the one channel the
-        // process still has, as one JSON line (counting the shutdown line's own failure too).
-        let report = FlushReport {
-            lines_lost: state.stats.write_errors() + state.stats.dropped_reentrant(),
-            ..report
-        };
-        if report.lines_lost > 0 {
+        // full), the report is lost with it, and so it is when the queue had no room for it or
+        // could not write it in time. Then the report goes to stderr, the one channel the process
+        // still has, as one JSON line (counting the shutdown line's own loss too).
+        let lines_lost = state.stats.write_errors() + state.stats.dropped_reentrant();
+        let shutdown_line_dropped = state.stats.lines_dropped() > lines_dropped;
+        let lines_dropped = state.stats.lines_dropped();
+        if lines_lost > 0 || shutdown_line_dropped {
             let mut timestamp = String::new();
             crate::line::timestamp::push_now(&mut timestamp);
             let line = serde_json::json!({
@@ -262,13 +324,14 @@ impl Drop for Guard {
                 "service": state.service,
                 "target": "tracing_correlate",
                 "message": "telemetry shut down; some was not delivered",
-                "spans_exported": report.spans_exported,
-                "spans_lost": report.spans_lost,
-                "logs_lost": report.logs_lost,
-                "lines_lost": report.lines_lost,
-                "sdk_lines_suppressed": report.sdk_lines_suppressed,
+                "spans_exported": exported,
+                "spans_lost": spans_lost,
+                "logs_lost": logs_lost,
+                "lines_lost": lines_lost,
+                "lines_dropped": lines_dropped,
+                "sdk_lines_suppressed": sdk_lines_suppressed,
                 "shutdown_ms": elapsed_ms,
-                "timed_out": report.timed_out,
+                "timed_out": !in_time,
             });
             let _ = writeln!(io::stderr(), "{line}");
         }

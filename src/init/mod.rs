@@ -42,10 +42,11 @@ use crate::init::providers::{
 };
 use crate::init::redact_events::RedactEvents;
 use crate::init::sdk_gate::SdkGate;
+use crate::line::non_blocking::{LineQueue, Output};
 use crate::otel::sdk::is_sdk_target;
 use crate::redact::Redaction;
 use crate::view::Formatted;
-use crate::{Format, JsonLayer, Preset, Stacktraces};
+use crate::{Format, JsonLayer, NonBlocking, Preset, Stacktraces};
 
 /// How long dropping the [`Guard`] may take at most, unless
 /// [`Builder::with_shutdown_timeout`] says otherwise.
@@ -106,6 +107,7 @@ pub fn builder(service_name: impl Into<String>) -> Builder {
         stacktraces: Stacktraces::default(),
         format: Format::Json,
         baggage_fields: Vec::new(),
+        non_blocking: None,
     }
 }
 
@@ -189,6 +191,7 @@ pub struct Builder<W = fn() -> io::Stdout> {
     stacktraces: Stacktraces,
     format: Format,
     baggage_fields: Vec<String>,
+    non_blocking: Option<NonBlocking>,
 }
 
 impl<W> fmt::Debug for Builder<W> {
@@ -203,6 +206,7 @@ impl<W> fmt::Debug for Builder<W> {
             .field("stacktraces", &self.stacktraces)
             .field("format", &self.format)
             .field("baggage_fields", &self.baggage_fields)
+            .field("non_blocking", &self.non_blocking)
             .finish_non_exhaustive()
     }
 }
@@ -229,6 +233,7 @@ where
             stacktraces: self.stacktraces,
             format: self.format,
             baggage_fields: self.baggage_fields,
+            non_blocking: self.non_blocking,
         }
     }
 
@@ -305,6 +310,18 @@ where
         self
     }
 
+    /// Writes the lines on a worker thread of their own, through a bounded queue, so that a slow
+    /// writer (stdout a pipe whose reader is under back-pressure) does not slow the threads that
+    /// log; see [`NonBlocking`](crate::NonBlocking) for what a full queue does (`lossy`: drops the
+    /// line, counted in the Guard's `lines_dropped`; `blocking`: waits), and its capacity. The
+    /// [`Guard`] flushes the queue within the shutdown timeout.
+    ///
+    /// By default, lines are written on the thread that logs (no queue, no thread).
+    pub fn with_non_blocking(mut self, setting: NonBlocking) -> Self {
+        self.non_blocking = Some(setting);
+        self
+    }
+
     /// Installs the panic hook that logs a panic as an ERROR line with its exception and marks
     /// the current span as an error, flushes, then runs the previous hook.
     ///
@@ -342,19 +359,26 @@ where
             )
         });
         let sdk_gate = Arc::new(SdkGate::default());
-        let format = config.format.unwrap_or(self.format);
-        let make_writer = Shared(
-            Arc::new(Formatted::new(self.make_writer, format)),
-            sdk_gate.clone(),
-        );
         let json = JsonLayer::new()
             .with_service_name(service.clone())
             .with_preset(self.preset)
             .with_redaction(self.redaction.clone())
             .with_stacktraces(stacktraces)
-            .with_baggage_fields(&baggage_fields)
-            .with_writer(make_writer.clone());
+            .with_baggage_fields(&baggage_fields);
         let stats = json.stats();
+        // The lines in their format, then written on this thread or through the queue.
+        let format = config.format.unwrap_or(self.format);
+        let formatted = Formatted::new(self.make_writer, format);
+        let (output, queue) = match self.non_blocking {
+            None => (Output::Direct(formatted), None),
+            Some(setting) => {
+                let queue = LineQueue::spawn(formatted, stats.clone(), setting)
+                    .map_err(|e| InitError(ErrorKind::WriterThread(e)))?;
+                (Output::Queued(queue.clone()), Some(queue))
+            }
+        };
+        let make_writer = Shared(Arc::new(output), sdk_gate.clone());
+        let json = json.with_writer(make_writer.clone());
 
         let resource = resource(&service, &config);
         let delivery = Arc::new(Delivery::default());
@@ -453,13 +477,24 @@ where
         );
 
         if self.panic_hook {
-            panic::install(tracer_provider.clone(), self.shutdown_timeout);
+            panic::install(
+                tracer_provider.clone(),
+                self.shutdown_timeout,
+                queue.clone(),
+            );
         }
         let flush_stats = stats.clone();
-        let flush_writer: Box<dyn Fn() + Send + Sync> = Box::new(move || {
-            // A flush that fails or panics loses what the writer held, which it does not say.
-            let _ = crate::line::output::flush(&flush_stats, || make_writer.make_writer());
-        });
+        let flush_queue = queue.clone();
+        let flush_writer: Box<dyn Fn(Duration) -> bool + Send + Sync> =
+            Box::new(move |timeout| match &flush_queue {
+                Some(queue) => queue.flush(timeout),
+                None => {
+                    // A flush that fails or panics loses what the writer held, which it does
+                    // not say. It cannot be bounded: it runs on this thread.
+                    let _ = crate::line::output::flush(&flush_stats, || make_writer.make_writer());
+                    true
+                }
+            });
         Ok(Guard::new(GuardState {
             tracer_provider,
             logger_provider,
@@ -469,6 +504,7 @@ where
             stats,
             service,
             flush_writer,
+            queue,
             sdk_gate,
         }))
     }

@@ -8,10 +8,16 @@ use std::time::Duration;
 
 use opentelemetry_sdk::trace::SdkTracerProvider;
 
+use crate::line::non_blocking::{deadline_after, waiting_at_most, LineQueue};
 use crate::line::output::payload_message;
 
-/// Installs the hook in front of the one already installed.
-pub(crate) fn install(provider: SdkTracerProvider, flush_timeout: Duration) {
+/// Installs the hook in front of the one already installed; `queue` is the non-blocking output's,
+/// flushed after the panic's line.
+pub(crate) fn install(
+    provider: SdkTracerProvider,
+    flush_timeout: Duration,
+    queue: Option<LineQueue>,
+) {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         // A panic of the writer itself, while it writes a line: that line is lost and counted
@@ -36,6 +42,8 @@ pub(crate) fn install(provider: SdkTracerProvider, flush_timeout: Duration) {
             thread.name().unwrap_or("<unnamed>"),
             location.as_deref().unwrap_or("<unknown>"),
         );
+        // A `blocking` queue that is full keeps the hook waiting no longer than the flush bound.
+        let waiting = waiting_at_most(deadline_after(flush_timeout));
         tracing::error!(
             // (The target is this module, `tracing_correlate::init::panic`.) The layers add the stack
             // trace, from the frame that panicked, as their `Stacktraces` setting says.
@@ -44,6 +52,7 @@ pub(crate) fn install(provider: SdkTracerProvider, flush_timeout: Duration) {
             location = location.as_deref(),
             "{text}"
         );
+        drop(waiting);
         // For the server middleware, which catches the panic and must not log it twice.
         #[cfg(feature = "tower")]
         if logged {
@@ -59,6 +68,11 @@ pub(crate) fn install(provider: SdkTracerProvider, flush_timeout: Duration) {
             crate::init::guard::bounded(flush_timeout, move || {
                 let _ = provider.force_flush();
             });
+        }
+        // The panic's line out before the process may end (the panic may abort it, or end
+        // `main`), whether or not the guard has shut down: lines are written after it too.
+        if let Some(queue) = &queue {
+            let _ = queue.flush(flush_timeout);
         }
         previous(info);
     }));

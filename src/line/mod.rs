@@ -4,7 +4,8 @@
 //! `Layer` impl (per-span state, the thread's buffers, the writer); `format.rs` builds the line
 //! block by block; `visitor.rs`, `span_fields.rs` and `value.rs` write fields, within the bounds
 //! of `limits.rs`; `baggage.rs` holds the allow-list of baggage keys written as fields; `keys.rs` says which keys are reserved; `preset.rs` adds a backend's keys;
-//! `throttle.rs` bounds the SDK's own lines; `output.rs` hands a line to the writer; `stats.rs` counts
+//! `throttle.rs` bounds the SDK's own lines; `output.rs` hands a line to the writer
+//! (`non_blocking.rs`: under the init, through a queue and a worker thread); `stats.rs` counts
 //! what could not be delivered.
 
 mod baggage;
@@ -13,6 +14,8 @@ mod format;
 pub(crate) mod keys;
 mod layer;
 pub(crate) mod limits;
+#[cfg(feature = "init")]
+pub(crate) mod non_blocking;
 pub(crate) mod output;
 mod preset;
 pub(crate) mod span_fields;
@@ -26,6 +29,8 @@ mod visitor;
 pub(crate) use baggage::overflow as baggage_overflow;
 pub use baggage::MAX_BAGGAGE_FIELDS;
 pub use limits::{DEFAULT_MAX_FIELDS, DEFAULT_MAX_KEY_LEN, DEFAULT_MAX_VALUE_LEN};
+#[cfg(feature = "init")]
+pub use non_blocking::{NonBlocking, DEFAULT_NON_BLOCKING_CAPACITY};
 pub use preset::Preset;
 pub use stats::Stats;
 pub use throttle::DEFAULT_SDK_LINE_INTERVAL;

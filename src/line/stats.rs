@@ -25,6 +25,7 @@ struct Counters {
     write_errors: AtomicU64,
     dropped_reentrant: AtomicU64,
     sdk_lines_suppressed: AtomicU64,
+    lines_dropped: AtomicU64,
     /// The destination's last line was torn: the next line starts with a newline.
     torn: AtomicBool,
     /// The destination's writer has panicked at least once.
@@ -50,6 +51,19 @@ impl Stats {
     /// Not lost: the next line of the callsite says how many it stands for.
     pub fn sdk_lines_suppressed(&self) -> u64 {
         self.0.sdk_lines_suppressed.load(Ordering::Relaxed)
+    }
+
+    /// Lines a non-blocking queue ([`NonBlocking`](crate::NonBlocking)) did not pass to the
+    /// writer: dropped at a full `lossy` queue (or a line of the crate's own that found no room in
+    /// time), or still queued, or being written, when the [`Guard`](crate::Guard) gave up on them
+    /// at its shutdown timeout. Always 0 for lines written on the thread that logs.
+    pub fn lines_dropped(&self) -> u64 {
+        self.0.lines_dropped.load(Ordering::Relaxed)
+    }
+
+    #[cfg_attr(not(feature = "init"), allow(dead_code))] // only the init's queue drops lines
+    pub(crate) fn lines_dropped_by(&self, lines: u64) {
+        self.0.lines_dropped.fetch_add(lines, Ordering::Relaxed);
     }
 
     pub(crate) fn write_failed(&self) {

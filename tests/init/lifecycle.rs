@@ -28,10 +28,12 @@ pub const CHILD_CASES: &[support::child::Case] = &[
 /// runtime freezes or kills the process between invocations): only what `flush` delivered
 /// arrives.
 fn flush_between_batches() {
-    let guard = tracing_correlate::builder("batch-job")
-        .with_shutdown_timeout(Duration::from_secs(5))
-        .try_init()
-        .unwrap();
+    let mut builder =
+        tracing_correlate::builder("batch-job").with_shutdown_timeout(Duration::from_secs(5));
+    if std::env::var_os("TC_QUEUE").is_some() {
+        builder = builder.with_non_blocking(tracing_correlate::NonBlocking::blocking());
+    }
+    let guard = builder.try_init().unwrap();
     for batch in 1..=2u64 {
         let span = info_span!("batch", batch);
         let _e = span.enter();
@@ -147,6 +149,35 @@ fn flush_delivers_each_batch_of_a_process_that_never_drops_its_guard() {
             "{step}"
         );
     }
+}
+
+#[test]
+fn flush_under_the_non_blocking_output_reports_the_queue_and_loses_nothing() {
+    // The queue's flush against a stalled writer is the unit test
+    // `a_flush_is_bounded_while_the_writer_stalls_and_succeeds_once_it_drains`; here, the Guard's
+    // flush through it: its figures (lines_dropped counts what is still queued) and every line.
+    let rt = runtime();
+    let server = collector(&rt, Protocol::HttpBinary);
+    let mut cmd = support::child::command("flush_between_batches");
+    cmd.env("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint(&server))
+        .env("OTEL_BSP_SCHEDULE_DELAY", "600000")
+        .env("TC_QUEUE", "1")
+        .env("RUST_LIB_BACKTRACE", "0");
+    let out = support::child::output(&mut cmd);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = lines_of(&String::from_utf8(out.stdout).unwrap());
+    // Every line reached stdout through the queue, though the process exited without the
+    // guard's shutdown.
+    assert_eq!(with_message(&lines, "step done").len(), 2, "{lines:#?}");
+    let flushed = with_message(&lines, "telemetry flushed");
+    assert_eq!(flushed.len(), 2, "{lines:#?}");
+    assert_eq!(flushed[1]["spans_exported"], 4);
+    assert_eq!(flushed[1]["lines_dropped"], 0);
+    assert_eq!(received(&rt, &server).len(), 4);
 }
 
 #[test]

@@ -6,6 +6,8 @@
 //! - `exceptions`: the exceptions of OTLP log records, against the span events and the lines.
 //! - `collector_faults`: collectors that are slow, fail, never answer or refuse connections.
 //! - `writer_faults`: a closed stdout and a full disk, for the layer alone and through the init.
+//! - `non_blocking`: the non-blocking output against a stalled reader (a full pipe), lossy and
+//!   blocking, and the guard's flush of its queue.
 //! - `tls`: OTLP over `https://` through a TLS receiver, its CA given or not, unusable files.
 //! - `lifecycle`: `Guard::flush` between batches, a server stopped by `SIGTERM`.
 //! - `format`: `TRACING_CORRELATE_FORMAT=pretty`, the lines rendered for a person.
@@ -24,6 +26,8 @@ mod exceptions;
 mod format;
 mod init;
 mod lifecycle;
+#[cfg(target_os = "linux")]
+mod non_blocking;
 mod sdk_env;
 mod tls;
 #[cfg(target_os = "linux")]
@@ -42,5 +46,7 @@ fn child() {
         sdk_env::CHILD_CASES,
         #[cfg(target_os = "linux")]
         writer_faults::CHILD_CASES,
+        #[cfg(target_os = "linux")]
+        non_blocking::CHILD_CASES,
     ]);
 }
