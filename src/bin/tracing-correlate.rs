@@ -94,7 +94,7 @@ fn ours(text: &str) -> Option<serde_json::Map<String, Value>> {
         return None;
     }
     match serde_json::from_str::<Value>(text) {
-        Ok(Value::Object(line)) if view::is_ours(&Value::Object(line.clone())) => Some(line),
+        Ok(Value::Object(line)) if view::is_ours(&line) => Some(line),
         _ => None,
     }
 }

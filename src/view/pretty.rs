@@ -24,7 +24,7 @@ const PLACED: &[&str] = &[
 ];
 
 /// Whether a parsed line is one of the crate's: an object with a `timestamp` and a `level`.
-pub fn is_ours(line: &Value) -> bool {
+pub fn is_ours(line: &Map<String, Value>) -> bool {
     line.get("timestamp").is_some_and(Value::is_string)
         && line.get("level").is_some_and(Value::is_string)
 }
@@ -76,9 +76,7 @@ fn is_preset_key(key: &str) -> bool {
 /// The rendering of one line of input: ours made readable, anything else unchanged.
 pub fn render(text: &str, style: Style) -> String {
     match serde_json::from_str::<Value>(text) {
-        Ok(Value::Object(line)) if is_ours(&Value::Object(line.clone())) => {
-            render_line(&line, style)
-        }
+        Ok(Value::Object(line)) if is_ours(&line) => render_line(&line, style),
         _ => text.to_owned(),
     }
 }
