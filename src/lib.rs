@@ -80,7 +80,9 @@
 //! | which fields are redacted, and how to give the rules to every layer | [`Redaction`] |
 //! | a log backend's own correlation keys | [`Preset`] |
 //! | the `OTEL_*` environment and what the init installs | [`Builder`] (feature `init`) |
-//! | what the shutdown line reports | [`Guard`] (feature `init`) |
+//! | what the shutdown line reports, flushing mid-life, stopping on `SIGTERM` | [`Guard`], [`shutdown_signal`] (feature `init`) |
+//! | the lines rendered for a person | [`Format`], and the `tracing-correlate` command (feature `cli`) |
+//! | testing one's own instrumentation | [`testing`] (feature `testing`) |
 //! | W3C propagation, the server and client middleware | [`propagation`], `server`, `client` |
 //!
 //! The crate is three pipelines, one folder each: the line (event → span ids → line → writer,
@@ -96,6 +98,7 @@
 //! | `init` | on | [`init`], [`try_init`], [`builder`], [`Guard`]: OTLP export through `opentelemetry-otlp` (gRPC, HTTP/protobuf, HTTP/JSON), console spans, the `OTEL_*` environment, the panic hook |
 //! | `tls` | on | with `init`: OTLP over `https://` for all three protocols (rustls with `ring`, the system's root certificates, `OTEL_EXPORTER_OTLP_CERTIFICATE`, mutual TLS); without it an `https://` endpoint is refused at startup with a warning |
 //! | `testing` | off | with `init`: [`testing`], captures of what code under test logs and traces, joins and assertions |
+//! | `cli` | off | the `tracing-correlate` command (`pretty`, `trace ID`, `traces`); its dependency (`clap`) reaches no library user |
 //! | `tls-webpki-roots` | off | with `tls`: Mozilla's root certificates built into the binary, trusted besides the system's (images without a CA bundle) |
 //! | `tower` | off | [`server::TraceLayer`]: one server span per request, for any `tower` HTTP service; a handler's panic answered 500 and recorded on it; an access line per response, opt-in |
 //! | `axum` | off | with `tower`: `http.route` from axum's matched route, `client.address` from `ConnectInfo` |
