@@ -175,3 +175,21 @@ fn an_unknown_trace_and_a_missing_file_are_said_not_fatal() {
         expected("mixed.traces")
     );
 }
+
+#[test]
+fn lines_of_spans_without_span_lines_are_grouped_once_per_span() {
+    // Lines of two spans whose span lines never came, interleaved: each span's group appears once.
+    let out = stdout(&run(
+        &["trace", "1111", "--color", "never"],
+        &["open-spans.log"],
+    ));
+    assert_eq!(
+        out,
+        "trace 11112222333344445555666677778888: 0 spans, 3 lines, services a, 200 ms\n\
+         span aaaaaaaa (no span line in these logs)\n\
+         \x20 09:57:49.100 INFO  one\n\
+         \x20 09:57:49.300 INFO  three\n\
+         span bbbbbbbb (no span line in these logs)\n\
+         \x20 09:57:49.200 INFO  two\n"
+    );
+}

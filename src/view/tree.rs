@@ -184,13 +184,12 @@ impl Trace {
         }
         // Lines whose span has no span line: still open when the log ended, or its service's log
         // was not given.
-        let mut orphans: Vec<&str> = self
-            .lines
-            .iter()
-            .filter_map(|l| l.span_id.as_deref())
-            .filter(|id| !self.spans.iter().any(|s| s.span_id == *id))
-            .collect();
-        orphans.dedup();
+        let mut orphans: Vec<&str> = Vec::new();
+        for id in self.lines.iter().filter_map(|l| l.span_id.as_deref()) {
+            if !self.spans.iter().any(|s| s.span_id == id) && !orphans.contains(&id) {
+                orphans.push(id);
+            }
+        }
         for span_id in orphans {
             let _ = writeln!(
                 out,
