@@ -12,7 +12,7 @@ mod guard;
 pub(crate) mod log_exceptions;
 mod panic;
 mod providers;
-pub(crate) mod redact_events;
+mod redact_events;
 mod sdk_gate;
 mod signal;
 
@@ -422,23 +422,14 @@ where
                 (EnvFilter::new(&self.default_filter), warning)
             }
         };
-        let logs_layer = logger_provider.as_ref().map(|provider| {
-            RedactEvents::new(
-                opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge::new(provider),
-                self.redaction.clone(),
-                stacktraces,
-            )
-            .with_filter(filter_fn(|meta| !is_sdk_target(meta.target())))
-        });
-        let subscriber = tracing_subscriber::registry()
-            .with(filter)
-            .with(
-                crate::otel_layer(tracer_provider.tracer("tracing-correlate"))
-                    .with_redaction(self.redaction.clone())
-                    .with_stacktraces(stacktraces),
-            )
-            .with(json)
-            .with(logs_layer);
+        let subscriber = layers(
+            filter,
+            &tracer_provider,
+            json,
+            logger_provider.as_ref(),
+            &self.redaction,
+            stacktraces,
+        );
         // Set before the subscriber, so the SDK's own "provider set" line is not logged.
         opentelemetry::global::set_tracer_provider(tracer_provider.clone());
         opentelemetry::global::set_text_map_propagator(propagator(&config.propagators));
@@ -508,4 +499,38 @@ where
             sdk_gate,
         }))
     }
+}
+
+/// The init's subscriber: `filter`, the OpenTelemetry bridge over `tracer_provider`, the JSON
+/// layer `json`, and with a logger provider the OTLP logs bridge (its events redacted, the SDK's
+/// own left out), each with `redaction` and `stacktraces`. The test captures
+/// (`crate::testing`) build theirs here too, so that they see what a service's init writes.
+pub(crate) fn layers<W>(
+    filter: EnvFilter,
+    tracer_provider: &opentelemetry_sdk::trace::SdkTracerProvider,
+    json: JsonLayer<W>,
+    logger_provider: Option<&opentelemetry_sdk::logs::SdkLoggerProvider>,
+    redaction: &Redaction,
+    stacktraces: Stacktraces,
+) -> impl tracing::Subscriber + Send + Sync + 'static
+where
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
+    let logs_layer = logger_provider.map(|provider| {
+        RedactEvents::new(
+            opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge::new(provider),
+            redaction.clone(),
+            stacktraces,
+        )
+        .with_filter(filter_fn(|meta| !is_sdk_target(meta.target())))
+    });
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(
+            crate::otel_layer(tracer_provider.tracer("tracing-correlate"))
+                .with_redaction(redaction.clone())
+                .with_stacktraces(stacktraces),
+        )
+        .with(json)
+        .with(logs_layer)
 }

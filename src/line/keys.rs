@@ -2,6 +2,22 @@
 //! is configured to write. A user field named like one is written as `fields.<name>`, so no line
 //! ever holds a key twice.
 
+/// The keys every line may have, whatever the layer's configuration (the schema's table): the
+/// pretty view (`crate::view`) shows these in their own places, not as fields.
+pub(crate) const SCHEMA_KEYS: [&str; 11] = [
+    "timestamp",
+    "level",
+    "service",
+    "target",
+    "message",
+    "trace_id",
+    "span_id",
+    "trace_flags",
+    "span_name",
+    "exception",
+    "kind",
+];
+
 /// Which keys a configured layer writes besides the schema's.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Reserved {
@@ -43,21 +59,6 @@ impl Reserved {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The keys every layer reserves, whatever its configuration (the schema's table).
-    const SCHEMA_KEYS: [&str; 11] = [
-        "timestamp",
-        "level",
-        "service",
-        "target",
-        "message",
-        "trace_id",
-        "span_id",
-        "trace_flags",
-        "span_name",
-        "exception",
-        "kind",
-    ];
 
     #[test]
     fn schema_keys_are_always_reserved_optional_ones_only_when_written() {

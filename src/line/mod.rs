@@ -17,7 +17,7 @@ pub(crate) mod limits;
 #[cfg(feature = "init")]
 pub(crate) mod non_blocking;
 pub(crate) mod output;
-mod preset;
+pub(crate) mod preset;
 pub(crate) mod span_fields;
 mod stats;
 pub(crate) mod throttle;

@@ -94,7 +94,7 @@ impl PresetConfig {
     }
 
     /// The keys this configuration writes (a key it can leave out, such as `dd.env` without
-    /// `DD_ENV`, only when it writes it).
+    /// `DD_ENV`, only when it writes it). Each is one [`is_preset_key`] knows.
     pub(crate) fn written_keys(&self) -> Vec<&'static str> {
         match self.preset {
             Preset::Otel => vec![],
@@ -176,4 +176,37 @@ fn push_str_key(buf: &mut String, key: &str, value: &str, value_len: usize) {
     buf.push_str(key);
     buf.push_str("\":");
     crate::line::escape::limited_str_into(buf, value, value_len);
+}
+
+/// Whether `key` is one some preset writes (see `written_keys`): they repeat the line's ids,
+/// service and version for a backend, so the pretty view leaves them out.
+pub(crate) fn is_preset_key(key: &str) -> bool {
+    key.starts_with("logging.googleapis.com/")
+        || key.starts_with("dd.")
+        || matches!(
+            key,
+            "trace.id" | "span.id" | "transaction.id" | "AWS-XRAY-TRACE-ID"
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_a_preset_writes_is_a_preset_key() {
+        for preset in [
+            Preset::Otel,
+            Preset::Gcp,
+            Preset::Datadog,
+            Preset::Ecs,
+            Preset::Xray,
+        ] {
+            let config = PresetConfig::new(preset, Some("p".to_owned()), "svc", 64);
+            for key in config.written_keys() {
+                assert!(is_preset_key(key), "{preset:?}: {key}");
+            }
+        }
+        assert!(!is_preset_key("order_id"));
+    }
 }

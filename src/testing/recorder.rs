@@ -4,20 +4,15 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::logs::{InMemoryLogExporter, SdkLoggerProvider};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SimpleSpanProcessor};
 use opentelemetry_sdk::Resource;
 use tracing::instrument::WithSubscriber as _;
 use tracing::Dispatch;
-use tracing_subscriber::filter::{filter_fn, EnvFilter};
-use tracing_subscriber::layer::SubscriberExt as _;
-use tracing_subscriber::Layer as _;
+use tracing_subscriber::filter::EnvFilter;
 
 use crate::init::export::{Counted, Delivery};
 use crate::init::log_exceptions::ExceptionAttributes;
-use crate::init::redact_events::RedactEvents;
-use crate::otel::sdk::is_sdk_target;
 use crate::testing::captured::Captured;
 use crate::testing::ids::Sequential;
 use crate::testing::writer::Buffer;
@@ -196,24 +191,15 @@ impl Recorder {
                 .build();
             (exporter, provider)
         });
-        let logs_layer = logs.as_ref().map(|(_, provider)| {
-            RedactEvents::new(
-                opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge::new(provider),
-                self.redaction.clone(),
-                self.stacktraces,
-            )
-            .with_filter(filter_fn(|meta| !is_sdk_target(meta.target())))
-        });
         let filter = EnvFilter::try_new(&self.filter).unwrap_or_else(|_| EnvFilter::new("trace"));
-        let subscriber = tracing_subscriber::registry()
-            .with(filter)
-            .with(
-                crate::otel_layer(tracer_provider.tracer("tracing-correlate"))
-                    .with_redaction(self.redaction.clone())
-                    .with_stacktraces(self.stacktraces),
-            )
-            .with(json)
-            .with(logs_layer);
+        let subscriber = crate::init::layers(
+            filter,
+            &tracer_provider,
+            json,
+            logs.as_ref().map(|(_, provider)| provider),
+            &self.redaction,
+            self.stacktraces,
+        );
         Parts {
             dispatch: Dispatch::new(subscriber),
             buffer,

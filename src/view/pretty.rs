@@ -4,24 +4,9 @@ use std::fmt::Write as _;
 
 use serde_json::{Map, Value};
 
+use crate::line::keys::SCHEMA_KEYS;
+use crate::line::preset::is_preset_key;
 use crate::view::style::{Paint, Style};
-
-/// The keys every line of the crate may have that the pretty line shows in its own place; the
-/// others are shown as `key=value` fields. Preset keys (`logging.googleapis.com/trace`,
-/// `dd.trace_id`, …) repeat the ids and are left out too.
-const PLACED: &[&str] = &[
-    "timestamp",
-    "level",
-    "service",
-    "target",
-    "message",
-    "trace_id",
-    "span_id",
-    "trace_flags",
-    "span_name",
-    "exception",
-    "kind",
-];
 
 /// Whether a parsed line is one of the crate's: an object with a `timestamp` and a `level`.
 pub fn is_ours(line: &Map<String, Value>) -> bool {
@@ -52,9 +37,10 @@ fn field_value(value: &Value) -> String {
 }
 
 /// Writes `key=value` for every field not placed elsewhere, in key order (as parsed).
-fn write_fields(out: &mut String, line: &Map<String, Value>, style: Style, skip: &[&str]) {
+fn write_fields(out: &mut String, line: &Map<String, Value>, style: Style) {
     for (key, value) in line {
-        if PLACED.contains(&key.as_str()) || skip.contains(&key.as_str()) || is_preset_key(key) {
+        // The schema's keys have their own places; a preset's repeat the ids.
+        if SCHEMA_KEYS.contains(&key.as_str()) || is_preset_key(key) {
             continue;
         }
         let _ = write!(
@@ -64,13 +50,6 @@ fn write_fields(out: &mut String, line: &Map<String, Value>, style: Style, skip:
             field_value(value)
         );
     }
-}
-
-fn is_preset_key(key: &str) -> bool {
-    key.starts_with("logging.googleapis.com/")
-        || key.starts_with("dd.")
-        || key == "severity"
-        || key == "@timestamp"
 }
 
 /// The rendering of one line of input: ours made readable, anything else unchanged.
@@ -113,7 +92,7 @@ pub fn render_line(line: &Map<String, Value>, style: Style) -> String {
             .or_else(|| line.get("exception")?.get("message")?.as_str())
             .unwrap_or("");
         let _ = write!(out, " {}", style.paint(Paint::Bold, message));
-        write_fields(&mut out, line, style, &[]);
+        write_fields(&mut out, line, style);
     }
     write_ids(&mut out, line, style);
     if let Some(Value::Object(exception)) = line.get("exception") {
