@@ -53,7 +53,10 @@ use crate::Stats;
 /// lines the queue did not pass to the writer, dropped at a full `lossy` queue, or still queued or
 /// being written when the timeout came; always 0 without it); `sdk_lines_suppressed` (the SDK's
 /// own lines left out by the throttle, see
-/// [`JsonLayer::with_sdk_line_interval`](crate::JsonLayer::with_sdk_line_interval)); `shutdown_ms`;
+/// [`JsonLayer::with_sdk_line_interval`](crate::JsonLayer::with_sdk_line_interval)); with
+/// [held lines](crate::HeldLines), `held_lines_written`, `held_lines_discarded`,
+/// `held_lines_dropped` and `held_lines_open` (held by traces still open: from the shutdown on,
+/// nothing is held, and these are never written); `shutdown_ms`;
 /// and `timed_out` when the report is a WARN (also when the queued lines were not all written in
 /// time).
 #[must_use = "dropping the guard at once shuts telemetry down at once: bind it for the whole of \
@@ -78,6 +81,8 @@ pub(crate) struct GuardState {
     pub(crate) queue: Option<LineQueue>,
     /// Closed just before the shutdown line: no line of the SDK follows it.
     pub(crate) sdk_gate: Arc<SdkGate>,
+    /// Whether the JSON layer holds lines (`Builder::with_held_lines`): the lines report them.
+    pub(crate) holds_lines: bool,
 }
 
 impl Guard {
@@ -126,6 +131,12 @@ impl Guard {
         let lines_in_time =
             (state.flush_writer)(deadline.saturating_duration_since(Instant::now()));
         let report = state.report(in_time && lines_in_time);
+        let held = state.holds_lines.then_some((
+            report.held_lines_written,
+            report.held_lines_discarded,
+            report.held_lines_dropped,
+            report.held_lines_open,
+        ));
         let elapsed_ms = started.elapsed().as_millis() as u64;
         // A full `blocking` queue keeps this line waiting no later than the deadline.
         let waiting = waiting_at_most(deadline_after(state.timeout));
@@ -138,6 +149,10 @@ impl Guard {
                 lines_lost = report.lines_lost,
                 lines_dropped = report.lines_dropped,
                 sdk_lines_suppressed = report.sdk_lines_suppressed,
+                held_lines_written = held.map(|h| h.0),
+                held_lines_discarded = held.map(|h| h.1),
+                held_lines_dropped = held.map(|h| h.2),
+                held_lines_open = held.map(|h| h.3),
                 flush_ms = elapsed_ms,
                 "telemetry flushed"
             );
@@ -150,6 +165,10 @@ impl Guard {
                 lines_lost = report.lines_lost,
                 lines_dropped = report.lines_dropped,
                 sdk_lines_suppressed = report.sdk_lines_suppressed,
+                held_lines_written = held.map(|h| h.0),
+                held_lines_discarded = held.map(|h| h.1),
+                held_lines_dropped = held.map(|h| h.2),
+                held_lines_open = held.map(|h| h.3),
                 flush_ms = elapsed_ms,
                 timed_out = report.timed_out,
                 "telemetry flushed; some was not delivered"
@@ -181,6 +200,15 @@ pub struct FlushReport {
     pub lines_dropped: u64,
     /// The SDK's own lines left out by the throttle (not lost: reported).
     pub sdk_lines_suppressed: u64,
+    /// With [held lines](crate::HeldLines): held lines written, because their trace failed.
+    pub held_lines_written: u64,
+    /// Held lines discarded, because their trace ended without failing (not lost: what holding
+    /// is for).
+    pub held_lines_discarded: u64,
+    /// Lines not held, or no longer held, because of a bound (see [`HeldLines`](crate::HeldLines)).
+    pub held_lines_dropped: u64,
+    /// Lines held now by traces still open (at shutdown: never written).
+    pub held_lines_open: u64,
     /// The flush did not end within the shutdown timeout.
     pub timed_out: bool,
 }
@@ -207,6 +235,10 @@ impl GuardState {
             lines_dropped: self.stats.lines_dropped()
                 + self.queue.as_ref().map_or(0, LineQueue::pending),
             sdk_lines_suppressed: self.stats.sdk_lines_suppressed(),
+            held_lines_written: self.stats.held_lines_written(),
+            held_lines_discarded: self.stats.held_lines_discarded(),
+            held_lines_dropped: self.stats.held_lines_dropped(),
+            held_lines_open: self.stats.held_lines_pending(),
             timed_out: !in_time,
         }
     }
@@ -240,6 +272,8 @@ impl Drop for Guard {
             return;
         };
         SHUT_DOWN.store(true, Ordering::SeqCst);
+        // Nothing is held past the guard: later lines are written at once.
+        state.stats.close_holding();
         let started = std::time::Instant::now();
         let deadline = deadline_after(state.timeout);
         let tracer_provider = state.tracer_provider.clone();
@@ -271,6 +305,17 @@ impl Drop for Guard {
         let lines_dropped = state.stats.lines_dropped();
         // Not lost (each written line of the callsite counts those before it), but reported.
         let sdk_lines_suppressed = state.stats.sdk_lines_suppressed();
+        // Held lines of traces still open are never written; the others were written (their
+        // trace failed) or discarded as their trace ended.
+        let held = state.holds_lines.then(|| {
+            let stats = &state.stats;
+            (
+                stats.held_lines_written(),
+                stats.held_lines_discarded(),
+                stats.held_lines_dropped(),
+                stats.held_lines_pending(),
+            )
+        });
         let elapsed_ms = started.elapsed().as_millis() as u64;
         // A shutdown that did not end in time goes on in the background, and the SDK then reports
         // what it sees (export errors, its own timeout): what `timed_out` and the counts say.
@@ -286,6 +331,10 @@ impl Drop for Guard {
                 lines_lost,
                 lines_dropped,
                 sdk_lines_suppressed,
+                held_lines_written = held.map(|h| h.0),
+                held_lines_discarded = held.map(|h| h.1),
+                held_lines_dropped = held.map(|h| h.2),
+                held_lines_open = held.map(|h| h.3),
                 shutdown_ms = elapsed_ms,
                 timed_out = !in_time,
                 "telemetry shut down; some was not delivered"
@@ -299,6 +348,10 @@ impl Drop for Guard {
                 lines_lost,
                 lines_dropped,
                 sdk_lines_suppressed,
+                held_lines_written = held.map(|h| h.0),
+                held_lines_discarded = held.map(|h| h.1),
+                held_lines_dropped = held.map(|h| h.2),
+                held_lines_open = held.map(|h| h.3),
                 shutdown_ms = elapsed_ms,
                 "telemetry shut down"
             );
@@ -318,7 +371,7 @@ impl Drop for Guard {
         if lines_lost > 0 || shutdown_line_dropped {
             let mut timestamp = String::new();
             crate::line::timestamp::push_now(&mut timestamp);
-            let line = serde_json::json!({
+            let mut line = serde_json::json!({
                 "timestamp": timestamp,
                 "level": "WARN",
                 "service": state.service,
@@ -333,6 +386,14 @@ impl Drop for Guard {
                 "shutdown_ms": elapsed_ms,
                 "timed_out": !in_time,
             });
+            if let (Some((written, discarded, dropped, open)), Some(line)) =
+                (held, line.as_object_mut())
+            {
+                line.insert("held_lines_written".into(), written.into());
+                line.insert("held_lines_discarded".into(), discarded.into());
+                line.insert("held_lines_dropped".into(), dropped.into());
+                line.insert("held_lines_open".into(), open.into());
+            }
             let _ = writeln!(io::stderr(), "{line}");
         }
         match state.runtime {

@@ -28,6 +28,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use opentelemetry::trace::TracerProvider as _;
+use tracing::Level;
 use tracing_subscriber::filter::{filter_fn, EnvFilter};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
@@ -46,7 +47,7 @@ use crate::line::non_blocking::{LineQueue, Output};
 use crate::otel::sdk::is_sdk_target;
 use crate::redact::Redaction;
 use crate::view::Formatted;
-use crate::{Format, JsonLayer, NonBlocking, Preset, Stacktraces};
+use crate::{Format, HeldLines, JsonLayer, NonBlocking, Preset, Stacktraces};
 
 /// How long dropping the [`Guard`] may take at most, unless
 /// [`Builder::with_shutdown_timeout`] says otherwise.
@@ -108,6 +109,8 @@ pub fn builder(service_name: impl Into<String>) -> Builder {
         format: Format::Json,
         baggage_fields: Vec::new(),
         non_blocking: None,
+        held_lines: None,
+        unsampled_level: None,
     }
 }
 
@@ -192,6 +195,8 @@ pub struct Builder<W = fn() -> io::Stdout> {
     format: Format,
     baggage_fields: Vec<String>,
     non_blocking: Option<NonBlocking>,
+    held_lines: Option<HeldLines>,
+    unsampled_level: Option<Level>,
 }
 
 impl<W> fmt::Debug for Builder<W> {
@@ -207,6 +212,8 @@ impl<W> fmt::Debug for Builder<W> {
             .field("format", &self.format)
             .field("baggage_fields", &self.baggage_fields)
             .field("non_blocking", &self.non_blocking)
+            .field("held_lines", &self.held_lines)
+            .field("unsampled_level", &self.unsampled_level)
             .finish_non_exhaustive()
     }
 }
@@ -234,6 +241,8 @@ where
             format: self.format,
             baggage_fields: self.baggage_fields,
             non_blocking: self.non_blocking,
+            held_lines: self.held_lines,
+            unsampled_level: self.unsampled_level,
         }
     }
 
@@ -322,6 +331,32 @@ where
         self
     }
 
+    /// Holds the lines at a level and below that belong to a span, and writes them only when
+    /// their trace fails; see [`HeldLines`] (what fails a trace, the bounds, what is counted). The
+    /// OpenTelemetry layers (span events, and log records with `OTEL_LOGS_EXPORTER=otlp`) then
+    /// see only the levels written at once. `TRACING_CORRELATE_HELD_LINES` (`off`, `debug`,
+    /// ...) sets the level, keeping the builder's bounds.
+    ///
+    /// Events reach the layer only as `RUST_LOG` lets them: with `HeldLines::new(Level::DEBUG)`,
+    /// give it `debug` (`RUST_LOG=debug,hyper=info`). When it lets none of the held levels
+    /// through, the startup says so.
+    ///
+    /// By default, none.
+    pub fn with_held_lines(mut self, held: impl Into<Option<HeldLines>>) -> Self {
+        self.held_lines = held.into();
+        self
+    }
+
+    /// Writes, of the lines of unsampled traces, only those at `level` or more severe; see
+    /// [`JsonLayer::with_unsampled_level`]. `TRACING_CORRELATE_UNSAMPLED_LEVEL` (`off`, `warn`,
+    /// ...) overrides it.
+    ///
+    /// By default, none: the lines of every trace are written.
+    pub fn with_unsampled_level(mut self, level: impl Into<Option<Level>>) -> Self {
+        self.unsampled_level = level.into();
+        self
+    }
+
     /// Installs the panic hook that logs a panic as an ERROR line with its exception and marks
     /// the current span as an error, flushes, then runs the previous hook.
     ///
@@ -358,8 +393,19 @@ where
                 crate::MAX_BAGGAGE_FIELDS
             )
         });
+        let held_lines = match config.held_lines {
+            None => self.held_lines,
+            Some(None) => None,
+            Some(Some(level)) => Some(match self.held_lines {
+                Some(held) => held.with_level(level),
+                None => HeldLines::new(level),
+            }),
+        };
+        let unsampled_level = config.unsampled_level.unwrap_or(self.unsampled_level);
         let sdk_gate = Arc::new(SdkGate::default());
         let json = JsonLayer::new()
+            .with_held_lines(held_lines)
+            .with_unsampled_level(unsampled_level)
             .with_service_name(service.clone())
             .with_preset(self.preset)
             .with_redaction(self.redaction.clone())
@@ -422,6 +468,7 @@ where
                 (EnvFilter::new(&self.default_filter), warning)
             }
         };
+        let held_warning = held_lines.and_then(|held| held_unreachable(&filter, held));
         let subscriber = layers(
             filter,
             &tracer_provider,
@@ -429,6 +476,7 @@ where
             logger_provider.as_ref(),
             &self.redaction,
             stacktraces,
+            held_lines,
         );
         // Set before the subscriber, so the SDK's own "provider set" line is not logged.
         opentelemetry::global::set_tracer_provider(tracer_provider.clone());
@@ -447,6 +495,7 @@ where
             .chain(&export_warnings)
             .chain(filter_warning.as_ref())
             .chain(baggage_warning.as_ref())
+            .chain(held_warning.as_ref())
         {
             tracing::warn!(target: "tracing_correlate", "{warning}");
         }
@@ -464,6 +513,8 @@ where
             sampler = ?config.sampler,
             stacktraces = if stacktraces.enabled() { "on" } else { "off" },
             baggage_fields = (!baggage_fields.is_empty()).then(|| baggage_fields.join(",")),
+            held_lines = held_lines.map(|held| held.describe()),
+            unsampled_level = unsampled_level.map(|level| level.as_str().to_ascii_lowercase()),
             "telemetry initialised"
         );
 
@@ -497,6 +548,7 @@ where
             flush_writer,
             queue,
             sdk_gate,
+            holds_lines: held_lines.is_some(),
         }))
     }
 }
@@ -512,25 +564,67 @@ pub(crate) fn layers<W>(
     logger_provider: Option<&opentelemetry_sdk::logs::SdkLoggerProvider>,
     redaction: &Redaction,
     stacktraces: Stacktraces,
+    held_lines: Option<HeldLines>,
 ) -> impl tracing::Subscriber + Send + Sync + 'static
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
+    // The levels held are the JSON layer's alone: no span event, no log record (a log record
+    // of every held line would cost what holding saves).
+    let not_held = move |meta: &tracing::Metadata<'_>| {
+        !meta.is_event() || !held_lines.is_some_and(|held| held.holds(meta.level()))
+    };
     let logs_layer = logger_provider.map(|provider| {
         RedactEvents::new(
             opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge::new(provider),
             redaction.clone(),
             stacktraces,
         )
-        .with_filter(filter_fn(|meta| !is_sdk_target(meta.target())))
+        .with_filter(filter_fn(move |meta| {
+            !is_sdk_target(meta.target()) && not_held(meta)
+        }))
     });
+    // Generic over the subscriber below it, which differs in the two places it goes.
+    fn otel<S>(
+        provider: &opentelemetry_sdk::trace::SdkTracerProvider,
+        redaction: &Redaction,
+        stacktraces: Stacktraces,
+    ) -> crate::OtelLayer<S, opentelemetry_sdk::trace::SdkTracer>
+    where
+        S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    {
+        crate::otel_layer(provider.tracer("tracing-correlate"))
+            .with_redaction(redaction.clone())
+            .with_stacktraces(stacktraces)
+    }
+    // Without held lines, no per-layer filter: it would cost every event a filter's bookkeeping.
     tracing_subscriber::registry()
         .with(filter)
         .with(
-            crate::otel_layer(tracer_provider.tracer("tracing-correlate"))
-                .with_redaction(redaction.clone())
-                .with_stacktraces(stacktraces),
+            held_lines
+                .is_none()
+                .then(|| otel(tracer_provider, redaction, stacktraces)),
         )
+        .with(held_lines.is_some().then(|| {
+            otel(tracer_provider, redaction, stacktraces).with_filter(filter_fn(not_held))
+        }))
         .with(json)
         .with(logs_layer)
+}
+
+/// The startup's warning when `filter` lets none of the held levels through.
+fn held_unreachable(filter: &EnvFilter, held: HeldLines) -> Option<String> {
+    let most =
+        <EnvFilter as tracing_subscriber::Layer<tracing_subscriber::Registry>>::max_level_hint(
+            filter,
+        )?;
+    let level = tracing_subscriber::filter::LevelFilter::from_level(held.level());
+    // Levels compare greater the more verbose they are.
+    (most < level).then(|| {
+        format!(
+            "held lines: the filter (RUST_LOG, else the default filter) lets through no event below {most}; \
+             nothing is held until it lets {} through",
+            held.level()
+        )
+    })
 }

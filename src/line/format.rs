@@ -11,6 +11,7 @@
 use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tracing_core::{Event, Metadata};
 
@@ -157,9 +158,15 @@ impl<'a> Line<'a> {
     /// escaped, when the callsite cache had it.
     #[inline(always)]
     pub(crate) fn head(&mut self, meta: &Metadata<'_>, target: Option<&str>) {
+        self.head_at(meta, target, crate::line::timestamp::now());
+    }
+
+    /// [`Line::head`] with the timestamp `time` (since the Unix epoch).
+    #[inline(always)]
+    pub(crate) fn head_at(&mut self, meta: &Metadata<'_>, target: Option<&str>, time: Duration) {
         let line = &mut *self.line;
         line.push_str("{\"timestamp\":\"");
-        crate::line::timestamp::push_now(line);
+        crate::line::timestamp::push_at(line, time);
         line.push_str("\",\"level\":\"");
         line.push_str(meta.level().as_str());
         line.push_str("\",");
@@ -334,6 +341,42 @@ impl<'a> Line<'a> {
             written += 1;
             self.line.push_str(fragment);
         }
+    }
+
+    /// The line's length so far.
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        self.line.len()
+    }
+
+    /// Appends text of a line built before (a held line's parts).
+    #[inline]
+    pub(crate) fn push_text(&mut self, text: &str) {
+        self.line.push_str(text);
+    }
+
+    /// The event's fields and `fields_dropped`, without closing the line: what a held line keeps
+    /// of its end.
+    #[inline]
+    pub(crate) fn finish_held_part(self) -> &'a str {
+        let line = self.line;
+        line.push_str(self.fields);
+        if self.dropped > 0 {
+            line.push_str(",\"fields_dropped\":");
+            push_int(line, self.dropped as u64);
+        }
+        line
+    }
+
+    /// Closes a line made of a held line's parts: `"held":true` when it was held, `}` and newline.
+    #[inline]
+    pub(crate) fn close_held(self, held: bool) -> &'a str {
+        let line = self.line;
+        if held {
+            line.push_str(",\"held\":true");
+        }
+        line.push_str("}\n");
+        line
     }
 
     /// The event's fields, `fields_dropped`, `lines_suppressed` (the lines of this SDK callsite

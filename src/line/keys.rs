@@ -28,6 +28,9 @@ pub(crate) struct Reserved {
     /// The keys the layer's preset writes (only those: a user's `dd.env` stays `dd.env` when the
     /// layer does not write one).
     pub(crate) preset_keys: Vec<&'static str>,
+    /// `held`: written by held lines ([`HeldLines`](crate::HeldLines)), reserved when the layer
+    /// holds lines.
+    pub(crate) held: bool,
 }
 
 impl Reserved {
@@ -51,6 +54,7 @@ impl Reserved {
             "line" => self.line,
             "thread_name" => self.thread_name,
             "thread_id" => self.thread_id,
+            "held" => self.held,
             other => self.preset_keys.contains(&other),
         }
     }

@@ -10,7 +10,7 @@ use std::cell::{Cell, RefCell};
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use tracing_core::{span, Dispatch, Event, Metadata, Subscriber};
+use tracing_core::{span, Dispatch, Event, Level, Metadata, Subscriber};
 use tracing_log::NormalizeEvent;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::Context;
@@ -21,6 +21,7 @@ use crate::callsite::{self, Entry, LayerId};
 use crate::exception::Exception;
 use crate::line::baggage::SpanBaggage;
 use crate::line::format::{Buffers, Line};
+use crate::line::held::{Buffer, Failure, Hold, Pushed, Record, TraceLines};
 use crate::line::output;
 use crate::line::span_fields::SpanFields;
 use crate::line::throttle::{self, Admit};
@@ -38,6 +39,8 @@ struct SpanState {
     /// The span's allow-listed baggage, read with its ids (`None`: none of the keys, or no
     /// allow-list); set before `ids`.
     baggage: OnceLock<Option<Box<SpanBaggage>>>,
+    /// The trace's held lines, when this span is a local root and the layer holds lines.
+    trace: TraceLines,
 }
 
 impl SpanState {
@@ -119,7 +122,11 @@ where
                 fields,
                 ids: OnceLock::new(),
                 baggage: OnceLock::new(),
+                trace: TraceLines::default(),
             });
+        }
+        if let Some(hold) = &self.hold {
+            self.fail_if(hold, Failure::of(|v| attrs.record(v)), id, &ctx);
         }
     }
 
@@ -135,6 +142,21 @@ where
             if let Some(state) = span.extensions_mut().get_mut::<SpanState>() {
                 state.fields.merge(later, format.limits);
             }
+        }
+        if let Some(hold) = &self.hold {
+            self.fail_if(hold, Failure::of(|v| values.record(v)), id, &ctx);
+        }
+    }
+
+    fn on_close(&self, id: span::Id, ctx: Context<'_, S>) {
+        let Some(hold) = &self.hold else { return };
+        let Some(span) = ctx.span(&id) else { return };
+        if span.parent().is_some() {
+            return;
+        }
+        let extensions = span.extensions();
+        if let Some(state) = extensions.get::<SpanState>() {
+            hold.end(&state.trace);
         }
     }
 
@@ -272,6 +294,20 @@ where
             meta,
             is_log,
         } = parts;
+        let span = event.parent().and_then(|id| ctx.span(id)).or_else(|| {
+            event
+                .is_contextual()
+                .then(|| self.current_span(ctx))
+                .flatten()
+        });
+        if self.diverts {
+            if let Some(span) = &span {
+                if self.divert(parts, entry, span, buffers) {
+                    return;
+                }
+            }
+        }
+
         let exception = Exception::from_event(event, self.format.stacktraces)
             .map(|exception| redact_exception(exception, &self.format.redaction));
         let mut line = Line::start(&self.format, buffers);
@@ -280,12 +316,6 @@ where
         line.optional_keys(meta);
         line.preset_keys();
 
-        let span = event.parent().and_then(|id| ctx.span(id)).or_else(|| {
-            event
-                .is_contextual()
-                .then(|| self.current_span(ctx))
-                .flatten()
-        });
         if let Some(span) = &span {
             // The SDK's own events may come while `tracing-opentelemetry` holds this span's
             // lock: for them only ids already known are written, never looked up.
@@ -347,6 +377,228 @@ where
         let _ = output::write_line(
             &self.stats,
             || self.make_writer.make_writer_for(meta),
+            text.as_bytes(),
+        );
+    }
+
+    /// Takes care of a line of an event in `span` that is not to be written at once: below the
+    /// level kept for an unsampled trace (dropped and counted), or held. An ERROR event fails
+    /// the trace first (its held lines are written before it). True when the line is taken
+    /// care of.
+    fn divert<S>(
+        &self,
+        parts: EventParts<'_, '_>,
+        entry: Option<&Entry>,
+        span: &SpanRef<'_, S>,
+        buffers: &mut Buffers,
+    ) -> bool
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        let meta = parts.meta;
+        let level = meta.level();
+        // The SDK's lines are throttled, never held nor dropped here; their spans' ids are
+        // never looked up from their events.
+        if is_sdk_target(meta.target()) {
+            return false;
+        }
+        if let Some(kept) = self.unsampled_level {
+            // More verbose levels compare greater.
+            if *level > kept
+                && self
+                    .span_ids(span, true)
+                    .is_some_and(|ids| !ids.is_sampled())
+            {
+                self.stats.count_unsampled();
+                return true;
+            }
+        }
+        let Some(hold) = &self.hold else {
+            return false;
+        };
+        if *level == Level::ERROR {
+            if let Some(root) = span.scope().last() {
+                self.fail_trace(hold, &root, buffers);
+            }
+            return false;
+        }
+        if !hold.config.holds(level) || self.stats.holding_closed() {
+            return false;
+        }
+        self.hold_line(hold, parts, entry, span, buffers)
+    }
+
+    /// Holds the event's line in its trace's buffer; false when it is to be written now (the
+    /// trace has failed).
+    fn hold_line<S>(
+        &self,
+        hold: &Hold,
+        parts: EventParts<'_, '_>,
+        entry: Option<&Entry>,
+        span: &SpanRef<'_, S>,
+        buffers: &mut Buffers,
+    ) -> bool
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        let EventParts {
+            event,
+            meta,
+            is_log,
+        } = parts;
+        let Some(root) = span.scope().last() else {
+            return false;
+        };
+        {
+            let extensions = root.extensions();
+            match extensions.get::<SpanState>() {
+                Some(state) if !hold.has_failed(&state.trace) => {}
+                _ => return false,
+            }
+        }
+        let time = crate::line::timestamp::now();
+        // The metadata of a `log` record is built per record: its head is written now.
+        let static_meta =
+            (!is_log && std::ptr::eq(meta, event.metadata())).then(|| event.metadata());
+        let mut line = Line::start(&self.format, buffers);
+        if static_meta.is_none() {
+            line.head_at(meta, None, time);
+        }
+        // Below ERROR: no exception.
+        line.event_fields(event, entry, None, is_log);
+        line.optional_keys(meta);
+        let optional_end = line.len();
+        let ids = self.span_ids(span, true);
+        let root_span = self
+            .format
+            .needs_root()
+            .then(|| self.span_ids(&root, true))
+            .flatten()
+            .map(|ids| ids.span_id);
+        let name = {
+            let extensions = span.extensions();
+            let state = extensions.get::<SpanState>();
+            match state.and_then(|s| s.fields.otel_name.as_deref()) {
+                Some(otel_name) => {
+                    line.span_name(otel_name);
+                    None
+                }
+                None => Some(span.name()),
+            }
+        };
+        let name_end = line.len();
+        for span in span.scope() {
+            let extensions = span.extensions();
+            if let Some(state) = extensions.get::<SpanState>() {
+                line.span_fields(&state.fields);
+            }
+        }
+        if !self.format.baggage.is_empty() {
+            let extensions = span.extensions();
+            let baggage = extensions
+                .get::<SpanState>()
+                .and_then(|s| s.baggage.get())
+                .and_then(Option::as_deref);
+            if let Some(baggage) = baggage {
+                line.baggage(baggage);
+            }
+        }
+        let body = line.finish_held_part();
+        let record = Record::new(
+            time,
+            static_meta,
+            ids,
+            root_span,
+            name,
+            [optional_end, name_end],
+        );
+        let extensions = root.extensions();
+        let Some(state) = extensions.get::<SpanState>() else {
+            return false;
+        };
+        match hold.push(&state.trace, record, body) {
+            Pushed::Held | Pushed::Dropped => true,
+            Pushed::Failed(record) => {
+                // The trace failed since it was looked at: the line is written now, not held.
+                drop(extensions);
+                let body = body.to_owned();
+                self.write_record(&record, &body, false, &mut Buffers::default());
+                true
+            }
+        }
+    }
+
+    /// Fails the trace of `id` when `failure` says one of its spans failed.
+    fn fail_if<S>(&self, hold: &Hold, failure: Failure, id: &span::Id, ctx: &Context<'_, S>)
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        if !failure.any() {
+            return;
+        }
+        let Some(span) = ctx.span(id) else { return };
+        let is_root = span.parent().is_none();
+        if !(failure.status_error || is_root && failure.server_error) {
+            return;
+        }
+        let Some(root) = span.scope().last() else {
+            return;
+        };
+        let written = BUFFERS.try_with(|cell| match cell.try_borrow_mut() {
+            Ok(mut buffers) => self.fail_trace(hold, &root, &mut buffers),
+            Err(_) => self.fail_trace(hold, &root, &mut Buffers::default()),
+        });
+        if written.is_err() {
+            self.fail_trace(hold, &root, &mut Buffers::default());
+        }
+    }
+
+    /// Marks the trace of local root `root` failed, and writes the lines it held.
+    fn fail_trace<S>(&self, hold: &Hold, root: &SpanRef<'_, S>, buffers: &mut Buffers)
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        let buffer: Option<Buffer> = {
+            let extensions = root.extensions();
+            extensions
+                .get::<SpanState>()
+                .and_then(|state| hold.fail(&state.trace))
+        };
+        let Some(buffer) = buffer else { return };
+        for (record, text) in buffer.lines() {
+            self.write_record(record, text, true, buffers);
+        }
+        self.stats.count_held_written(buffer.len() as u64);
+        hold.recycle(buffer);
+    }
+
+    /// Writes a held line from its parts (see [`Record`]): the head, the message, the optional
+    /// keys, the preset's keys, the ids, the span name, the rest, and `"held":true` when `held`.
+    fn write_record(&self, record: &Record, text: &str, held: bool, buffers: &mut Buffers) {
+        let mut line = Line::start(&self.format, buffers);
+        if let Some(meta) = record.meta {
+            line.head_at(meta, None, record.time);
+        }
+        line.push_text(&text[..record.optional_end]);
+        line.preset_keys();
+        if let Some(ids) = &record.ids {
+            let root = record
+                .root_span
+                .map(|span| SpanIds::new(ids.trace_id, span, ids.flags));
+            line.ids(ids, root.as_ref());
+        }
+        match record.name {
+            Some(name) => line.span_name(name),
+            None => line.push_text(&text[record.optional_end..record.name_end]),
+        }
+        line.push_text(&text[record.name_end..]);
+        let text = line.close_held(held);
+        let _ = output::write_line(
+            &self.stats,
+            || match record.meta {
+                Some(meta) => self.make_writer.make_writer_for(meta),
+                None => self.make_writer.make_writer(),
+            },
             text.as_bytes(),
         );
     }

@@ -11,6 +11,7 @@
 mod baggage;
 pub(crate) mod escape;
 mod format;
+mod held;
 pub(crate) mod keys;
 mod layer;
 pub(crate) mod limits;
@@ -28,6 +29,9 @@ mod visitor;
 #[cfg(feature = "init")]
 pub(crate) use baggage::overflow as baggage_overflow;
 pub use baggage::MAX_BAGGAGE_FIELDS;
+pub use held::{
+    HeldLines, DEFAULT_HELD_BYTES, DEFAULT_HELD_BYTES_PER_TRACE, DEFAULT_HELD_LINES_PER_TRACE,
+};
 pub use limits::{DEFAULT_MAX_FIELDS, DEFAULT_MAX_KEY_LEN, DEFAULT_MAX_VALUE_LEN};
 #[cfg(feature = "init")]
 pub use non_blocking::{NonBlocking, DEFAULT_NON_BLOCKING_CAPACITY};
@@ -40,10 +44,12 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use tracing::dispatcher::WeakDispatch;
+use tracing::Level;
 use tracing_subscriber::fmt::MakeWriter;
 
 use crate::callsite::LayerId;
 use crate::line::format::Format;
+use crate::line::held::Hold;
 use crate::line::limits::Limits;
 use crate::line::throttle::Throttle;
 use crate::redact::Redaction;
@@ -235,6 +241,12 @@ pub struct JsonLayer<W = fn() -> io::Stdout> {
     /// The SDK's lines: at most one per callsite per `sdk_line_interval`.
     throttle: Arc<Throttle>,
     sdk_line_interval: Duration,
+    /// With [`JsonLayer::with_held_lines`].
+    hold: Option<Arc<Hold>>,
+    /// With [`JsonLayer::with_unsampled_level`].
+    unsampled_level: Option<Level>,
+    /// Whether a line may be held or dropped, rather than written at once: one test per event.
+    diverts: bool,
 }
 
 impl<W> std::fmt::Debug for JsonLayer<W> {
@@ -244,6 +256,8 @@ impl<W> std::fmt::Debug for JsonLayer<W> {
             .field("reserved", &self.format.reserved)
             .field("preset", &self.format.preset.preset)
             .field("stats", &self.stats)
+            .field("hold", &self.hold)
+            .field("unsampled_level", &self.unsampled_level)
             .finish_non_exhaustive()
     }
 }
@@ -265,6 +279,9 @@ impl JsonLayer {
             stats: Stats::default(),
             throttle: Arc::default(),
             sdk_line_interval: DEFAULT_SDK_LINE_INTERVAL,
+            hold: None,
+            unsampled_level: None,
+            diverts: false,
         }
     }
 }
@@ -289,6 +306,9 @@ impl<W> JsonLayer<W> {
             stats: self.stats,
             throttle: self.throttle,
             sdk_line_interval: self.sdk_line_interval,
+            hold: self.hold,
+            unsampled_level: self.unsampled_level,
+            diverts: self.diverts,
         }
     }
 
@@ -460,6 +480,38 @@ impl<W> JsonLayer<W> {
         }
         self.format.baggage = keys;
         self.format.configure();
+        self
+    }
+
+    /// Holds the lines at a level and below that belong to a span, and writes them only when
+    /// their trace fails; see [`HeldLines`] for what fails a trace, the bounds, and what is
+    /// counted. `None` writes every line at once.
+    ///
+    /// Lines are held only when events reach the layer: give the subscriber's filter the levels
+    /// held (`RUST_LOG=debug`, with `HeldLines::new(Level::DEBUG)`). A held line, when written,
+    /// carries `"held":true` (a field named `held` is then written `fields.held`).
+    ///
+    /// By default, none.
+    pub fn with_held_lines(mut self, held: impl Into<Option<HeldLines>>) -> Self {
+        let held = held.into();
+        self.hold = held.map(|held| Arc::new(Hold::new(held, self.stats.clone())));
+        self.format.reserved.held = self.hold.is_some();
+        self.diverts = self.hold.is_some() || self.unsampled_level.is_some();
+        self
+    }
+
+    /// Writes, of the lines of a trace that is not sampled (`trace_flags` `00`: its spans are not
+    /// exported), only those at `level` or more severe, so that lines and spans agree on what was
+    /// kept; the others are counted ([`Stats::lines_unsampled`]). Events outside any span are
+    /// written as ever. `None` writes the lines of every trace.
+    ///
+    /// `Level::WARN`: an unsampled request keeps its warnings and errors. Lines that are not
+    /// written are not held either ([`with_held_lines`](Self::with_held_lines)).
+    ///
+    /// By default, none.
+    pub fn with_unsampled_level(mut self, level: impl Into<Option<Level>>) -> Self {
+        self.unsampled_level = level.into();
+        self.diverts = self.hold.is_some() || self.unsampled_level.is_some();
         self
     }
 

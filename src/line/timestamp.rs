@@ -2,7 +2,7 @@
 
 use std::cell::Cell;
 use std::fmt::Write;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, Datelike, Timelike, Utc};
 
@@ -69,11 +69,23 @@ thread_local! {
     static LAST_SECOND: Cell<(u64, [u8; 19])> = const { Cell::new((u64::MAX, [0; 19])) };
 }
 
-/// Appends the current time.
-pub(crate) fn push_now(buf: &mut String) {
-    let since_epoch = SystemTime::now()
+/// The current time, as [`push_at`] takes it.
+#[inline]
+pub(crate) fn now() -> Duration {
+    SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+/// Appends the current time.
+#[inline]
+pub(crate) fn push_now(buf: &mut String) {
+    push_at(buf, now());
+}
+
+/// Appends the time `since_epoch` after the Unix epoch (a time [`now`] read earlier: a held
+/// line's).
+pub(crate) fn push_at(buf: &mut String, since_epoch: Duration) {
     let (secs, micros) = (since_epoch.as_secs(), since_epoch.subsec_micros());
     let cached = LAST_SECOND
         .try_with(|last| {

@@ -16,7 +16,7 @@ use crate::init::log_exceptions::ExceptionAttributes;
 use crate::testing::captured::Captured;
 use crate::testing::ids::Sequential;
 use crate::testing::writer::Buffer;
-use crate::{JsonLayer, Preset, Redaction, Stacktraces};
+use crate::{HeldLines, JsonLayer, Preset, Redaction, Stacktraces};
 
 /// How a capture is made, configured like the init's [`Builder`](crate::Builder).
 ///
@@ -27,6 +27,7 @@ use crate::{JsonLayer, Preset, Redaction, Stacktraces};
 /// | [`with_redaction`](Self::with_redaction) | [`Redaction::default`] | secret fields, on the lines, the spans and the log records |
 /// | [`with_stacktraces`](Self::with_stacktraces) | [`Stacktraces::Off`] (the init's `FromEnv` would make a test depend on `RUST_BACKTRACE`) | when exceptions carry a stack trace |
 /// | [`with_filter`](Self::with_filter) | `trace` | which events and spans are captured (`EnvFilter` directives; `RUST_LOG` is not read) |
+/// | [`with_held_lines`](Self::with_held_lines) | none | hold lines as the init's [`Builder::with_held_lines`](crate::Builder::with_held_lines) does: a capture shows which lines a failing and a succeeding request write |
 /// | [`with_log_records`](Self::with_log_records) | off | also capture each event as an OpenTelemetry log record, as `OTEL_LOGS_EXPORTER=otlp` sends it |
 /// | [`with_deterministic`](Self::with_deterministic) | off | ids counted from 1 and timestamps replaced by a fixed sequence, for snapshots |
 ///
@@ -56,6 +57,7 @@ pub struct Recorder {
     filter: String,
     log_records: bool,
     deterministic: bool,
+    held_lines: Option<HeldLines>,
 }
 
 impl Default for Recorder {
@@ -75,6 +77,7 @@ impl Recorder {
             filter: "trace".to_owned(),
             log_records: false,
             deterministic: false,
+            held_lines: None,
         }
     }
 
@@ -93,6 +96,13 @@ impl Recorder {
     /// The redaction rules of the lines, the spans and the log records.
     pub fn with_redaction(mut self, redaction: Redaction) -> Self {
         self.redaction = redaction;
+        self
+    }
+
+    /// Holds lines as [`HeldLines`] says (the OpenTelemetry layers then see only the levels
+    /// written at once, as under the init).
+    pub fn with_held_lines(mut self, held: impl Into<Option<HeldLines>>) -> Self {
+        self.held_lines = held.into();
         self
     }
 
@@ -163,6 +173,7 @@ impl Recorder {
             .with_preset(self.preset)
             .with_redaction(self.redaction.clone())
             .with_stacktraces(self.stacktraces)
+            .with_held_lines(self.held_lines)
             .with_writer(buffer.clone());
         let resource = Resource::builder_empty()
             .with_service_name(self.service.clone())
@@ -199,6 +210,7 @@ impl Recorder {
             logs.as_ref().map(|(_, provider)| provider),
             &self.redaction,
             self.stacktraces,
+            self.held_lines,
         );
         Parts {
             dispatch: Dispatch::new(subscriber),

@@ -13,6 +13,7 @@ use crate::init::credentials;
 use crate::line::MAX_BAGGAGE_FIELDS;
 use crate::stacktrace::Stacktraces;
 use crate::view::Format;
+use tracing::Level;
 
 mod endpoint;
 mod pairs;
@@ -180,6 +181,13 @@ pub(crate) struct EnvConfig {
     /// `TRACING_CORRELATE_BAGGAGE_FIELDS`: the baggage keys lines carry, comma-separated, each
     /// trimmed, empty items skipped; `None` when unset: the builder's list is then used.
     pub(crate) baggage_fields: Option<Vec<String>>,
+    /// `TRACING_CORRELATE_HELD_LINES` (`off`, or the most severe level held: `warn`, `info`,
+    /// `debug`, `trace`); `None` when unset or none of these (warned about): the builder's setting
+    /// is then used. `Some(None)` is `off`.
+    pub(crate) held_lines: Option<Option<Level>>,
+    /// `TRACING_CORRELATE_UNSAMPLED_LEVEL` (`off`, or the least severe level an unsampled trace's
+    /// lines are written at); as `held_lines`.
+    pub(crate) unsampled_level: Option<Option<Level>>,
     /// One message per bad variable: `OTEL_X="value": why; what is used instead`, the value
     /// exactly as given but for the userinfo of a URL (`user:password@`, shown `<hidden>@`; an
     /// endpoint's userinfo is dropped, with one of these messages). Header variables show
@@ -189,7 +197,7 @@ pub(crate) struct EnvConfig {
 
 /// Every variable [`read`] looks at (the fuzz targets read this list through
 /// [`crate::fuzzing::ENV_VARIABLES`]).
-pub(crate) const VARIABLES: [&str; 52] = [
+pub(crate) const VARIABLES: [&str; 54] = [
     "OTEL_EXPORTER_OTLP_INSECURE",
     "OTEL_EXPORTER_OTLP_TRACES_INSECURE",
     "OTEL_EXPORTER_OTLP_LOGS_INSECURE",
@@ -206,6 +214,8 @@ pub(crate) const VARIABLES: [&str; 52] = [
     "TRACING_CORRELATE_STACKTRACES",
     "TRACING_CORRELATE_FORMAT",
     "TRACING_CORRELATE_BAGGAGE_FIELDS",
+    "TRACING_CORRELATE_HELD_LINES",
+    "TRACING_CORRELATE_UNSAMPLED_LEVEL",
     "OTEL_SERVICE_NAME",
     "OTEL_RESOURCE_ATTRIBUTES",
     "OTEL_TRACES_EXPORTER",
@@ -324,6 +334,16 @@ pub(crate) fn read(get: &dyn Fn(&str) -> Option<String>) -> EnvConfig {
         "using the builder's setting",
     );
     let baggage_fields = r.baggage_fields();
+    let held_lines = r.parse(
+        "TRACING_CORRELATE_HELD_LINES",
+        |v| level_or_off(v).ok_or_else(|| "not off, error, warn, info, debug or trace".to_owned()),
+        "using the builder's setting",
+    );
+    let unsampled_level = r.parse(
+        "TRACING_CORRELATE_UNSAMPLED_LEVEL",
+        |v| level_or_off(v).ok_or_else(|| "not off, error, warn, info, debug or trace".to_owned()),
+        "using the builder's setting",
+    );
 
     EnvConfig {
         sdk_disabled,
@@ -342,8 +362,29 @@ pub(crate) fn read(get: &dyn Fn(&str) -> Option<String>) -> EnvConfig {
         stacktraces,
         format,
         baggage_fields,
+        held_lines,
+        unsampled_level,
         warnings: r.warnings,
     }
+}
+
+/// `off`, or a level's name (case-insensitive); `None` for anything else. `error` is a level
+/// here too: held lines take it as WARN and below (ERROR is never held).
+fn level_or_off(value: &str) -> Option<Option<Level>> {
+    let value = value.trim();
+    if value.eq_ignore_ascii_case("off") {
+        return Some(None);
+    }
+    [
+        Level::ERROR,
+        Level::WARN,
+        Level::INFO,
+        Level::DEBUG,
+        Level::TRACE,
+    ]
+    .into_iter()
+    .find(|level| value.eq_ignore_ascii_case(level.as_str()))
+    .map(Some)
 }
 
 /// A timeout of `0` means no limit; this stands for it (the specification suggests this value).

@@ -86,6 +86,8 @@ fn no_variables_give_the_defaults_and_no_warnings() {
             stacktraces: None,
             format: None,
             baggage_fields: None,
+            held_lines: None,
+            unsampled_level: None,
             warnings: Vec::new(),
         }
     );
@@ -1634,4 +1636,28 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn held_lines_and_unsampled_level_take_off_or_a_level_and_warn_about_the_rest() {
+    use tracing::Level;
+    let config = read_env(&[
+        ("TRACING_CORRELATE_HELD_LINES", " Debug "),
+        ("TRACING_CORRELATE_UNSAMPLED_LEVEL", "off"),
+    ]);
+    assert_eq!(config.held_lines, Some(Some(Level::DEBUG)));
+    assert_eq!(config.unsampled_level, Some(None));
+    assert!(config.warnings.is_empty(), "{:?}", config.warnings);
+    let config = read_env(&[
+        ("TRACING_CORRELATE_HELD_LINES", "verbose"),
+        ("TRACING_CORRELATE_UNSAMPLED_LEVEL", "WARN"),
+    ]);
+    assert_eq!(config.held_lines, None);
+    assert_eq!(config.unsampled_level, Some(Some(Level::WARN)));
+    assert_eq!(
+        config.warnings,
+        [
+            r#"TRACING_CORRELATE_HELD_LINES="verbose": not off, error, warn, info, debug or trace; using the builder's setting"#
+        ]
+    );
 }
