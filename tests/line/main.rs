@@ -20,6 +20,7 @@ mod correlation;
 mod escaping;
 mod exceptions;
 mod framing;
+mod held;
 mod keys;
 mod layer_identity;
 mod load;
