@@ -14,7 +14,9 @@
 //! - [`init`] does all of it in one line of `main`, configured by the standard `OTEL_*`
 //!   environment, exporting over OTLP or to the console;
 //! - [`propagation`], [`server`] and [`client`] carry one trace across services, strictly by the W3C
-//!   specifications.
+//!   specifications;
+//! - [`HeldLines`] keeps a request's DEBUG lines in a buffer of its trace and writes them only when
+//!   the request fails, so a service logging at INFO still has the detail of every failure.
 //!
 //! Library code needs none of this: it uses `tracing` and `#[instrument]`, and its spans and errors
 //! flow through these layers in the service that installs them.
@@ -81,6 +83,7 @@
 //! | a log backend's own correlation keys | [`Preset`] |
 //! | the `OTEL_*` environment and what the init installs | [`Builder`] (feature `init`) |
 //! | what the shutdown line reports, flushing mid-life, stopping on `SIGTERM` | [`Guard`], [`shutdown_signal`] (feature `init`) |
+//! | keeping a request's DEBUG lines only when it fails; dropping an unsampled trace's lines | [`HeldLines`], [`JsonLayer::with_unsampled_level`] |
 //! | the lines rendered for a person | [`Format`], and the `tracing-correlate` command (feature `cli`) |
 //! | testing one's own instrumentation | [`testing`] (feature `testing`) |
 //! | W3C propagation, the server and client middleware | [`propagation`], `server`, `client` |

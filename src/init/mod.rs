@@ -148,6 +148,8 @@ pub fn builder(service_name: impl Into<String>) -> Builder {
 /// | `RUST_LOG` | `info` | which events become lines (`EnvFilter` directives) |
 /// | `TRACING_CORRELATE_FORMAT` | [`Builder::with_format`], by default `json` | `json`, `pretty`: the lines as JSON, or rendered for a person at a terminal ([`Format`]) |
 /// | `TRACING_CORRELATE_BAGGAGE_FIELDS` | [`Builder::with_baggage_fields`], by default none | `tenant,region`: the baggage keys each line carries as `baggage.<key>` fields ([`JsonLayer::with_baggage_fields`](crate::JsonLayer::with_baggage_fields)); replaces the builder's list; at most [`MAX_BAGGAGE_FIELDS`](crate::MAX_BAGGAGE_FIELDS) keys, the others warned about |
+/// | `TRACING_CORRELATE_HELD_LINES` | [`Builder::with_held_lines`], by default none | `off`, `warn`, `info`, `debug`, `trace`: the lines at that level and below that belong to a span are held, and written only when their trace fails ([`HeldLines`]); keeps the builder's bounds |
+/// | `TRACING_CORRELATE_UNSAMPLED_LEVEL` | [`Builder::with_unsampled_level`], by default none | `off`, or a level: the lines of an unsampled trace below it are dropped and counted ([`JsonLayer::with_unsampled_level`](crate::JsonLayer::with_unsampled_level)) |
 /// | `TRACING_CORRELATE_STACKTRACES` | [`Builder::with_stacktraces`], by default `from_env` | `off`, `on`, `from_env`: when exceptions carry a stack trace ([`Stacktraces`](crate::Stacktraces)); `from_env` follows `RUST_LIB_BACKTRACE`, else `RUST_BACKTRACE`, so `off` keeps `RUST_BACKTRACE=1` for panics on stderr without traces in every exception line |
 ///
 /// Enum values are case-insensitive; an empty value is unset, and so is a value that is not UTF-8,

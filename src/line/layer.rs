@@ -446,16 +446,7 @@ where
             meta,
             is_log,
         } = parts;
-        let Some(root) = span.scope().last() else {
-            return false;
-        };
-        {
-            let extensions = root.extensions();
-            match extensions.get::<SpanState>() {
-                Some(state) if !hold.has_failed(&state.trace) => {}
-                _ => return false,
-            }
-        }
+        // A trace that has failed is seen when the line is pushed: it is then written at once.
         let time = crate::line::timestamp::now();
         // The metadata of a `log` record is built per record: its head is written now.
         let static_meta =
@@ -468,31 +459,44 @@ where
         line.event_fields(event, entry, None, is_log);
         line.optional_keys(meta);
         let optional_end = line.len();
-        let ids = self.span_ids(span, true);
+        // One lock on the span's state for its cached ids and its name, as `write_line`'s.
+        let (cached, name) = {
+            let extensions = span.extensions();
+            let state = extensions.get::<SpanState>();
+            let name = match state.and_then(|s| s.fields.otel_name.as_deref()) {
+                Some(otel_name) => {
+                    line.span_name(otel_name);
+                    None
+                }
+                None => Some(span.name()),
+            };
+            (state.and_then(|s| s.ids.get().copied()), name)
+        };
+        let ids = match cached {
+            Some(ids) => ids,
+            None => self.span_ids(span, true),
+        };
+        let name_end = line.len();
+        // The span fields, from the leaf out; the last span is the local root.
+        let mut root = None;
+        for span in span.scope() {
+            {
+                let extensions = span.extensions();
+                if let Some(state) = extensions.get::<SpanState>() {
+                    line.span_fields(&state.fields);
+                }
+            }
+            root = Some(span);
+        }
+        let Some(root) = root else {
+            return false;
+        };
         let root_span = self
             .format
             .needs_root()
             .then(|| self.span_ids(&root, true))
             .flatten()
             .map(|ids| ids.span_id);
-        let name = {
-            let extensions = span.extensions();
-            let state = extensions.get::<SpanState>();
-            match state.and_then(|s| s.fields.otel_name.as_deref()) {
-                Some(otel_name) => {
-                    line.span_name(otel_name);
-                    None
-                }
-                None => Some(span.name()),
-            }
-        };
-        let name_end = line.len();
-        for span in span.scope() {
-            let extensions = span.extensions();
-            if let Some(state) = extensions.get::<SpanState>() {
-                line.span_fields(&state.fields);
-            }
-        }
         if !self.format.baggage.is_empty() {
             let extensions = span.extensions();
             let baggage = extensions
@@ -565,6 +569,12 @@ where
                 .and_then(|state| hold.fail(&state.trace))
         };
         let Some(buffer) = buffer else { return };
+        if self.stats.holding_closed() {
+            // Past the guard's shutdown, whose line counted these as never written.
+            self.stats.count_held_discarded(buffer.len() as u64);
+            hold.recycle(buffer);
+            return;
+        }
         for (record, text) in buffer.lines() {
             self.write_record(record, text, true, buffers);
         }
