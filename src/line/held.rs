@@ -267,11 +267,6 @@ impl Hold {
         state.buffer.take().filter(|b| b.live_lines() > 0)
     }
 
-    /// Whether `trace` has failed.
-    pub(crate) fn has_failed(&self, trace: &TraceLines) -> bool {
-        trace.lock().failed
-    }
-
     /// The trace's local root span ended: its held lines are discarded and counted.
     pub(crate) fn end(&self, trace: &TraceLines) {
         let stats = &self.stats;
