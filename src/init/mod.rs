@@ -47,7 +47,7 @@ use crate::line::non_blocking::{LineQueue, Output};
 use crate::otel::sdk::is_sdk_target;
 use crate::redact::Redaction;
 use crate::view::Formatted;
-use crate::{Format, HeldLines, JsonLayer, NonBlocking, Preset, Stacktraces};
+use crate::{DebugOnDemand, Format, HeldLines, JsonLayer, NonBlocking, Preset, Stacktraces};
 
 /// How long dropping the [`Guard`] may take at most, unless
 /// [`Builder::with_shutdown_timeout`] says otherwise.
@@ -110,6 +110,7 @@ pub fn builder(service_name: impl Into<String>) -> Builder {
         baggage_fields: Vec::new(),
         non_blocking: None,
         held_lines: None,
+        debug_on_demand: None,
         unsampled_level: None,
     }
 }
@@ -198,6 +199,7 @@ pub struct Builder<W = fn() -> io::Stdout> {
     baggage_fields: Vec<String>,
     non_blocking: Option<NonBlocking>,
     held_lines: Option<HeldLines>,
+    debug_on_demand: Option<DebugOnDemand>,
     unsampled_level: Option<Level>,
 }
 
@@ -215,6 +217,7 @@ impl<W> fmt::Debug for Builder<W> {
             .field("baggage_fields", &self.baggage_fields)
             .field("non_blocking", &self.non_blocking)
             .field("held_lines", &self.held_lines)
+            .field("debug_on_demand", &self.debug_on_demand)
             .field("unsampled_level", &self.unsampled_level)
             .finish_non_exhaustive()
     }
@@ -244,6 +247,7 @@ where
             baggage_fields: self.baggage_fields,
             non_blocking: self.non_blocking,
             held_lines: self.held_lines,
+            debug_on_demand: self.debug_on_demand,
             unsampled_level: self.unsampled_level,
         }
     }
@@ -349,6 +353,17 @@ where
         self
     }
 
+    /// Lets a request ask, by a baggage entry, for its held lines to be written at once, within a
+    /// per-process rate; see [`DebugOnDemand`] (and what a forged entry can and cannot do). It
+    /// needs [held lines](Self::with_held_lines), and the baggage propagator (in
+    /// `OTEL_PROPAGATORS` by default).
+    ///
+    /// By default, none.
+    pub fn with_debug_on_demand(mut self, on_demand: impl Into<Option<DebugOnDemand>>) -> Self {
+        self.debug_on_demand = on_demand.into();
+        self
+    }
+
     /// Writes, of the lines of unsampled traces, only those at `level` or more severe; see
     /// [`JsonLayer::with_unsampled_level`]. `TRACING_CORRELATE_UNSAMPLED_LEVEL` (`off`, `warn`,
     /// ...) overrides it.
@@ -407,6 +422,7 @@ where
         let sdk_gate = Arc::new(SdkGate::default());
         let json = JsonLayer::new()
             .with_held_lines(held_lines)
+            .with_debug_on_demand(self.debug_on_demand.clone())
             .with_unsampled_level(unsampled_level)
             .with_service_name(service.clone())
             .with_preset(self.preset)
@@ -516,6 +532,9 @@ where
             stacktraces = if stacktraces.enabled() { "on" } else { "off" },
             baggage_fields = (!baggage_fields.is_empty()).then(|| baggage_fields.join(",")),
             held_lines = held_lines.map(|held| held.describe()),
+            debug_on_demand = held_lines
+                .and(self.debug_on_demand.as_ref())
+                .map(DebugOnDemand::describe),
             unsampled_level = unsampled_level.map(|level| level.as_str().to_ascii_lowercase()),
             "telemetry initialised"
         );

@@ -24,12 +24,13 @@
 use std::fmt;
 use std::mem::size_of;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use opentelemetry::trace::SpanId;
 use tracing_core::field::{Field, Visit};
 use tracing_core::{Level, Metadata};
 
+use crate::line::on_demand::{DebugOnDemand, Rate};
 use crate::line::Stats;
 use crate::otel::ids::SpanIds;
 
@@ -185,6 +186,8 @@ fn bytes(n: usize) -> String {
 /// A layer's held lines: the setting, the bytes all buffers take, the buffers kept for reuse.
 pub(crate) struct Hold {
     pub(crate) config: HeldLines,
+    /// With [`DebugOnDemand`]: the entry, and the rate it is granted at.
+    on_demand: Option<(DebugOnDemand, Rate)>,
     /// The layer's counters; they hold the bytes of every buffer, in a trace or in the pool.
     stats: Stats,
     pool: Mutex<Vec<Buffer>>,
@@ -207,12 +210,19 @@ pub(crate) enum Pushed {
     Failed(Record),
     /// Not held, and counted: past a bound.
     Dropped,
+    /// Not held yet: the trace's baggage is to be read for [`DebugOnDemand`] first (see
+    /// [`Hold::decide`]).
+    Unchecked(Record),
 }
 
 impl Hold {
-    pub(crate) fn new(config: HeldLines, stats: Stats) -> Hold {
+    pub(crate) fn new(config: HeldLines, stats: Stats, on_demand: Option<DebugOnDemand>) -> Hold {
         Hold {
             config,
+            on_demand: on_demand.map(|d| {
+                let rate = Rate::new(d.per_minute());
+                (d, rate)
+            }),
             stats,
             pool: Mutex::new(Vec::new()),
         }
@@ -229,6 +239,9 @@ impl Hold {
         let mut state = trace.lock();
         if state.failed {
             return Pushed::Failed(record);
+        }
+        if self.on_demand.is_some() && !state.checked {
+            return Pushed::Unchecked(record);
         }
         stats.count_held(1);
         let config = &self.config;
@@ -263,6 +276,34 @@ impl Hold {
     /// [`Hold::recycle`]); `None` when it holds none.
     pub(crate) fn fail(&self, trace: &TraceLines) -> Option<Buffer> {
         let mut state = trace.lock();
+        state.failed = true;
+        state.buffer.take().filter(|b| b.live_lines() > 0)
+    }
+
+    /// The entry [`DebugOnDemand`] looks for in a trace's baggage, when it is set.
+    pub(crate) fn on_demand(&self) -> Option<&DebugOnDemand> {
+        self.on_demand.as_ref().map(|(d, _)| d)
+    }
+
+    /// Settles whether `trace` writes its lines on demand, `asked` saying whether its baggage
+    /// asks: granted within the rate, the trace writes its lines at once from now on (as a failed
+    /// one: the lines held meanwhile are handed out to be written). Only the first call for a
+    /// trace counts.
+    pub(crate) fn decide(&self, trace: &TraceLines, asked: bool) -> Option<Buffer> {
+        let mut state = trace.lock();
+        if state.checked {
+            return None;
+        }
+        state.checked = true;
+        let (_, rate) = self.on_demand.as_ref()?;
+        if !asked {
+            return None;
+        }
+        if !rate.admit(Instant::now()) {
+            self.stats.count_on_demand(false);
+            return None;
+        }
+        self.stats.count_on_demand(true);
         state.failed = true;
         state.buffer.take().filter(|b| b.live_lines() > 0)
     }
@@ -413,7 +454,10 @@ pub(crate) struct TraceLines(Mutex<TraceState>);
 
 #[derive(Debug, Default)]
 struct TraceState {
+    /// Failed, or granted debug on demand: its lines are written at once.
     failed: bool,
+    /// Its baggage was read for [`DebugOnDemand`].
+    checked: bool,
     buffer: Option<Buffer>,
 }
 
@@ -563,7 +607,7 @@ mod tests {
     fn past_the_line_bound_the_oldest_lines_go_first_and_are_counted() {
         let hold = HeldLines::new(Level::DEBUG).with_max_lines_per_trace(3);
         let (trace, stats) = (TraceLines::default(), Stats::default());
-        let hold = Hold::new(hold, stats.clone());
+        let hold = Hold::new(hold, stats.clone(), None);
         for text in ["a", "b", "c", "d", "e"] {
             assert!(matches!(hold.push(&trace, record(), text), Pushed::Held));
         }
@@ -584,7 +628,7 @@ mod tests {
     fn past_the_byte_bound_the_oldest_lines_go_first_and_a_line_too_long_is_dropped() {
         let hold = HeldLines::new(Level::DEBUG).with_max_bytes_per_trace(10);
         let (trace, stats) = (TraceLines::default(), Stats::default());
-        let hold = Hold::new(hold, stats.clone());
+        let hold = Hold::new(hold, stats.clone(), None);
         for text in ["aaaa", "bbbb", "cccc"] {
             assert!(matches!(hold.push(&trace, record(), text), Pushed::Held));
         }
@@ -605,6 +649,7 @@ mod tests {
         let hold = Hold::new(
             HeldLines::new(Level::DEBUG).with_max_bytes(bound),
             stats.clone(),
+            None,
         );
         let traces: Vec<TraceLines> = (0..5).map(|_| TraceLines::default()).collect();
         let held = traces
@@ -631,7 +676,7 @@ mod tests {
             .with_max_lines_per_trace(4)
             .with_max_bytes_per_trace(64);
         let (trace, stats) = (TraceLines::default(), Stats::default());
-        let hold = Hold::new(config, stats.clone());
+        let hold = Hold::new(config, stats.clone(), None);
         let texts: Vec<String> = (0..100).map(|i| format!("line {i}")).collect();
         for text in &texts {
             hold.push(&trace, record(), text);

@@ -22,6 +22,7 @@ use crate::exception::Exception;
 use crate::line::baggage::SpanBaggage;
 use crate::line::format::{Buffers, Line};
 use crate::line::held::{Buffer, Failure, Hold, Pushed, Record, TraceLines};
+use crate::line::on_demand::DebugOnDemand;
 use crate::line::output;
 use crate::line::span_fields::SpanFields;
 use crate::line::throttle::{self, Admit};
@@ -516,20 +517,59 @@ where
             name,
             [optional_end, name_end],
         );
-        let extensions = root.extensions();
-        let Some(state) = extensions.get::<SpanState>() else {
-            return false;
-        };
-        match hold.push(&state.trace, record, body) {
-            Pushed::Held | Pushed::Dropped => true,
-            Pushed::Failed(record) => {
-                // The trace failed since it was looked at: the line is written now, not held.
-                drop(extensions);
-                let body = body.to_owned();
-                self.write_record(&record, &body, false, &mut Buffers::default());
-                true
+        let mut record = record;
+        loop {
+            let pushed = {
+                let extensions = root.extensions();
+                let Some(state) = extensions.get::<SpanState>() else {
+                    return false;
+                };
+                hold.push(&state.trace, record, body)
+            };
+            match pushed {
+                Pushed::Held | Pushed::Dropped => return true,
+                Pushed::Failed(record) => {
+                    // The trace has failed (or was granted debug on demand): written now.
+                    let body = body.to_owned();
+                    self.write_record(&record, &body, false, &mut Buffers::default());
+                    return true;
+                }
+                Pushed::Unchecked(unchecked) => {
+                    // Read with no lock held: the lookup locks the root's extensions.
+                    let asked = hold
+                        .on_demand()
+                        .is_some_and(|on_demand| self.asks_on_demand(&root, on_demand));
+                    let held = {
+                        let extensions = root.extensions();
+                        let Some(state) = extensions.get::<SpanState>() else {
+                            return false;
+                        };
+                        hold.decide(&state.trace, asked)
+                    };
+                    if let Some(held) = held {
+                        // Lines another thread held meanwhile; this thread's buffers hold `body`.
+                        self.write_held(hold, held, &mut Buffers::default());
+                    }
+                    // Decided now: held, or written at once.
+                    record = unchecked;
+                }
             }
         }
+    }
+
+    /// Whether the baggage of `root`'s trace asks for debug on demand.
+    fn asks_on_demand<S>(&self, root: &SpanRef<'_, S>, on_demand: &DebugOnDemand) -> bool
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        let Some(dispatch) = self.dispatch.get() else {
+            return false;
+        };
+        crate::otel::ids::lookup_with(&root.id(), dispatch, |cx| {
+            on_demand.asked_by(opentelemetry::baggage::BaggageExt::baggage(cx))
+        })
+        .1
+        .unwrap_or(false)
     }
 
     /// Fails the trace of `id` when `failure` says one of its spans failed.
@@ -568,7 +608,13 @@ where
                 .get::<SpanState>()
                 .and_then(|state| hold.fail(&state.trace))
         };
-        let Some(buffer) = buffer else { return };
+        if let Some(buffer) = buffer {
+            self.write_held(hold, buffer, buffers);
+        }
+    }
+
+    /// Writes the lines a trace held, marked held, and gives the buffer back.
+    fn write_held(&self, hold: &Hold, buffer: Buffer, buffers: &mut Buffers) {
         if self.stats.holding_closed() {
             // Past the guard's shutdown, whose line counted these as never written.
             self.stats.count_held_discarded(buffer.len() as u64);

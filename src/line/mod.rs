@@ -17,6 +17,7 @@ mod layer;
 pub(crate) mod limits;
 #[cfg(feature = "init")]
 pub(crate) mod non_blocking;
+mod on_demand;
 pub(crate) mod output;
 pub(crate) mod preset;
 pub(crate) mod span_fields;
@@ -35,6 +36,7 @@ pub use held::{
 pub use limits::{DEFAULT_MAX_FIELDS, DEFAULT_MAX_KEY_LEN, DEFAULT_MAX_VALUE_LEN};
 #[cfg(feature = "init")]
 pub use non_blocking::{NonBlocking, DEFAULT_NON_BLOCKING_CAPACITY};
+pub use on_demand::{DebugOnDemand, DEFAULT_DEBUG_ON_DEMAND_PER_MINUTE};
 pub use preset::Preset;
 pub use stats::Stats;
 pub use throttle::DEFAULT_SDK_LINE_INTERVAL;
@@ -241,8 +243,10 @@ pub struct JsonLayer<W = fn() -> io::Stdout> {
     /// The SDK's lines: at most one per callsite per `sdk_line_interval`.
     throttle: Arc<Throttle>,
     sdk_line_interval: Duration,
-    /// With [`JsonLayer::with_held_lines`].
+    /// With [`JsonLayer::with_held_lines`] (and [`JsonLayer::with_debug_on_demand`]).
     hold: Option<Arc<Hold>>,
+    held_lines: Option<HeldLines>,
+    on_demand: Option<DebugOnDemand>,
     /// With [`JsonLayer::with_unsampled_level`].
     unsampled_level: Option<Level>,
     /// Whether a line may be held or dropped, rather than written at once: one test per event.
@@ -280,6 +284,8 @@ impl JsonLayer {
             throttle: Arc::default(),
             sdk_line_interval: DEFAULT_SDK_LINE_INTERVAL,
             hold: None,
+            held_lines: None,
+            on_demand: None,
             unsampled_level: None,
             diverts: false,
         }
@@ -307,6 +313,8 @@ impl<W> JsonLayer<W> {
             throttle: self.throttle,
             sdk_line_interval: self.sdk_line_interval,
             hold: self.hold,
+            held_lines: self.held_lines,
+            on_demand: self.on_demand,
             unsampled_level: self.unsampled_level,
             diverts: self.diverts,
         }
@@ -493,11 +501,28 @@ impl<W> JsonLayer<W> {
     ///
     /// By default, none.
     pub fn with_held_lines(mut self, held: impl Into<Option<HeldLines>>) -> Self {
-        let held = held.into();
-        self.hold = held.map(|held| Arc::new(Hold::new(held, self.stats.clone())));
+        self.held_lines = held.into();
+        self.configure_hold();
+        self
+    }
+
+    /// Lets a request ask, by a baggage entry, for its held lines to be written at once, within
+    /// a per-process rate; see [`DebugOnDemand`], and what a forged entry can and cannot do.
+    /// Without [held lines](Self::with_held_lines) it does nothing.
+    ///
+    /// By default, none.
+    pub fn with_debug_on_demand(mut self, on_demand: impl Into<Option<DebugOnDemand>>) -> Self {
+        self.on_demand = on_demand.into();
+        self.configure_hold();
+        self
+    }
+
+    fn configure_hold(&mut self) {
+        self.hold = self
+            .held_lines
+            .map(|held| Arc::new(Hold::new(held, self.stats.clone(), self.on_demand.clone())));
         self.format.reserved.held = self.hold.is_some();
         self.diverts = self.hold.is_some() || self.unsampled_level.is_some();
-        self
     }
 
     /// Writes, of the lines of a trace that is not sampled (`trace_flags` `00`: its spans are not

@@ -31,6 +31,8 @@ struct Counters {
     held_discarded: AtomicU64,
     held_dropped: AtomicU64,
     lines_unsampled: AtomicU64,
+    on_demand_granted: AtomicU64,
+    on_demand_refused: AtomicU64,
     held_bytes: AtomicUsize,
     /// The [`Guard`](crate::Guard) has shut down: nothing is held any more.
     holding_closed: AtomicBool,
@@ -127,6 +129,27 @@ impl Stats {
 
     pub(crate) fn release_held_bytes(&self, bytes: usize) {
         self.0.held_bytes.fetch_sub(bytes, Ordering::Relaxed);
+    }
+
+    /// Traces whose baggage asked for [`DebugOnDemand`](crate::DebugOnDemand) and were granted
+    /// it: their lines were written at once.
+    pub fn debug_on_demand_granted(&self) -> u64 {
+        self.0.on_demand_granted.load(Ordering::Relaxed)
+    }
+
+    /// Traces whose baggage asked for [`DebugOnDemand`](crate::DebugOnDemand) past its rate: their
+    /// lines were held as any other's.
+    pub fn debug_on_demand_refused(&self) -> u64 {
+        self.0.on_demand_refused.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn count_on_demand(&self, granted: bool) {
+        let counter = if granted {
+            &self.0.on_demand_granted
+        } else {
+            &self.0.on_demand_refused
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
     }
 
     pub(crate) fn count_held(&self, lines: u64) {

@@ -424,3 +424,42 @@ fn an_unsampled_traces_lines_below_the_level_are_dropped_and_counted() {
     assert_eq!(messages(&h.lines()), ["kept info"]);
     assert_eq!(stats.lines_unsampled(), 0);
 }
+
+#[test]
+fn a_baggage_entry_asks_for_a_traces_lines_at_once_within_the_rate() {
+    use opentelemetry::baggage::BaggageExt as _;
+    use opentelemetry::{Context, KeyValue};
+    use tracing_correlate::DebugOnDemand;
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+
+    let (h, stats) = harness(Sampler::AlwaysOn, |l| {
+        l.with_held_lines(HeldLines::new(Level::DEBUG))
+            .with_debug_on_demand(DebugOnDemand::new("tc-debug", "7f3a").with_per_minute(1))
+    });
+    let request = |n: u64, value: Option<&str>| {
+        let root = info_span!("request", n);
+        if let Some(value) = value {
+            let _ = root.set_parent(
+                Context::new().with_baggage([KeyValue::new("tc-debug", value.to_owned())]),
+            );
+        }
+        root.in_scope(|| debug!(n, "detail"));
+    };
+    h.run(|| {
+        request(1, Some("7f3a")); // granted: written at once
+        request(2, Some("wrong")); // a forged value: held, discarded
+        request(3, None); // no entry: held, discarded
+        request(4, Some("7f3a")); // past the rate of one a minute: held, discarded
+    });
+    let lines = h.lines();
+    assert_eq!(messages(&lines), ["detail"]);
+    assert_eq!(lines[0]["n"].as_i64(), Some(1));
+    assert!(
+        lines[0].get("held").is_none(),
+        "written at once: {}",
+        lines[0]
+    );
+    assert_eq!(stats.debug_on_demand_granted(), 1);
+    assert_eq!(stats.debug_on_demand_refused(), 1);
+    assert_eq!(stats.held_lines_discarded(), 3);
+}
