@@ -156,6 +156,7 @@ impl HeldLines {
     }
 
     /// `debug and below (per trace 256 lines, 64 KiB; all traces 32 MiB)`: the startup line's.
+    #[cfg_attr(not(feature = "init"), allow(dead_code))] // the startup line's
     pub(crate) fn describe(&self) -> String {
         let level = if self.level == Level::ERROR {
             Level::WARN
@@ -173,6 +174,7 @@ impl HeldLines {
     }
 }
 
+#[cfg_attr(not(feature = "init"), allow(dead_code))]
 fn bytes(n: usize) -> String {
     if n >= 1 << 20 && n % (1 << 20) == 0 {
         format!("{} MiB", n >> 20)

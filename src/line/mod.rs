@@ -133,6 +133,7 @@ pub const DEFAULT_SERVICE_NAME: &str = "unknown_service";
 /// | `baggage.<key>` | inside a span, with [`JsonLayer::with_baggage_fields`]: each allow-listed key of the span's baggage, as a string | never |
 /// | `fields_dropped` | when fields were past the bound: how many span, event and baggage fields the line could not hold | never |
 /// | `dropped_attributes_count`, `dropped_events_count`, `dropped_links_count` | never | when not zero: what the SDK's limits and the line's bounds left out |
+/// | `held` | with [held lines](JsonLayer::with_held_lines): `true` on a line that was held and written because its trace failed (written later than the lines around it; its `timestamp` is when it happened) | never |
 /// | `lines_suppressed` | on a line of the OpenTelemetry SDK, when lines of its callsite were left out: how many (the SDK's lines are throttled to one per callsite per 10 s, [`JsonLayer::with_sdk_line_interval`]) | never |
 ///
 /// The crate's own lines (the init's startup and shutdown lines and warnings, the middleware's

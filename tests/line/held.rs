@@ -131,7 +131,7 @@ fn a_failing_trace_writes_its_held_lines_in_order_before_the_error_and_a_succeed
         (stats.held_lines_dropped(), stats.held_lines_pending()),
         (0, 0)
     );
-    assert_eq!(stats.held_bytes() > 0, true, "the pool keeps the buffers");
+    assert!(stats.held_bytes() > 0, "the pool keeps the buffers");
 }
 
 #[test]
