@@ -97,6 +97,42 @@ async fn a_paid_request_writes_no_error_line() {
     captured.assert_one_trace().assert_lines_at("ERROR", 0);
 }
 
+#[tokio::test]
+async fn with_held_lines_only_the_declined_payment_writes_its_info_lines() {
+    use tracing::Level;
+    use tracing_correlate::HeldLines;
+    let recorder = Recorder::new().with_held_lines(HeldLines::new(Level::INFO));
+    let (status, paid) = recorder.record_async(request("/pay/500")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(paid.lines().is_empty(), "{:?}", paid.lines());
+    assert_eq!(paid.spans().len(), 2, "the spans are exported as ever");
+
+    let (status, declined) = recorder.record_async(request("/pay/20000")).await;
+    assert_eq!(status, StatusCode::PAYMENT_REQUIRED);
+    let held: Vec<&str> = declined
+        .lines()
+        .iter()
+        .filter(|l| l["held"] == true)
+        .map(|l| l["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(held, ["payment requested", "charging"]);
+    declined.assert_one_trace();
+    // The spans are as without held lines: `charge` failed, with its exception event.
+    let charge = declined.span("charge");
+    assert!(matches!(
+        charge.status,
+        opentelemetry::trace::Status::Error { .. }
+    ));
+    assert_eq!(
+        charge
+            .events
+            .iter()
+            .filter(|e| e.name == "exception")
+            .count(),
+        1
+    );
+}
+
 #[test]
 fn a_secret_field_appears_nowhere() {
     let (_, captured) = testing::capture(|| {

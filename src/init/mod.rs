@@ -29,7 +29,7 @@ use std::time::Duration;
 
 use opentelemetry::trace::TracerProvider as _;
 use tracing::Level;
-use tracing_subscriber::filter::{filter_fn, EnvFilter};
+use tracing_subscriber::filter::{filter_fn, EnvFilter, LevelFilter};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::Layer as _;
@@ -338,9 +338,8 @@ where
     }
 
     /// Holds the lines at a level and below that belong to a span, and writes them only when
-    /// their trace fails; see [`HeldLines`] (what fails a trace, the bounds, what is counted). The
-    /// OpenTelemetry layers (span events, and log records with `OTEL_LOGS_EXPORTER=otlp`) then
-    /// see only the levels written at once. `TRACING_CORRELATE_HELD_LINES` (`off`, `debug`,
+    /// their trace fails; see [`HeldLines`] (what fails a trace, the bounds, what is counted). A
+    /// held level then becomes no span event, and no log record with `OTEL_LOGS_EXPORTER=otlp`. `TRACING_CORRELATE_HELD_LINES` (`off`, `debug`,
     /// ...) sets the level, keeping the builder's bounds.
     ///
     /// Events reach the layer only as `RUST_LOG` lets them: with `HeldLines::new(Level::DEBUG)`,
@@ -605,30 +604,22 @@ where
             !is_sdk_target(meta.target()) && not_held(meta)
         }))
     });
-    // Generic over the subscriber below it, which differs in the two places it goes.
-    fn otel<S>(
-        provider: &opentelemetry_sdk::trace::SdkTracerProvider,
-        redaction: &Redaction,
-        stacktraces: Stacktraces,
-    ) -> crate::OtelLayer<S, opentelemetry_sdk::trace::SdkTracer>
-    where
-        S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
-    {
-        crate::otel_layer(provider.tracer("tracing-correlate"))
-            .with_redaction(redaction.clone())
-            .with_stacktraces(stacktraces)
-    }
-    // Without held lines, no per-layer filter: it would cost every event a filter's bookkeeping.
+    // The bridge makes span events of warnings and errors only: with warnings held, of errors.
+    // (Not a per-layer filter: the bridge needs `on_register_dispatch`, which an `Option` of a
+    // layer does not pass on in `tracing-subscriber` 0.3.23, and a filter would cost every event
+    // its bookkeeping.)
+    let span_events = match held_lines {
+        Some(held) if held.holds(&Level::WARN) => LevelFilter::ERROR,
+        _ => crate::DEFAULT_SPAN_EVENTS,
+    };
     tracing_subscriber::registry()
         .with(filter)
         .with(
-            held_lines
-                .is_none()
-                .then(|| otel(tracer_provider, redaction, stacktraces)),
+            crate::otel_layer(tracer_provider.tracer("tracing-correlate"))
+                .with_redaction(redaction.clone())
+                .with_stacktraces(stacktraces)
+                .with_span_events(span_events),
         )
-        .with(held_lines.is_some().then(|| {
-            otel(tracer_provider, redaction, stacktraces).with_filter(filter_fn(not_held))
-        }))
         .with(json)
         .with(logs_layer)
 }

@@ -84,8 +84,9 @@ const FIRST_RECORDS: usize = 8;
 ///
 /// **What a held line is.** Its fields are formatted when the event happens, with the same
 /// redaction and bounds as any line; its span fields are those of that moment. It is a JSON line
-/// only: an event that is held becomes no span event on the exported span, and no OpenTelemetry
-/// log record (under the init, the OpenTelemetry layers do not see the levels that are held).
+/// only: under the init, an event that is held becomes no span event on the exported span (the
+/// bridge makes span events of warnings and errors, and with warnings held of errors only), and
+/// no OpenTelemetry log record (the logs bridge does not see the levels held).
 ///
 /// **The end.** Nothing is held past the [`Guard`](crate::Guard): from its shutdown on, lines are
 /// written at once, and the shutdown line counts the lines still held by open traces

@@ -99,8 +99,8 @@ impl Recorder {
         self
     }
 
-    /// Holds lines as [`HeldLines`] says (the OpenTelemetry layers then see only the levels
-    /// written at once, as under the init).
+    /// Holds lines as [`HeldLines`] says (a held level then becomes no span event and no
+    /// log record, as under the init).
     pub fn with_held_lines(mut self, held: impl Into<Option<HeldLines>>) -> Self {
         self.held_lines = held.into();
         self
