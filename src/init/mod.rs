@@ -630,13 +630,17 @@ fn held_unreachable(filter: &EnvFilter, held: HeldLines) -> Option<String> {
         <EnvFilter as tracing_subscriber::Layer<tracing_subscriber::Registry>>::max_level_hint(
             filter,
         )?;
-    let level = tracing_subscriber::filter::LevelFilter::from_level(held.level());
+    // ERROR is never held: a level of ERROR holds WARN and below.
+    let held_most = match held.level() {
+        Level::ERROR => Level::WARN,
+        level => level,
+    };
     // Levels compare greater the more verbose they are.
-    (most < level).then(|| {
+    (most < LevelFilter::from_level(held_most)).then(|| {
         format!(
-            "held lines: the filter (RUST_LOG, else the default filter) lets through no event below {most}; \
-             nothing is held until it lets {} through",
-            held.level()
+            "held lines: the filter (RUST_LOG, else the default filter) lets no {held_most} event \
+             through (its most verbose level is {}); nothing is held until it does",
+            most.to_string().to_uppercase()
         )
     })
 }

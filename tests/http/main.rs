@@ -18,6 +18,7 @@ mod support {
 mod access;
 mod baggage;
 mod header_values;
+mod held;
 #[cfg(unix)]
 mod interop_python;
 mod middleware;
@@ -34,7 +35,7 @@ use tracing_correlate::propagation::{BaggagePropagator, TraceContextPropagator};
 #[test]
 #[ignore = "runs only as a child process of this binary's tests"]
 fn child() {
-    support::child::dispatch(&[panics::CHILD_CASES, access::CHILD_CASES]);
+    support::child::dispatch(&[panics::CHILD_CASES, access::CHILD_CASES, held::CHILD_CASES]);
 }
 
 /// Installs the global propagator, W3C trace context and baggage. It is one per process: every
