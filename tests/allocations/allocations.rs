@@ -66,3 +66,43 @@ fn with_the_otel_bridge_an_info_event_allocates_nothing_either() {
         assert_eq!(n, 0, "{n} allocations for 1000 events");
     });
 }
+
+#[test]
+fn held_lines_allocate_nothing_per_held_line_in_steady_state() {
+    use opentelemetry::trace::TracerProvider as _;
+    use tracing::{debug, Level};
+    use tracing_correlate::HeldLines;
+    let provider =
+        tracing_correlate::opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+    let layer = tracing_correlate::layer()
+        .with_writer(io::sink)
+        .with_held_lines(HeldLines::new(Level::DEBUG));
+    let stats = layer.stats();
+    let subscriber = tracing_subscriber::registry()
+        .with(tracing_correlate::otel_layer(provider.tracer("alloc")))
+        .with(layer);
+    tracing::subscriber::with_default(subscriber, || {
+        // A trace of `lines` held lines, discarded at its end.
+        let trace = |lines: u64| {
+            let span = info_span!("request", method = "GET", id = 7);
+            let _e = span.enter();
+            for i in 0..lines {
+                debug!(n = i, user = "u-1", ok = true, "detail {i}");
+            }
+        };
+        let traces = |lines: u64| {
+            for _ in 0..50 {
+                trace(lines);
+            }
+        };
+        // Warm-up: the pool's buffer grows to a trace's size.
+        traces(100);
+        let empty = allocations_during(|| traces(0));
+        let held = allocations_during(|| traces(100));
+        assert_eq!(
+            held, empty,
+            "50 traces: {empty} allocations without held lines, {held} with 100 each"
+        );
+    });
+    assert_eq!(stats.held_lines_discarded(), 100 * 100);
+}
