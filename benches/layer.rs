@@ -200,6 +200,39 @@ fn bench_d_error(c: &mut Criterion) {
         measure(&mut group, &rung, scenario::errors_in_requests);
     }
     group.finish();
+}
+
+fn bench_e_held(c: &mut Criterion) {
+    let provider = rungs::provider();
+    let mut group = c.benchmark_group("e_held_event");
+    for rung in rungs::held_events(&provider) {
+        checks::held(&rung, false);
+        measure(&mut group, &rung, |iters| {
+            scenario::events_in_spans_of(scenario::emit_debug_event, iters)
+        });
+    }
+    group.finish();
+    let mut group = c.benchmark_group("e_held_request");
+    for rung in [
+        rungs::held(&provider, "info_only", "info", false),
+        rungs::held(&provider, "debug_written", "debug", false),
+        rungs::held(&provider, "debug_held", "debug", true),
+    ] {
+        checks::held(&rung, false);
+        measure(&mut group, &rung, |iters| {
+            timed(scenario::request_with_debug, iters)
+        });
+    }
+    for rung in [
+        rungs::held(&provider, "info_only_failing", "info", false),
+        rungs::held(&provider, "debug_held_failing", "debug", true),
+    ] {
+        checks::held(&rung, true);
+        measure(&mut group, &rung, |iters| {
+            timed(scenario::failing_request_with_debug, iters)
+        });
+    }
+    group.finish();
     note_run("end");
 }
 
@@ -222,7 +255,7 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = bench_a_event, bench_b_request, bench_c_threads, bench_settings, bench_redaction, bench_d_error
+    targets = bench_a_event, bench_b_request, bench_c_threads, bench_settings, bench_redaction, bench_d_error, bench_e_held
 }
 
 /// `layer --instructions <rung> <events>` runs scenario (a) for `instructions.sh` instead of the
@@ -263,6 +296,28 @@ fn instructions(rung: &str, events: u64) -> Result<(), String> {
         return Ok(());
     }
     let provider = rungs::provider();
+    // Group (e)'s rungs: `held_event:<rung>` counts per DEBUG event, `held_request:<rung>` per
+    // request of the group.
+    if let Some((kind, name)) = rung.split_once(':') {
+        let held = rungs::held_events(&provider);
+        let found = held.iter().find(|r| r.name == name).ok_or_else(|| {
+            let names: Vec<_> = held.iter().map(|r| r.name).collect();
+            format!("no rung {name:?}; group (e)'s: {}", names.join(", "))
+        })?;
+        let dispatch = (found.build)(Sink::discard());
+        tracing::dispatcher::with_default(&dispatch, || match kind {
+            "held_event" => {
+                scenario::events_in_spans_of(scenario::emit_debug_event, events);
+                Ok(())
+            }
+            "held_request" => {
+                timed(scenario::request_with_debug, events);
+                Ok(())
+            }
+            _ => Err(format!("{kind:?} is not held_event or held_request")),
+        })?;
+        return Ok(());
+    }
     let ladder = rungs::ladder(&provider);
     let found = ladder.iter().find(|r| r.name == rung).ok_or_else(|| {
         let names: Vec<_> = ladder.iter().map(|r| r.name).collect();

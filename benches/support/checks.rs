@@ -291,3 +291,61 @@ fn check_timestamp(line: &str) {
         .abs();
     assert!(skew < 5, "floor timestamp {ts} is {skew} s off");
 }
+
+/// What `rung` of group (e) writes for one DEBUG event in a span that then ends, and for one
+/// request of the group, checked: the filtered-out and held rungs write nothing of the event (the
+/// held one counts it discarded), the written one its line; a request writes its INFO lines and,
+/// where DEBUG is written, its six DEBUG lines; a failing request under held lines writes the six
+/// held (`"held":true`), of its trace. Printed like the other checks.
+pub fn held(rung: &Rung, failing: bool) {
+    let (sink, captured) = Sink::capturing();
+    let dispatch = (rung.build)(sink);
+    let (event_lines, request_lines, bytes) = tracing::dispatcher::with_default(&dispatch, || {
+        captured.take_lines();
+        {
+            let span = scenario::event_span();
+            let _entered = span.enter();
+            scenario::emit_debug_event();
+        }
+        let event_lines = captured.take_lines();
+        let before = bytes_written();
+        if failing {
+            scenario::failing_request_with_debug();
+        } else {
+            scenario::request_with_debug();
+        }
+        (event_lines, captured.take_lines(), bytes_written() - before)
+    });
+    let name = rung.name;
+    let debug_written = name.starts_with("debug_written");
+    assert_eq!(
+        event_lines.len(),
+        usize::from(debug_written),
+        "{name}: {event_lines:?}"
+    );
+    let parsed: Vec<Value> = request_lines
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{name}: {e}: {l}")))
+        .collect();
+    let debug: Vec<&Value> = parsed.iter().filter(|l| l["level"] == "DEBUG").collect();
+    let held = name.starts_with("debug_held");
+    let expected = if debug_written || held && failing {
+        scenario::DEBUG_EVENTS_PER_REQUEST
+    } else {
+        0
+    };
+    assert_eq!(debug.len(), expected, "{name}: {request_lines:?}");
+    assert!(debug.iter().all(|l| (l["held"] == true) == held), "{name}");
+    assert_eq!(
+        parsed.len() - debug.len(),
+        3,
+        "{name}: three INFO/ERROR lines"
+    );
+    let trace_ids: BTreeSet<&str> = parsed
+        .iter()
+        .map(|l| l["trace_id"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(trace_ids.len(), 1, "{name}: one trace");
+    assert!(!trace_ids.contains(""), "{name}: lines with the trace's id");
+    report("e_held", name, bytes, &request_lines);
+}

@@ -346,3 +346,37 @@ fn json_layer(sink: Sink) -> tracing_correlate::JsonLayer<Sink> {
 fn tracer(provider: &SdkTracerProvider) -> SdkTracer {
     provider.tracer("bench")
 }
+
+/// The rungs of the held-lines group (e): the init's stack (as [`ours_init_stack`]) with the
+/// filter `filter`, and DEBUG lines held when `held` (`HeldLines::new(Level::DEBUG)`, its default
+/// bounds). The bridge makes span events of warnings and errors only (its default), as under the
+/// init with held lines: no DEBUG event becomes a span event in any of them.
+pub fn held(
+    provider: &SdkTracerProvider,
+    name: &'static str,
+    filter: &'static str,
+    held: bool,
+) -> Rung {
+    let provider = provider.clone();
+    Rung::new(name, true, true, move |sink| {
+        let held = held.then(|| tracing_correlate::HeldLines::new(tracing::Level::DEBUG));
+        Dispatch::new(
+            tracing_subscriber::registry()
+                .with(EnvFilter::new(filter))
+                .with(tracing_correlate::otel_layer(
+                    provider.tracer("tracing-correlate"),
+                ))
+                .with(json_layer(sink).with_held_lines(held))
+                .with(None::<Identity>),
+        )
+    })
+}
+
+/// Group (e)'s per-event rungs: DEBUG filtered out, written, held (and discarded).
+pub fn held_events(provider: &SdkTracerProvider) -> Vec<Rung> {
+    vec![
+        held(provider, "debug_filtered_out", "info", false),
+        held(provider, "debug_written", "debug", false),
+        held(provider, "debug_held", "debug", true),
+    ]
+}

@@ -249,3 +249,71 @@ pub fn errors_in_requests(iters: u64) -> Duration {
     }
     measured
 }
+
+/// The event of the held-lines group (e): scenario (a)'s event at DEBUG.
+#[inline(never)]
+pub fn emit_debug_event() {
+    tracing::debug!(
+        order_id = black_box(42_i64),
+        customer = black_box("alice"),
+        express = black_box(true),
+        "order detail"
+    );
+}
+
+/// The request of the held-lines group (e): scenario (b)'s request, its three INFO events, with
+/// six DEBUG events of detail among them; `fail` ends it with an ERROR event instead of its last
+/// INFO event (the trace fails, so its held lines are written).
+#[inline(always)]
+fn request_with_debug_in(fail: bool) {
+    let request = tracing::info_span!("handle_request", method = "GET", route = "/orders/{id}");
+    let _request = request.enter();
+    tracing::info!(order_id = black_box(42_i64), "request received");
+    tracing::debug!(step = black_box(1_i64), "body parsed");
+    tracing::debug!(
+        step = black_box(2_i64),
+        user = black_box("alice"),
+        "authorized"
+    );
+    {
+        let child = tracing::info_span!("load_cart");
+        let _child = child.enter();
+        tracing::debug!(step = black_box(3_i64), "cache miss");
+        tracing::info!(
+            customer = black_box("alice"),
+            items = black_box(3_i64),
+            "cart loaded"
+        );
+        tracing::debug!(
+            step = black_box(4_i64),
+            total = black_box(4200_i64),
+            "cart priced"
+        );
+    }
+    tracing::debug!(step = black_box(5_i64), "stock reserved");
+    tracing::debug!(step = black_box(6_i64), "receipt rendered");
+    if fail {
+        tracing::error!(status = black_box(500_i64), "order failed");
+    } else {
+        tracing::info!(
+            express = black_box(true),
+            status = black_box(200_i64),
+            "order placed"
+        );
+    }
+}
+
+/// Group (e)'s request that succeeds.
+#[inline(never)]
+pub fn request_with_debug() {
+    request_with_debug_in(false);
+}
+
+/// Group (e)'s request that fails.
+#[inline(never)]
+pub fn failing_request_with_debug() {
+    request_with_debug_in(true);
+}
+
+/// The DEBUG events per request of group (e).
+pub const DEBUG_EVENTS_PER_REQUEST: usize = 6;

@@ -107,6 +107,17 @@ pub(crate) struct Buffers {
     fields: String,
     /// Names already written in this line (after renaming), so no key appears twice.
     seen: Vec<&'static str>,
+    /// A held line's event fields, kept (`capture.rs`).
+    kept: Vec<u8>,
+    /// A held line's span fields: names and fragment lengths.
+    names: Vec<(&'static str, u32)>,
+}
+
+/// A held line's scratch space, beside its [`Line`]: the event's fields kept, the span fields'
+/// names.
+pub(crate) struct Scratch<'a> {
+    pub(crate) kept: &'a mut Vec<u8>,
+    pub(crate) names: &'a mut Vec<(&'static str, u32)>,
 }
 
 thread_local! {
@@ -141,17 +152,35 @@ impl<'a> Line<'a> {
     /// Starts a line in `buffers`, emptying them (their capacity is kept).
     #[inline]
     pub(crate) fn start(format: &'a Format, buffers: &'a mut Buffers) -> Line<'a> {
-        let Buffers { line, fields, seen } = buffers;
+        Line::start_with_scratch(format, buffers).0
+    }
+
+    /// [`Line::start`], with the buffers' scratch space for a held line, emptied too.
+    #[inline]
+    pub(crate) fn start_with_scratch(
+        format: &'a Format,
+        buffers: &'a mut Buffers,
+    ) -> (Line<'a>, Scratch<'a>) {
+        let Buffers {
+            line,
+            fields,
+            seen,
+            kept,
+            names,
+        } = buffers;
         line.clear();
         fields.clear();
         seen.clear();
-        Line {
+        kept.clear();
+        names.clear();
+        let line = Line {
             format,
             line,
             fields,
             seen,
             dropped: 0,
-        }
+        };
+        (line, Scratch { kept, names })
     }
 
     /// `{"timestamp":..,"level":..,"service":..,"target":..`; `target` is the target already
@@ -193,6 +222,18 @@ impl<'a> Line<'a> {
         exception: Option<&Exception>,
         is_log: bool,
     ) {
+        self.fields_of(|v| event.record(v), entry, exception, is_log);
+    }
+
+    /// [`Line::event_fields`] of the fields `record` visits (an event's, or a held line's kept).
+    #[inline(always)]
+    pub(crate) fn fields_of(
+        &mut self,
+        record: impl FnOnce(&mut dyn tracing_core::field::Visit),
+        entry: Option<&Entry>,
+        exception: Option<&Exception>,
+        is_log: bool,
+    ) {
         let mut visitor = EventVisitor {
             line: self.line,
             fields: self.fields,
@@ -206,7 +247,7 @@ impl<'a> Line<'a> {
             is_log,
             has_message: false,
         };
-        event.record(&mut visitor);
+        record(&mut visitor);
         self.dropped += visitor.dropped;
     }
 
@@ -300,8 +341,18 @@ impl<'a> Line<'a> {
     /// an inner span) is skipped, and fields past [`Limits::fields`] are counted, not written.
     #[inline(always)]
     pub(crate) fn span_fields(&mut self, fields: &SpanFields) {
-        self.dropped += fields.dropped;
-        for (name, fragment) in fields.iter() {
+        self.span_fields_of(fields.dropped, fields.iter());
+    }
+
+    /// [`Line::span_fields`] of one span's fragments with their names, and its `dropped` count.
+    #[inline(always)]
+    pub(crate) fn span_fields_of<'f>(
+        &mut self,
+        dropped: usize,
+        fields: impl Iterator<Item = (&'static str, &'f str)>,
+    ) {
+        self.dropped += dropped;
+        for (name, fragment) in fields {
             let key = self.format.reserved.dedupe_key(name);
             if let Some(seen) = self.format.limits.seen_as(self.seen, key) {
                 // The same name is shadowed (an inner field wins); another name cut to the same
@@ -365,6 +416,33 @@ impl<'a> Line<'a> {
             line.push_str(",\"fields_dropped\":");
             push_int(line, self.dropped as u64);
         }
+        line
+    }
+
+    /// The line as it is so far, unclosed: a held line's text.
+    #[inline]
+    pub(crate) fn into_text(self) -> &'a str {
+        self.line
+    }
+
+    /// The event's fields, `fields_dropped`, `"held":true` when `held`, `}` and newline: a held
+    /// line's end, when its fields were kept.
+    #[inline]
+    pub(crate) fn finish_marked(self, held: bool) -> &'a str {
+        self.finish_held_part_then(held)
+    }
+
+    fn finish_held_part_then(self, held: bool) -> &'a str {
+        let line = self.line;
+        line.push_str(self.fields);
+        if self.dropped > 0 {
+            line.push_str(",\"fields_dropped\":");
+            push_int(line, self.dropped as u64);
+        }
+        if held {
+            line.push_str(",\"held\":true");
+        }
+        line.push_str("}\n");
         line
     }
 

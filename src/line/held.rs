@@ -237,7 +237,7 @@ impl Hold {
     }
 
     /// Holds a line in `trace`: `record` with its text `body` (see [`Record`] for its parts).
-    pub(crate) fn push(&self, trace: &TraceLines, record: Record, body: &str) -> Pushed {
+    pub(crate) fn push(&self, trace: &TraceLines, record: Record, parts: Parts<'_>) -> Pushed {
         let stats = &self.stats;
         let mut state = trace.lock();
         if state.failed {
@@ -248,7 +248,8 @@ impl Hold {
         }
         stats.count_held(1);
         let config = &self.config;
-        if config.max_lines == 0 || body.len() > config.max_bytes {
+        let len = parts.len();
+        if config.max_lines == 0 || len > config.max_bytes {
             stats.count_held_dropped(1);
             return Pushed::Dropped;
         }
@@ -259,7 +260,7 @@ impl Hold {
         // The trace's bounds: its oldest lines go first.
         let mut evicted = 0;
         while buffer.live_lines() >= config.max_lines
-            || buffer.live_bytes() + body.len() > config.max_bytes
+            || buffer.live_bytes() + len > config.max_bytes
         {
             buffer.evict_first();
             evicted += 1;
@@ -267,11 +268,11 @@ impl Hold {
         if evicted > 0 {
             stats.count_held_dropped(evicted);
         }
-        if !self.make_room(buffer, body.len()) {
+        if !self.make_room(buffer, parts) {
             stats.count_held_dropped(1);
             return Pushed::Dropped;
         }
-        buffer.push(record, body);
+        buffer.push(record, parts);
         Pushed::Held
     }
 
@@ -345,19 +346,21 @@ impl Hold {
         pooled.unwrap_or_default()
     }
 
-    /// Makes room in `buffer` for one more record and `len` bytes of text, within the
-    /// process-wide bound; false when the bound leaves none.
-    fn make_room(&self, buffer: &mut Buffer, len: usize) -> bool {
-        if buffer.text.len() + len > buffer.text.capacity()
+    /// Makes room in `buffer` for one more record and its `parts`, within the process-wide
+    /// bound; false when the bound leaves none.
+    fn make_room(&self, buffer: &mut Buffer, parts: Parts<'_>) -> bool {
+        let bytes_len = parts.text.len() + parts.kept.len();
+        if buffer.bytes.len() + bytes_len > buffer.bytes.capacity()
             || buffer.records.len() == buffer.records.capacity()
+            || buffer.names.len() + parts.names.len() > buffer.names.capacity()
         {
             // Evicted lines' space first.
             buffer.compact();
         }
         let config = &self.config;
-        let text = grown(
-            buffer.text.capacity(),
-            buffer.text.len() + len,
+        let bytes = grown(
+            buffer.bytes.capacity(),
+            buffer.bytes.len() + bytes_len,
             FIRST_TEXT,
             config.max_bytes,
         );
@@ -367,8 +370,16 @@ impl Hold {
             FIRST_RECORDS,
             config.max_lines,
         );
-        let extra = (text - buffer.text.capacity())
-            + (records - buffer.records.capacity()) * size_of::<Record>();
+        let name_size = size_of::<(&str, u32)>();
+        let names = grown(
+            buffer.names.capacity(),
+            buffer.names.len() + parts.names.len(),
+            FIRST_RECORDS,
+            config.max_bytes / name_size,
+        );
+        let extra = (bytes - buffer.bytes.capacity())
+            + (records - buffer.records.capacity()) * size_of::<Record>()
+            + (names - buffer.names.capacity()) * name_size;
         if extra == 0 {
             return true;
         }
@@ -376,8 +387,9 @@ impl Hold {
             return false;
         }
         let before = buffer.capacity_bytes();
-        buffer.text.reserve_exact(text - buffer.text.len());
+        buffer.bytes.reserve_exact(bytes - buffer.bytes.len());
         buffer.records.reserve_exact(records - buffer.records.len());
+        buffer.names.reserve_exact(names - buffer.names.len());
         // `reserve_exact` may give more than asked: the budget counts what was given.
         let given = buffer.capacity_bytes() - before;
         if given > extra {
@@ -486,14 +498,22 @@ pub(crate) struct Record {
     pub(crate) root_span: Option<SpanId>,
     /// The span's name, when it is its callsite's; `None`: it is in the text.
     pub(crate) name: Option<&'static str>,
-    /// Where the text's parts end, from its start: the head (when `meta` is `None`), the message
-    /// and the optional keys; the span name (when `name` is `None`); the rest is the line's
-    /// remaining keys.
+    /// Where the text's parts end, from its start. Formatted at once (`kept` false): the head
+    /// (when `meta` is `None`), the message and the optional keys; the span name (when `name` is
+    /// `None`); the rest is the line's remaining keys. Kept (`kept` true): the optional keys;
+    /// the span name; the span fields' fragments, the event's fields being in the kept bytes.
     pub(crate) optional_end: usize,
     pub(crate) name_end: usize,
-    /// Set by the buffer: where the text starts and ends in it.
+    /// Whether the event's fields are kept (see `capture.rs`), and the span fields with them, to
+    /// be written only with the line.
+    pub(crate) kept: bool,
+    /// With `kept`: the span fields' `fields_dropped`.
+    pub(crate) span_dropped: usize,
+    /// Set by the buffer: where the text, the kept bytes and the span field names are.
     start: usize,
+    kept_at: usize,
     end: usize,
+    names: (usize, usize),
 }
 
 impl Record {
@@ -514,21 +534,60 @@ impl Record {
             name,
             optional_end,
             name_end,
+            kept: false,
+            span_dropped: 0,
             start: 0,
+            kept_at: 0,
             end: 0,
+            names: (0, 0),
         }
+    }
+
+    /// With its event's fields kept (see [`Record::kept`]).
+    pub(crate) fn with_kept_fields(mut self, span_dropped: usize) -> Record {
+        self.kept = true;
+        self.span_dropped = span_dropped;
+        self
     }
 }
 
-/// A trace's held lines, oldest first: records, and their texts one after the other.
+/// A held line as the layer writes it from.
+pub(crate) struct HeldLine<'a> {
+    pub(crate) record: &'a Record,
+    /// The text (see [`Record::optional_end`]).
+    pub(crate) text: &'a str,
+    /// The event's fields, kept (see `capture.rs`).
+    pub(crate) kept: &'a [u8],
+    /// The span fields' names and fragment lengths, leaf first; the fragments follow the span
+    /// name in the text.
+    pub(crate) span_fields: &'a [(&'static str, u32)],
+}
+
+/// What a line brings to a buffer: its text, its kept fields, its span fields' names.
+#[derive(Clone, Copy)]
+pub(crate) struct Parts<'a> {
+    pub(crate) text: &'a str,
+    pub(crate) kept: &'a [u8],
+    pub(crate) names: &'a [(&'static str, u32)],
+}
+
+impl Parts<'_> {
+    /// What the line takes of a trace's byte bound.
+    fn len(&self) -> usize {
+        self.text.len() + self.kept.len() + self.names.len() * size_of::<(&str, u32)>()
+    }
+}
+
+/// A trace's held lines, oldest first: records, and their bytes one after the other.
 #[derive(Debug, Default)]
 pub(crate) struct Buffer {
     records: Vec<Record>,
-    text: String,
-    /// Records before this one were evicted (their text is before `base`).
+    bytes: Vec<u8>,
+    names: Vec<(&'static str, u32)>,
+    /// Records before this one were evicted.
     first: usize,
-    /// Where the first live record's text starts.
-    base: usize,
+    /// What the live records take of the trace's byte bound.
+    live: usize,
 }
 
 impl Buffer {
@@ -537,61 +596,85 @@ impl Buffer {
     }
 
     fn live_bytes(&self) -> usize {
-        self.text.len() - self.base
+        self.live
     }
 
     fn capacity_bytes(&self) -> usize {
-        self.text.capacity() + self.records.capacity() * size_of::<Record>()
+        self.bytes.capacity()
+            + self.records.capacity() * size_of::<Record>()
+            + self.names.capacity() * size_of::<(&str, u32)>()
     }
 
     fn evict_first(&mut self) {
+        if let Some(record) = self.records.get(self.first) {
+            self.live -= record_len(record);
+        }
         self.first += 1;
-        self.base = self
-            .records
-            .get(self.first)
-            .map_or(self.text.len(), |r| r.start);
     }
 
-    /// Moves the live records and text to the front, keeping the capacity.
+    /// Moves the live records and bytes to the front, keeping the capacity.
     fn compact(&mut self) {
+        let Some(first) = self.records.get(self.first) else {
+            self.clear();
+            return;
+        };
         if self.first == 0 {
             return;
         }
-        let base = self.base;
+        let (base, names_base) = (first.start, first.names.0);
         self.records.drain(..self.first);
-        self.text.drain(..base);
+        self.bytes.drain(..base);
+        self.names.drain(..names_base);
         for record in &mut self.records {
             record.start -= base;
+            record.kept_at -= base;
             record.end -= base;
+            record.names = (record.names.0 - names_base, record.names.1 - names_base);
         }
         self.first = 0;
-        self.base = 0;
     }
 
-    fn push(&mut self, mut record: Record, body: &str) {
-        record.start = self.text.len();
-        self.text.push_str(body);
-        record.end = self.text.len();
+    fn push(&mut self, mut record: Record, parts: Parts<'_>) {
+        record.start = self.bytes.len();
+        self.bytes.extend_from_slice(parts.text.as_bytes());
+        record.kept_at = self.bytes.len();
+        self.bytes.extend_from_slice(parts.kept);
+        record.end = self.bytes.len();
+        let names = self.names.len();
+        self.names.extend_from_slice(parts.names);
+        record.names = (names, self.names.len());
+        self.live += parts.len();
         self.records.push(record);
     }
 
     fn clear(&mut self) {
         self.records.clear();
-        self.text.clear();
+        self.bytes.clear();
+        self.names.clear();
         self.first = 0;
-        self.base = 0;
+        self.live = 0;
     }
 
-    /// The live lines, oldest first, each with its text.
-    pub(crate) fn lines(&self) -> impl Iterator<Item = (&Record, &str)> + '_ {
-        self.records[self.first..]
-            .iter()
-            .map(|r| (r, &self.text[r.start..r.end]))
+    /// The live lines, oldest first.
+    pub(crate) fn lines(&self) -> impl Iterator<Item = HeldLine<'_>> + '_ {
+        self.records[self.first..].iter().map(|record| HeldLine {
+            record,
+            // Copied from a `&str`.
+            text: std::str::from_utf8(&self.bytes[record.start..record.kept_at])
+                .unwrap_or_default(),
+            kept: &self.bytes[record.kept_at..record.end],
+            span_fields: &self.names[record.names.0..record.names.1],
+        })
     }
 
     pub(crate) fn len(&self) -> usize {
         self.live_lines()
     }
+}
+
+/// What `record` takes of its trace's byte bound (as [`Parts::len`]).
+fn record_len(record: &Record) -> usize {
+    (record.end - record.start) + (record.names.1 - record.names.0) * size_of::<(&str, u32)>()
 }
 
 #[cfg(test)]
@@ -603,7 +686,15 @@ mod tests {
     }
 
     fn held(buffer: &Buffer) -> Vec<&str> {
-        buffer.lines().map(|(_, text)| text).collect()
+        buffer.lines().map(|line| line.text).collect()
+    }
+
+    fn parts(text: &str) -> Parts<'_> {
+        Parts {
+            text,
+            kept: &[],
+            names: &[],
+        }
     }
 
     #[test]
@@ -612,7 +703,10 @@ mod tests {
         let (trace, stats) = (TraceLines::default(), Stats::default());
         let hold = Hold::new(hold, stats.clone(), None);
         for text in ["a", "b", "c", "d", "e"] {
-            assert!(matches!(hold.push(&trace, record(), text), Pushed::Held));
+            assert!(matches!(
+                hold.push(&trace, record(), parts(text)),
+                Pushed::Held
+            ));
         }
         let buffer = hold.fail(&trace).unwrap();
         assert_eq!(held(&buffer), ["c", "d", "e"]);
@@ -622,7 +716,7 @@ mod tests {
         );
         // Failed: the next line is for writing now.
         assert!(matches!(
-            hold.push(&trace, record(), "f"),
+            hold.push(&trace, record(), parts("f")),
             Pushed::Failed(_)
         ));
     }
@@ -633,11 +727,14 @@ mod tests {
         let (trace, stats) = (TraceLines::default(), Stats::default());
         let hold = Hold::new(hold, stats.clone(), None);
         for text in ["aaaa", "bbbb", "cccc"] {
-            assert!(matches!(hold.push(&trace, record(), text), Pushed::Held));
+            assert!(matches!(
+                hold.push(&trace, record(), parts(text)),
+                Pushed::Held
+            ));
         }
         let long = "x".repeat(11);
         assert!(matches!(
-            hold.push(&trace, record(), &long),
+            hold.push(&trace, record(), parts(&long)),
             Pushed::Dropped
         ));
         let buffer = hold.fail(&trace).unwrap();
@@ -657,7 +754,7 @@ mod tests {
         let traces: Vec<TraceLines> = (0..5).map(|_| TraceLines::default()).collect();
         let held = traces
             .iter()
-            .filter(|t| matches!(hold.push(t, record(), "line"), Pushed::Held))
+            .filter(|t| matches!(hold.push(t, record(), parts("line")), Pushed::Held))
             .count();
         assert_eq!(held, 3);
         assert_eq!(stats.held_lines_dropped(), 2);
@@ -669,7 +766,10 @@ mod tests {
         assert_eq!(stats.held_lines_discarded(), 3);
         let reserved = hold.reserved();
         let trace = TraceLines::default();
-        assert!(matches!(hold.push(&trace, record(), "line"), Pushed::Held));
+        assert!(matches!(
+            hold.push(&trace, record(), parts("line")),
+            Pushed::Held
+        ));
         assert_eq!(hold.reserved(), reserved);
     }
 
@@ -682,12 +782,12 @@ mod tests {
         let hold = Hold::new(config, stats.clone(), None);
         let texts: Vec<String> = (0..100).map(|i| format!("line {i}")).collect();
         for text in &texts {
-            hold.push(&trace, record(), text);
+            hold.push(&trace, record(), parts(text));
         }
         let buffer = hold.fail(&trace).unwrap();
         assert_eq!(held(&buffer), ["line 96", "line 97", "line 98", "line 99"]);
         assert_eq!(stats.held_lines_dropped(), 96);
-        assert!(buffer.text.capacity() <= 64, "{}", buffer.text.capacity());
+        assert!(buffer.bytes.capacity() <= 64, "{}", buffer.bytes.capacity());
     }
 
     #[test]

@@ -20,8 +20,9 @@ use tracing_subscriber::Layer;
 use crate::callsite::{self, Entry, LayerId};
 use crate::exception::Exception;
 use crate::line::baggage::SpanBaggage;
+use crate::line::capture::{replay, Capture};
 use crate::line::format::{Buffers, Line};
-use crate::line::held::{Buffer, Failure, Hold, Pushed, Record, TraceLines};
+use crate::line::held::{Buffer, Failure, HeldLine, Hold, Parts, Pushed, Record, TraceLines};
 use crate::line::on_demand::DebugOnDemand;
 use crate::line::output;
 use crate::line::span_fields::SpanFields;
@@ -452,12 +453,33 @@ where
         // The metadata of a `log` record is built per record: its head is written now.
         let static_meta =
             (!is_log && std::ptr::eq(meta, event.metadata())).then(|| event.metadata());
-        let mut line = Line::start(&self.format, buffers);
+        let (mut line, scratch) = Line::start_with_scratch(&self.format, buffers);
         if static_meta.is_none() {
             line.head_at(meta, None, time);
         }
-        // Below ERROR: no exception.
-        line.event_fields(event, entry, None, is_log);
+        // The event's fields kept as given, to be formatted only if the line is written; else
+        // (a `log` record, an uncached callsite, baggage fields, a value `capture.rs` does not
+        // keep) formatted now, as the line writes them (below ERROR: no exception).
+        let kept = match entry {
+            Some(entry) if static_meta.is_some() && self.format.baggage.is_empty() => {
+                let mut capture = Capture::new(
+                    scratch.kept,
+                    entry,
+                    &self.format.redaction,
+                    self.format.limits.value_len,
+                );
+                event.record(&mut capture);
+                let kept = capture.finish().is_some();
+                if !kept {
+                    scratch.kept.clear();
+                }
+                kept
+            }
+            _ => false,
+        };
+        if !kept {
+            line.event_fields(event, entry, None, is_log);
+        }
         line.optional_keys(meta);
         let optional_end = line.len();
         // One lock on the span's state for its cached ids and its name, as `write_line`'s.
@@ -478,13 +500,24 @@ where
             None => self.span_ids(span, true),
         };
         let name_end = line.len();
-        // The span fields, from the leaf out; the last span is the local root.
+        // The span fields, from the leaf out (kept as fragments with their names when the
+        // event's fields are: which of them the line writes depends on the event's); the last
+        // span is the local root.
         let mut root = None;
+        let mut span_dropped = 0;
         for span in span.scope() {
             {
                 let extensions = span.extensions();
                 if let Some(state) = extensions.get::<SpanState>() {
-                    line.span_fields(&state.fields);
+                    if kept {
+                        span_dropped += state.fields.dropped;
+                        for (name, fragment) in state.fields.iter() {
+                            line.push_text(fragment);
+                            scratch.names.push((name, fragment.len() as u32));
+                        }
+                    } else {
+                        line.span_fields(&state.fields);
+                    }
                 }
             }
             root = Some(span);
@@ -498,7 +531,7 @@ where
             .then(|| self.span_ids(&root, true))
             .flatten()
             .map(|ids| ids.span_id);
-        if !self.format.baggage.is_empty() {
+        if !kept && !self.format.baggage.is_empty() {
             let extensions = span.extensions();
             let baggage = extensions
                 .get::<SpanState>()
@@ -508,8 +541,12 @@ where
                 line.baggage(baggage);
             }
         }
-        let body = line.finish_held_part();
-        let record = Record::new(
+        let body = if kept {
+            line.into_text()
+        } else {
+            line.finish_held_part()
+        };
+        let mut record = Record::new(
             time,
             static_meta,
             ids,
@@ -517,6 +554,14 @@ where
             name,
             [optional_end, name_end],
         );
+        if kept {
+            record = record.with_kept_fields(span_dropped);
+        }
+        let parts = Parts {
+            text: body,
+            kept: scratch.kept,
+            names: scratch.names,
+        };
         let mut record = record;
         loop {
             let pushed = {
@@ -524,14 +569,24 @@ where
                 let Some(state) = extensions.get::<SpanState>() else {
                     return false;
                 };
-                hold.push(&state.trace, record, body)
+                hold.push(&state.trace, record, parts)
             };
             match pushed {
                 Pushed::Held | Pushed::Dropped => return true,
                 Pushed::Failed(record) => {
                     // The trace has failed (or was granted debug on demand): written now.
-                    let body = body.to_owned();
-                    self.write_record(&record, &body, false, &mut Buffers::default());
+                    let (text, kept, names) = (
+                        parts.text.to_owned(),
+                        parts.kept.to_vec(),
+                        parts.names.to_vec(),
+                    );
+                    let line = HeldLine {
+                        record: &record,
+                        text: &text,
+                        kept: &kept,
+                        span_fields: &names,
+                    };
+                    self.write_record(&line, false, &mut Buffers::default());
                     return true;
                 }
                 Pushed::Unchecked(unchecked) => {
@@ -621,19 +676,40 @@ where
             hold.recycle(buffer);
             return;
         }
-        for (record, text) in buffer.lines() {
-            self.write_record(record, text, true, buffers);
+        for line in buffer.lines() {
+            self.write_record(&line, true, buffers);
         }
         self.stats.count_held_written(buffer.len() as u64);
         hold.recycle(buffer);
     }
 
-    /// Writes a held line from its parts (see [`Record`]): the head, the message, the optional
-    /// keys, the preset's keys, the ids, the span name, the rest, and `"held":true` when `held`.
-    fn write_record(&self, record: &Record, text: &str, held: bool, buffers: &mut Buffers) {
+    /// Writes a held line from its parts (see [`Record`]): the head, the message and the event's
+    /// fields, the optional keys, the preset's keys, the ids, the span name, the span fields, and
+    /// `"held":true` when `held`: the blocks and the order of `write_line`'s.
+    fn write_record(&self, held_line: &HeldLine<'_>, held: bool, buffers: &mut Buffers) {
+        let HeldLine {
+            record,
+            text,
+            kept,
+            span_fields,
+        } = *held_line;
         let mut line = Line::start(&self.format, buffers);
         if let Some(meta) = record.meta {
             line.head_at(meta, None, record.time);
+        }
+        match record.meta.filter(|_| record.kept) {
+            Some(meta) => {
+                let replayed = callsite::with_entry(
+                    meta,
+                    self.id,
+                    |entry| self.format.render(meta, entry),
+                    |entry| line.fields_of(|v| replay(kept, meta, v), Some(entry), None, false),
+                );
+                if replayed.is_none() {
+                    line.fields_of(|v| replay(kept, meta, v), None, None, false);
+                }
+            }
+            None => {}
         }
         line.push_text(&text[..record.optional_end]);
         line.preset_keys();
@@ -647,8 +723,19 @@ where
             Some(name) => line.span_name(name),
             None => line.push_text(&text[record.optional_end..record.name_end]),
         }
-        line.push_text(&text[record.name_end..]);
-        let text = line.close_held(held);
+        let text = if record.kept {
+            let mut fragments = &text[record.name_end..];
+            let fields = span_fields.iter().map(|&(name, len)| {
+                let (fragment, rest) = fragments.split_at((len as usize).min(fragments.len()));
+                fragments = rest;
+                (name, fragment)
+            });
+            line.span_fields_of(record.span_dropped, fields);
+            line.finish_marked(held)
+        } else {
+            line.push_text(&text[record.name_end..]);
+            line.close_held(held)
+        };
         let _ = output::write_line(
             &self.stats,
             || match record.meta {

@@ -9,6 +9,7 @@
 //! what could not be delivered.
 
 mod baggage;
+mod capture;
 pub(crate) mod escape;
 mod format;
 mod held;

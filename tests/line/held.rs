@@ -297,6 +297,81 @@ fn a_held_line_written_is_the_line_that_would_have_been_written() {
     assert_eq!(comparable(held_lines), comparable(expected));
 }
 
+/// The same as [`a_held_line_written_is_the_line_that_would_have_been_written`] for lines whose
+/// fields are kept unformatted until written (values within the value length): every kind of
+/// value, a secret, reserved and repeated names, span fields shadowed by event fields and by
+/// inner spans, and the fields bound.
+#[test]
+fn a_held_line_whose_fields_were_kept_is_the_line_that_would_have_been_written() {
+    #[derive(Debug)]
+    struct Cart {
+        items: Vec<&'static str>,
+    }
+    let scenario = || {
+        let root = info_span!(
+            "request",
+            api_key = "k-123",
+            route = "/orders",
+            user = "outer"
+        );
+        let _root = root.enter();
+        let inner = debug_span!("inner", user = "inner", attempt = 2_u64, note = "q\"uote");
+        let _inner = inner.enter();
+        debug!(
+            i = -7_i64,
+            u = 7_u64,
+            big = 170141183460469231731687303715884105727_i128,
+            ubig = 340282366920938463463374607431768211455_u128,
+            ratio = 0.1_f64,
+            inf = f64::INFINITY,
+            ok = false,
+            s = "tab\there",
+            cart = ?Cart { items: vec!["a", "b\n"] },
+            password = "hunter2",
+            "detail {} of {:?}",
+            1,
+            "two"
+        );
+        debug!(
+            level = "shadowed",
+            held = true,
+            user = "event",
+            "reserved names"
+        );
+        debug!(message = "a message field", "and a formatted one");
+        error!("failed");
+    };
+    let configure = |l: JsonLayer| l.with_file(true).with_thread_names(true);
+    for max_fields in [128, 5] {
+        let (written, _) = harness(Sampler::AlwaysOn, move |l| {
+            configure(l).with_max_fields(max_fields)
+        });
+        written.run(scenario);
+        let (held, stats) = harness(Sampler::AlwaysOn, move |l| {
+            configure(l)
+                .with_max_fields(max_fields)
+                .with_held_lines(HeldLines::new(Level::DEBUG))
+        });
+        held.run(scenario);
+        assert_eq!(stats.held_lines_written(), 3);
+        let held_lines = held.lines();
+        assert!(held_lines[..3].iter().all(|l| l["held"] == true));
+        let mut expected = written.lines();
+        for line in &mut expected {
+            if let Some(v) = line.as_object_mut().unwrap().remove("held") {
+                line.as_object_mut()
+                    .unwrap()
+                    .insert("fields.held".into(), v);
+            }
+        }
+        assert_eq!(
+            comparable(held_lines),
+            comparable(expected),
+            "max_fields {max_fields}"
+        );
+    }
+}
+
 #[test]
 fn records_of_the_log_crate_are_held_with_their_own_metadata() {
     let (h, stats) = holding(Level::DEBUG);
