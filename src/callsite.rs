@@ -50,6 +50,8 @@ pub(crate) struct Entry {
     /// Where each field's fragment ends in `keys`.
     pub(crate) ends: Vec<usize>,
     pub(crate) secrets: Secrets,
+    /// Whether the callsite is the OpenTelemetry SDK's or its transports' (`is_sdk_target`).
+    pub(crate) sdk: bool,
 }
 
 impl Entry {
@@ -66,6 +68,7 @@ impl Entry {
         self.keys.clear();
         self.ends.clear();
         self.secrets = Secrets::NONE;
+        self.sdk = false;
     }
 }
 

@@ -71,16 +71,15 @@ impl<'a> Capture<'a> {
             return false;
         };
         // The line's `message` (the first field of that name) is never redacted.
-        let message = field.name() == "message" && !self.has_message;
+        let [low, high] = index.to_le_bytes();
+        let message = !self.has_message && field.name() == "message";
         if message {
             self.has_message = true;
         } else if self.entry.secrets.contains(field, self.redaction) {
-            self.out.extend_from_slice(&index.to_le_bytes());
-            self.out.push(SECRET);
+            self.out.extend_from_slice(&[low, high, SECRET]);
             return false;
         }
-        self.out.extend_from_slice(&index.to_le_bytes());
-        self.out.push(tag);
+        self.out.extend_from_slice(&[low, high, tag]);
         true
     }
 

@@ -91,6 +91,7 @@ impl Format {
             entry.ends.push(entry.keys.len());
         }
         entry.secrets = Secrets::of(meta, &self.redaction);
+        entry.sdk = crate::otel::sdk::is_sdk_target(meta.target());
     }
 
     /// Whether lines carry the ids of the local root span too (ECS's `transaction.id`).

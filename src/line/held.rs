@@ -350,12 +350,18 @@ impl Hold {
     /// bound; false when the bound leaves none.
     fn make_room(&self, buffer: &mut Buffer, parts: Parts<'_>) -> bool {
         let bytes_len = parts.text.len() + parts.kept.len();
-        if buffer.bytes.len() + bytes_len > buffer.bytes.capacity()
-            || buffer.records.len() == buffer.records.capacity()
-            || buffer.names.len() + parts.names.len() > buffer.names.capacity()
-        {
-            // Evicted lines' space first.
-            buffer.compact();
+        let fits = |buffer: &Buffer| {
+            buffer.bytes.len() + bytes_len <= buffer.bytes.capacity()
+                && buffer.records.len() < buffer.records.capacity()
+                && buffer.names.len() + parts.names.len() <= buffer.names.capacity()
+        };
+        if fits(buffer) {
+            return true;
+        }
+        // Evicted lines' space first.
+        buffer.compact();
+        if fits(buffer) {
+            return true;
         }
         let config = &self.config;
         let bytes = grown(

@@ -401,7 +401,11 @@ where
         let level = meta.level();
         // The SDK's lines are throttled, never held nor dropped here; their spans' ids are
         // never looked up from their events.
-        if is_sdk_target(meta.target()) {
+        let sdk = match entry {
+            Some(entry) => entry.sdk,
+            None => is_sdk_target(meta.target()),
+        };
+        if sdk {
             return false;
         }
         if let Some(kept) = self.unsampled_level {
@@ -503,32 +507,41 @@ where
         // The span fields, from the leaf out (kept as fragments with their names when the
         // event's fields are: which of them the line writes depends on the event's); the last
         // span is the local root.
-        let mut root = None;
         let mut span_dropped = 0;
-        for span in span.scope() {
-            {
-                let extensions = span.extensions();
-                if let Some(state) = extensions.get::<SpanState>() {
-                    if kept {
-                        span_dropped += state.fields.dropped;
-                        for (name, fragment) in state.fields.iter() {
-                            line.push_text(fragment);
-                            scratch.names.push((name, fragment.len() as u32));
-                        }
-                    } else {
-                        line.span_fields(&state.fields);
+        let mut take_fields = |span: &SpanRef<'_, S>| {
+            let extensions = span.extensions();
+            if let Some(state) = extensions.get::<SpanState>() {
+                if kept {
+                    span_dropped += state.fields.dropped;
+                    for (name, fragment) in state.fields.iter() {
+                        line.push_text(fragment);
+                        scratch.names.push((name, fragment.len() as u32));
                     }
+                } else {
+                    line.span_fields(&state.fields);
                 }
             }
-            root = Some(span);
-        }
-        let Some(root) = root else {
-            return false;
         };
+        // A span without a parent is its own local root: no walk of the registry.
+        let root = match span.parent() {
+            None => {
+                take_fields(span);
+                None
+            }
+            Some(_) => {
+                let mut root = None;
+                for span in span.scope() {
+                    take_fields(&span);
+                    root = Some(span);
+                }
+                root
+            }
+        };
+        let root = root.as_ref().unwrap_or(span);
         let root_span = self
             .format
             .needs_root()
-            .then(|| self.span_ids(&root, true))
+            .then(|| self.span_ids(root, true))
             .flatten()
             .map(|ids| ids.span_id);
         if !kept && !self.format.baggage.is_empty() {
