@@ -580,7 +580,7 @@ pub(crate) struct Parts<'a> {
 impl Parts<'_> {
     /// What the line takes of a trace's byte bound.
     fn len(&self) -> usize {
-        self.text.len() + self.kept.len() + self.names.len() * size_of::<(&str, u32)>()
+        self.text.len() + self.kept.len() + std::mem::size_of_val(self.names)
     }
 }
 

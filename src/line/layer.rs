@@ -575,7 +575,6 @@ where
             kept: scratch.kept,
             names: scratch.names,
         };
-        let mut record = record;
         loop {
             let pushed = {
                 let extensions = root.extensions();
@@ -606,7 +605,7 @@ where
                     // Read with no lock held: the lookup locks the root's extensions.
                     let asked = hold
                         .on_demand()
-                        .is_some_and(|on_demand| self.asks_on_demand(&root, on_demand));
+                        .is_some_and(|on_demand| self.asks_on_demand(root, on_demand));
                     let held = {
                         let extensions = root.extensions();
                         let Some(state) = extensions.get::<SpanState>() else {
@@ -710,19 +709,16 @@ where
         if let Some(meta) = record.meta {
             line.head_at(meta, None, record.time);
         }
-        match record.meta.filter(|_| record.kept) {
-            Some(meta) => {
-                let replayed = callsite::with_entry(
-                    meta,
-                    self.id,
-                    |entry| self.format.render(meta, entry),
-                    |entry| line.fields_of(|v| replay(kept, meta, v), Some(entry), None, false),
-                );
-                if replayed.is_none() {
-                    line.fields_of(|v| replay(kept, meta, v), None, None, false);
-                }
+        if let Some(meta) = record.meta.filter(|_| record.kept) {
+            let replayed = callsite::with_entry(
+                meta,
+                self.id,
+                |entry| self.format.render(meta, entry),
+                |entry| line.fields_of(|v| replay(kept, meta, v), Some(entry), None, false),
+            );
+            if replayed.is_none() {
+                line.fields_of(|v| replay(kept, meta, v), None, None, false);
             }
-            None => {}
         }
         line.push_text(&text[..record.optional_end]);
         line.preset_keys();

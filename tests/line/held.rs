@@ -304,6 +304,7 @@ fn a_held_line_written_is_the_line_that_would_have_been_written() {
 #[test]
 fn a_held_line_whose_fields_were_kept_is_the_line_that_would_have_been_written() {
     #[derive(Debug)]
+    #[allow(dead_code)] // read by its `Debug`
     struct Cart {
         items: Vec<&'static str>,
     }
