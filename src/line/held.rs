@@ -5,18 +5,20 @@
 //! and a pool of buffers); [`TraceLines`] sits in every span's state, and is used on local roots
 //! only: whether the trace has failed, and its [`Buffer`] of held lines.
 //!
-//! A held line is kept in two parts: a [`Record`] (its time, static metadata, ids and span name,
-//! copied) and the part of the line that cannot wait (the event's fields, formatted while the
-//! event's values exist, and the span fields, whose spans may be gone when the line is written),
-//! as text. The head, the ids' hex and the span name are written only if the line is.
+//! A held line is kept in parts: a [`Record`] (its time, static metadata, ids and span name,
+//! copied); the event's fields as they were given (`capture.rs`), since its values are gone once
+//! the event is; and the span fields' fragments with their names, since the spans may be gone
+//! when the line is written. The JSON of the event's fields, the head and the ids are made only
+//! if the line is written. (Where the fields cannot be kept so, they are formatted at once, and
+//! the span fields with them, as text.)
 //!
 //! Invariants:
 //! - a trace that has failed holds nothing: its held lines are handed out when it fails (before
 //!   the line that failed it is written, so the stream keeps their order), and its later lines
 //!   are written at once;
-//! - every byte of capacity of a buffer (text and records), in a trace or in the pool, is counted
-//!   in [`Stats::held_bytes`], which never passes the process-wide bound (but for what an allocator
-//!   gives beyond what was asked);
+//! - every byte of capacity of a buffer (bytes, records, names), in a trace or in the pool, is
+//!   counted in [`Stats::held_bytes`]; growing a buffer past the process-wide bound is refused
+//!   (what an allocator gives beyond what was asked is counted, and may pass it by that much);
 //! - every line that entered the hold is counted once in `held`, and once more when it leaves:
 //!   written, discarded (its trace ended without failing), or dropped (at a bound); the lines of
 //!   traces still open are the difference (see [`Stats`]).
@@ -193,7 +195,7 @@ pub(crate) struct Hold {
     on_demand: Option<(DebugOnDemand, Rate)>,
     /// The layer's counters; they hold the bytes of every buffer, in a trace or in the pool.
     stats: Stats,
-    pool: Mutex<Vec<Buffer>>,
+    pool: Mutex<Vec<Box<Buffer>>>,
 }
 
 impl fmt::Debug for Hold {
@@ -278,7 +280,7 @@ impl Hold {
 
     /// Marks `trace` failed, handing out its held lines (to be written, then given back with
     /// [`Hold::recycle`]); `None` when it holds none.
-    pub(crate) fn fail(&self, trace: &TraceLines) -> Option<Buffer> {
+    pub(crate) fn fail(&self, trace: &TraceLines) -> Option<Box<Buffer>> {
         let mut state = trace.lock();
         state.failed = true;
         state.buffer.take().filter(|b| b.live_lines() > 0)
@@ -293,7 +295,7 @@ impl Hold {
     /// asks: granted within the rate, the trace writes its lines at once from now on (as a failed
     /// one: the lines held meanwhile are handed out to be written). Only the first call for a
     /// trace counts.
-    pub(crate) fn decide(&self, trace: &TraceLines, asked: bool) -> Option<Buffer> {
+    pub(crate) fn decide(&self, trace: &TraceLines, asked: bool) -> Option<Box<Buffer>> {
         let mut state = trace.lock();
         if state.checked {
             return None;
@@ -326,7 +328,7 @@ impl Hold {
     }
 
     /// Keeps an emptied buffer for the next trace, or frees it.
-    pub(crate) fn recycle(&self, mut buffer: Buffer) {
+    pub(crate) fn recycle(&self, mut buffer: Box<Buffer>) {
         if buffer.capacity_bytes() == 0 {
             // Never grown (refused at the process bound): nothing to reuse.
             return;
@@ -341,7 +343,7 @@ impl Hold {
         }
     }
 
-    fn take_buffer(&self) -> Buffer {
+    fn take_buffer(&self) -> Box<Buffer> {
         let pooled = self.pool.lock().unwrap_or_else(|p| p.into_inner()).pop();
         pooled.unwrap_or_default()
     }
@@ -479,7 +481,8 @@ struct TraceState {
     failed: bool,
     /// Its baggage was read for [`DebugOnDemand`].
     checked: bool,
-    buffer: Option<Buffer>,
+    /// Boxed: every span's state has a `TraceLines`, few hold lines.
+    buffer: Option<Box<Buffer>>,
 }
 
 impl TraceLines {

@@ -586,7 +586,9 @@ where
             match pushed {
                 Pushed::Held | Pushed::Dropped => return true,
                 Pushed::Failed(record) => {
-                    // The trace has failed (or was granted debug on demand): written now.
+                    // The trace has failed (or was granted debug on demand): written now, from
+                    // copies, as the thread's buffers hold the parts (a failed trace's lines
+                    // below the level allocate so; the others' do not).
                     let (text, kept, names) = (
                         parts.text.to_owned(),
                         parts.kept.to_vec(),
@@ -669,7 +671,7 @@ where
     where
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
-        let buffer: Option<Buffer> = {
+        let buffer: Option<Box<Buffer>> = {
             let extensions = root.extensions();
             extensions
                 .get::<SpanState>()
@@ -681,7 +683,7 @@ where
     }
 
     /// Writes the lines a trace held, marked held, and gives the buffer back.
-    fn write_held(&self, hold: &Hold, buffer: Buffer, buffers: &mut Buffers) {
+    fn write_held(&self, hold: &Hold, buffer: Box<Buffer>, buffers: &mut Buffers) {
         if self.stats.holding_closed() {
             // Past the guard's shutdown, whose line counted these as never written.
             self.stats.count_held_discarded(buffer.len() as u64);
