@@ -412,11 +412,7 @@ impl<'a> Line<'a> {
     #[inline]
     pub(crate) fn finish_held_part(self) -> &'a str {
         let line = self.line;
-        line.push_str(self.fields);
-        if self.dropped > 0 {
-            line.push_str(",\"fields_dropped\":");
-            push_int(line, self.dropped as u64);
-        }
+        push_fields_and_dropped(line, self.fields, self.dropped);
         line
     }
 
@@ -430,16 +426,8 @@ impl<'a> Line<'a> {
     /// line's end, when its fields were kept.
     #[inline]
     pub(crate) fn finish_marked(self, held: bool) -> &'a str {
-        self.finish_held_part_then(held)
-    }
-
-    fn finish_held_part_then(self, held: bool) -> &'a str {
         let line = self.line;
-        line.push_str(self.fields);
-        if self.dropped > 0 {
-            line.push_str(",\"fields_dropped\":");
-            push_int(line, self.dropped as u64);
-        }
+        push_fields_and_dropped(line, self.fields, self.dropped);
         if held {
             line.push_str(",\"held\":true");
         }
@@ -474,6 +462,15 @@ impl<'a> Line<'a> {
         }
         line.push_str("}\n");
         line
+    }
+}
+
+/// The event's fields (kept for the end of the line) and `fields_dropped`: a held line's end.
+fn push_fields_and_dropped(line: &mut String, fields: &str, dropped: usize) {
+    line.push_str(fields);
+    if dropped > 0 {
+        line.push_str(",\"fields_dropped\":");
+        push_int(line, dropped as u64);
     }
 }
 
