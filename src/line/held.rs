@@ -198,6 +198,8 @@ pub(crate) struct Hold {
     on_demand: Option<(DebugOnDemand, Rate)>,
     /// The layer's counters; they hold the bytes of every buffer, in a trace or in the pool.
     stats: Stats,
+    // Boxed as the traces hold them: a buffer moves between a trace and the pool unallocated.
+    #[allow(clippy::vec_box)]
     pool: Mutex<Vec<Box<Buffer>>>,
 }
 
