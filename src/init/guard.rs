@@ -131,12 +131,8 @@ impl Guard {
         let lines_in_time =
             (state.flush_writer)(deadline.saturating_duration_since(Instant::now()));
         let report = state.report(in_time && lines_in_time);
-        let held = state.holds_lines.then_some((
-            report.held_lines_written,
-            report.held_lines_discarded,
-            report.held_lines_dropped,
-            report.held_lines_open,
-        ));
+        // The held lines' figures are written only when lines are held.
+        let held = state.holds_lines.then_some(report);
         let elapsed_ms = started.elapsed().as_millis() as u64;
         // A full `blocking` queue keeps this line waiting no later than the deadline.
         let waiting = waiting_at_most(deadline_after(state.timeout));
@@ -149,10 +145,10 @@ impl Guard {
                 lines_lost = report.lines_lost,
                 lines_dropped = report.lines_dropped,
                 sdk_lines_suppressed = report.sdk_lines_suppressed,
-                held_lines_written = held.map(|h| h.0),
-                held_lines_discarded = held.map(|h| h.1),
-                held_lines_dropped = held.map(|h| h.2),
-                held_lines_open = held.map(|h| h.3),
+                held_lines_written = held.map(|r| r.held_lines_written),
+                held_lines_discarded = held.map(|r| r.held_lines_discarded),
+                held_lines_dropped = held.map(|r| r.held_lines_dropped),
+                held_lines_open = held.map(|r| r.held_lines_open),
                 flush_ms = elapsed_ms,
                 "telemetry flushed"
             );
@@ -165,10 +161,10 @@ impl Guard {
                 lines_lost = report.lines_lost,
                 lines_dropped = report.lines_dropped,
                 sdk_lines_suppressed = report.sdk_lines_suppressed,
-                held_lines_written = held.map(|h| h.0),
-                held_lines_discarded = held.map(|h| h.1),
-                held_lines_dropped = held.map(|h| h.2),
-                held_lines_open = held.map(|h| h.3),
+                held_lines_written = held.map(|r| r.held_lines_written),
+                held_lines_discarded = held.map(|r| r.held_lines_discarded),
+                held_lines_dropped = held.map(|r| r.held_lines_dropped),
+                held_lines_open = held.map(|r| r.held_lines_open),
                 flush_ms = elapsed_ms,
                 timed_out = report.timed_out,
                 "telemetry flushed; some was not delivered"
@@ -307,15 +303,7 @@ impl Drop for Guard {
         let sdk_lines_suppressed = state.stats.sdk_lines_suppressed();
         // Held lines of traces still open are never written; the others were written (their
         // trace failed) or discarded as their trace ended.
-        let held = state.holds_lines.then(|| {
-            let stats = &state.stats;
-            (
-                stats.held_lines_written(),
-                stats.held_lines_discarded(),
-                stats.held_lines_dropped(),
-                stats.held_lines_pending(),
-            )
-        });
+        let held = state.holds_lines.then(|| state.report(in_time));
         let elapsed_ms = started.elapsed().as_millis() as u64;
         // A shutdown that did not end in time goes on in the background, and the SDK then reports
         // what it sees (export errors, its own timeout): what `timed_out` and the counts say.
@@ -331,10 +319,10 @@ impl Drop for Guard {
                 lines_lost,
                 lines_dropped,
                 sdk_lines_suppressed,
-                held_lines_written = held.map(|h| h.0),
-                held_lines_discarded = held.map(|h| h.1),
-                held_lines_dropped = held.map(|h| h.2),
-                held_lines_open = held.map(|h| h.3),
+                held_lines_written = held.map(|r| r.held_lines_written),
+                held_lines_discarded = held.map(|r| r.held_lines_discarded),
+                held_lines_dropped = held.map(|r| r.held_lines_dropped),
+                held_lines_open = held.map(|r| r.held_lines_open),
                 shutdown_ms = elapsed_ms,
                 timed_out = !in_time,
                 "telemetry shut down; some was not delivered"
@@ -348,10 +336,10 @@ impl Drop for Guard {
                 lines_lost,
                 lines_dropped,
                 sdk_lines_suppressed,
-                held_lines_written = held.map(|h| h.0),
-                held_lines_discarded = held.map(|h| h.1),
-                held_lines_dropped = held.map(|h| h.2),
-                held_lines_open = held.map(|h| h.3),
+                held_lines_written = held.map(|r| r.held_lines_written),
+                held_lines_discarded = held.map(|r| r.held_lines_discarded),
+                held_lines_dropped = held.map(|r| r.held_lines_dropped),
+                held_lines_open = held.map(|r| r.held_lines_open),
                 shutdown_ms = elapsed_ms,
                 "telemetry shut down"
             );
@@ -386,13 +374,14 @@ impl Drop for Guard {
                 "shutdown_ms": elapsed_ms,
                 "timed_out": !in_time,
             });
-            if let (Some((written, discarded, dropped, open)), Some(line)) =
-                (held, line.as_object_mut())
-            {
-                line.insert("held_lines_written".into(), written.into());
-                line.insert("held_lines_discarded".into(), discarded.into());
-                line.insert("held_lines_dropped".into(), dropped.into());
-                line.insert("held_lines_open".into(), open.into());
+            if let (Some(held), Some(line)) = (held, line.as_object_mut()) {
+                line.insert("held_lines_written".into(), held.held_lines_written.into());
+                line.insert(
+                    "held_lines_discarded".into(),
+                    held.held_lines_discarded.into(),
+                );
+                line.insert("held_lines_dropped".into(), held.held_lines_dropped.into());
+                line.insert("held_lines_open".into(), held.held_lines_open.into());
             }
             let _ = writeln!(io::stderr(), "{line}");
         }

@@ -56,6 +56,8 @@ impl SpanState {
 
 thread_local! {
     static BUFFERS: RefCell<Buffers> = RefCell::new(Buffers::default());
+    /// A second set, for a held line written while the first holds that line's parts.
+    static SPARE_BUFFERS: RefCell<Buffers> = RefCell::new(Buffers::default());
     /// How many of this layer's `on_event` calls are running on this thread.
     static DEPTH: Cell<u8> = const { Cell::new(0) };
     /// The spans entered on this thread, innermost last, each with the layer that saw it
@@ -71,6 +73,37 @@ struct EventParts<'e, 'm> {
     event: &'e Event<'e>,
     meta: &'m Metadata<'m>,
     is_log: bool,
+}
+
+/// Runs `f` with the thread's buffers of `key`; with buffers of its own when they are in use (a
+/// `Debug` impl that logs while this thread formats a line) or gone (the thread is exiting).
+#[inline(always)]
+fn with_buffers(
+    key: &'static std::thread::LocalKey<RefCell<Buffers>>,
+    mut f: impl FnMut(&mut Buffers),
+) {
+    let done = key.try_with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buffers) => f(&mut buffers),
+        Err(_) => f(&mut Buffers::default()),
+    });
+    if done.is_err() {
+        f(&mut Buffers::default());
+    }
+}
+
+/// Writes the allow-listed baggage of `span` (read with its ids) into `line`.
+fn baggage_fields<S>(span: &SpanRef<'_, S>, line: &mut Line<'_>)
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    let extensions = span.extensions();
+    let baggage = extensions
+        .get::<SpanState>()
+        .and_then(|s| s.baggage.get())
+        .and_then(Option::as_deref);
+    if let Some(baggage) = baggage {
+        line.baggage(baggage);
+    }
 }
 
 /// Events nested deeper than this in our own formatting (a writer that logs each write) are
@@ -217,15 +250,9 @@ where
         } else {
             0
         };
-        let written = BUFFERS.try_with(|cell| match cell.try_borrow_mut() {
-            Ok(mut buffers) => self.write_event(event, &ctx, &mut buffers, suppressed),
-            // A `Debug` impl that logs while this thread formats a line: a buffer of its own.
-            Err(_) => self.write_event(event, &ctx, &mut Buffers::default(), suppressed),
+        with_buffers(&BUFFERS, |buffers| {
+            self.write_event(event, &ctx, buffers, suppressed)
         });
-        if written.is_err() {
-            // The thread is exiting and its buffers are gone.
-            self.write_event(event, &ctx, &mut Buffers::default(), suppressed);
-        }
     }
 }
 
@@ -363,14 +390,7 @@ where
                 }
             }
             if !self.format.baggage.is_empty() {
-                let extensions = span.extensions();
-                let baggage = extensions
-                    .get::<SpanState>()
-                    .and_then(|s| s.baggage.get())
-                    .and_then(Option::as_deref);
-                if let Some(baggage) = baggage {
-                    line.baggage(baggage);
-                }
+                baggage_fields(span, &mut line);
             }
         }
 
@@ -522,21 +542,15 @@ where
                 }
             }
         };
-        // A span without a parent is its own local root: no walk of the registry.
-        let root = match span.parent() {
-            None => {
-                take_fields(span);
-                None
+        // The span, then its parents out to the local root (none for a root: no walk).
+        take_fields(span);
+        let mut root = None;
+        if let Some(parent) = span.parent() {
+            for span in parent.scope() {
+                take_fields(&span);
+                root = Some(span);
             }
-            Some(_) => {
-                let mut root = None;
-                for span in span.scope() {
-                    take_fields(&span);
-                    root = Some(span);
-                }
-                root
-            }
-        };
+        }
         let root = root.as_ref().unwrap_or(span);
         let root_span = self
             .format
@@ -545,14 +559,7 @@ where
             .flatten()
             .map(|ids| ids.span_id);
         if !kept && !self.format.baggage.is_empty() {
-            let extensions = span.extensions();
-            let baggage = extensions
-                .get::<SpanState>()
-                .and_then(|s| s.baggage.get())
-                .and_then(Option::as_deref);
-            if let Some(baggage) = baggage {
-                line.baggage(baggage);
-            }
+            baggage_fields(span, &mut line);
         }
         let body = if kept {
             line.into_text()
@@ -586,21 +593,17 @@ where
             match pushed {
                 Pushed::Held | Pushed::Dropped => return true,
                 Pushed::Failed(record) => {
-                    // The trace has failed (or was granted debug on demand): written now, from
-                    // copies, as the thread's buffers hold the parts (a failed trace's lines
-                    // below the level allocate so; the others' do not).
-                    let (text, kept, names) = (
-                        parts.text.to_owned(),
-                        parts.kept.to_vec(),
-                        parts.names.to_vec(),
-                    );
+                    // The trace has failed (or was granted debug on demand): written now, in the
+                    // spare buffers, as the thread's hold the line's parts.
                     let line = HeldLine {
                         record: &record,
-                        text: &text,
-                        kept: &kept,
-                        span_fields: &names,
+                        text: parts.text,
+                        kept: parts.kept,
+                        span_fields: parts.names,
                     };
-                    self.write_record(&line, false, &mut Buffers::default());
+                    with_buffers(&SPARE_BUFFERS, |spare| {
+                        self.write_record(&line, false, spare)
+                    });
                     return true;
                 }
                 Pushed::Unchecked(unchecked) => {
@@ -616,8 +619,13 @@ where
                         hold.decide(&state.trace, asked)
                     };
                     if let Some(held) = held {
-                        // Lines another thread held meanwhile; this thread's buffers hold `body`.
-                        self.write_held(hold, held, &mut Buffers::default());
+                        // Lines another thread held meanwhile.
+                        let mut held = Some(held);
+                        with_buffers(&SPARE_BUFFERS, |spare| {
+                            if let Some(held) = held.take() {
+                                self.write_held(hold, held, spare);
+                            }
+                        });
                     }
                     // Decided now: held, or written at once.
                     record = unchecked;
@@ -657,13 +665,7 @@ where
         let Some(root) = span.scope().last() else {
             return;
         };
-        let written = BUFFERS.try_with(|cell| match cell.try_borrow_mut() {
-            Ok(mut buffers) => self.fail_trace(hold, &root, &mut buffers),
-            Err(_) => self.fail_trace(hold, &root, &mut Buffers::default()),
-        });
-        if written.is_err() {
-            self.fail_trace(hold, &root, &mut Buffers::default());
-        }
+        with_buffers(&BUFFERS, |buffers| self.fail_trace(hold, &root, buffers));
     }
 
     /// Marks the trace of local root `root` failed, and writes the lines it held.

@@ -103,6 +103,24 @@ fn held_lines_allocate_nothing_per_held_line_in_steady_state() {
             held, empty,
             "50 traces: {empty} allocations without held lines, {held} with 100 each"
         );
+        // A trace that has failed writes its later DEBUG lines at once: no allocation either.
+        let failed = |lines: u64| {
+            for _ in 0..50 {
+                let span = info_span!("request", method = "GET", id = 7);
+                let _e = span.enter();
+                tracing::error!("failed");
+                for i in 0..lines {
+                    debug!(n = i, user = "u-1", ok = true, "detail {i}");
+                }
+            }
+        };
+        failed(100);
+        let empty = allocations_during(|| failed(0));
+        let written = allocations_during(|| failed(100));
+        assert_eq!(
+            written, empty,
+            "50 failed traces: {empty} allocations without later lines, {written} with 100 each"
+        );
     });
     assert_eq!(stats.held_lines_discarded(), 100 * 100);
 }
